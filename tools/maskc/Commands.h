@@ -1,0 +1,30 @@
+//===- Commands.h - maskc subcommands ---------------------------*- C++ -*-===//
+#ifndef MASKJIT_TOOLS_MASKC_COMMANDS_H
+#define MASKJIT_TOOLS_MASKC_COMMANDS_H
+
+#include "Inputs.h"
+
+namespace maskjit::maskc {
+
+struct ShowOptions {
+  std::string tile = "64x64";
+  std::string png;
+  int64_t maxCols = 128;
+};
+
+struct EmitOptions {
+  std::string file;
+  std::string pattern;
+  std::string stage = "ast";
+};
+
+// Each returns the process exit status: 0 ok, 1 bad input, 2 bad usage.
+int runCheck(const std::vector<std::string> &files, const CommonOptions &common);
+int runShow(const MaskOptions &mask, const ShowOptions &show,
+            const CommonOptions &common);
+int runEval(const MaskOptions &mask, bool json, const CommonOptions &common);
+int runEmit(const EmitOptions &emit, const CommonOptions &common);
+
+} // namespace maskjit::maskc
+
+#endif

@@ -1,0 +1,204 @@
+//===- Inputs.cpp - Options shared by maskc commands ----------------------===//
+#include "Inputs.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+namespace maskjit::maskc {
+
+bool useColor(const CommonOptions &common) {
+  if (common.color == "always")
+    return true;
+  if (common.color == "never")
+    return false;
+  const char *term = std::getenv("TERM");
+  return isatty(STDERR_FILENO) && !std::getenv("NO_COLOR") &&
+         !(term && std::string(term) == "dumb");
+}
+
+const dsl::Program *loadProgram(dsl::Frontend &fe, const std::string &file,
+                                const CommonOptions &common) {
+  const dsl::Program *program = fe.loadFile(file);
+  fe.diags().print(std::cerr, useColor(common));
+  return program;
+}
+
+const dsl::PatternDecl &choosePattern(const dsl::Program &program,
+                                      const std::string &name) {
+  auto main = program.mainPatterns();
+  if (!name.empty()) {
+    if (const dsl::PatternDecl *p = program.find(name))
+      return *p;
+    std::vector<std::string> names;
+    for (auto &[n, p] : program.patterns)
+      names.push_back(n);
+    std::string msg = "no pattern named `" + name + "`";
+    if (auto best = dsl::closestName(name, names))
+      msg += "; did you mean `" + *best + "`?";
+    else {
+      msg += "; the file defines:";
+      for (auto &n : names)
+        msg += " " + n;
+    }
+    throw UsageError(msg);
+  }
+  if (main.empty())
+    throw UsageError("the file defines no pattern");
+  if (main.size() > 1) {
+    std::string msg = "the file defines several patterns; choose one with "
+                      "--pattern:";
+    for (auto *p : main)
+      msg += " " + p->name;
+    throw UsageError(msg);
+  }
+  return *main.front();
+}
+
+std::vector<int64_t> parseIntList(const std::string &text,
+                                  const std::string &what) {
+  std::string body = text;
+  if (!text.empty() && text[0] == '@') {
+    std::ifstream in(text.substr(1));
+    if (!in)
+      throw UsageError("cannot read " + what + " from '" + text.substr(1) + "'");
+    std::ostringstream ss;
+    std::string line;
+    while (std::getline(in, line)) {
+      auto hash = line.find('#');
+      if (hash != std::string::npos)
+        line.resize(hash);
+      ss << line << '\n';
+    }
+    body = ss.str();
+  }
+  std::vector<int64_t> out;
+  size_t i = 0;
+  while (i < body.size()) {
+    char c = body[i];
+    if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    if (body[j] == '-' || body[j] == '+')
+      ++j;
+    while (j < body.size() && body[j] >= '0' && body[j] <= '9')
+      ++j;
+    std::string tok = body.substr(i, j - i);
+    errno = 0;
+    char *end = nullptr;
+    long long v = std::strtoll(tok.c_str(), &end, 10);
+    if (tok.empty() || tok == "-" || tok == "+" || *end != '\0' ||
+        errno == ERANGE || (j < body.size() && body[j] != ',' && body[j] != ' ' &&
+                            body[j] != '\t' && body[j] != '\n' && body[j] != '\r')) {
+      size_t stop = body.find_first_of(", \t\r\n", i);
+      throw UsageError("invalid integer '" + body.substr(i, stop - i) + "' in " +
+                       what);
+    }
+    out.push_back(v);
+    i = j;
+  }
+  return out;
+}
+
+namespace {
+
+std::pair<std::string, std::string> splitAssign(const std::string &s,
+                                                const char *option) {
+  auto eq = s.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw UsageError(std::string(option) + " expects name=value, got '" + s + "'");
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+int64_t parseInt(const std::string &s, const std::string &what) {
+  std::vector<int64_t> v = parseIntList(s, what);
+  if (v.size() != 1 || s.empty() || s[0] == '@')
+    throw UsageError(what + " must be one integer, got '" + s + "'");
+  return v[0];
+}
+
+} // namespace
+
+std::unique_ptr<dsl::MaskEvaluator>
+makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
+              const MaskOptions &opts) {
+  dsl::ParamBindings params;
+  for (const std::string &s : opts.sets) {
+    auto [name, value] = splitAssign(s, "--set");
+    std::string what = "--set " + name;
+    auto idx = pattern.findParam(name);
+    dsl::Type type = idx ? pattern.params[*idx].type : dsl::Type::Int;
+    if (params.count(name))
+      throw UsageError("--set " + name + " is given twice");
+    switch (type) {
+    case dsl::Type::Bool:
+      if (value != "true" && value != "false" && value != "1" && value != "0")
+        throw UsageError(what + " expects true or false, got '" + value + "'");
+      params[name] = dsl::ParamValue::boolean(value == "true" || value == "1");
+      break;
+    case dsl::Type::IntArray:
+    case dsl::Type::HeadArray:
+      params[name] = dsl::ParamValue::ints(parseIntList(value, what));
+      params[name].type = type;
+      break;
+    default:
+      params[name] = dsl::ParamValue::integer(parseInt(value, what));
+    }
+  }
+  dsl::Selections sel;
+  for (const std::string &s : opts.selects) {
+    auto [name, value] = splitAssign(s, "--select");
+    if (name == "columns") {
+      sel.columns = parseIntList(value, "--select columns");
+    } else if (name == "diagonals") {
+      sel.diagonals = parseIntList(value, "--select diagonals");
+    } else if (name == "blocks") {
+      // One list per query block, separated by ';' (or one line each in a file).
+      std::string body = value;
+      if (!value.empty() && value[0] == '@') {
+        std::ifstream in(value.substr(1));
+        if (!in)
+          throw UsageError("cannot read --select blocks from '" + value.substr(1) + "'");
+        std::ostringstream ss;
+        std::string line;
+        while (std::getline(in, line))
+          ss << line << ';';
+        body = ss.str();
+        if (!body.empty())
+          body.pop_back();
+      }
+      std::vector<std::vector<int64_t>> blocks;
+      std::stringstream ss(body);
+      std::string part;
+      while (std::getline(ss, part, ';'))
+        blocks.push_back(parseIntList(part, "--select blocks"));
+      sel.blocks = std::move(blocks);
+    } else {
+      throw UsageError("--select: unknown selector '" + name +
+                       "' (expected columns, diagonals or blocks)");
+    }
+  }
+  if (opts.lq < 0 || opts.lk < -1)
+    throw UsageError("sequence lengths must not be negative");
+  dsl::EvalShape shape{opts.lq, opts.lk < 0 ? opts.lq : opts.lk, opts.head,
+                       opts.batchIndex};
+  return std::make_unique<dsl::MaskEvaluator>(program, pattern, params, sel,
+                                              shape);
+}
+
+void reportMaskError(dsl::Frontend &fe, const dsl::MaskError &err,
+                     const CommonOptions &common) {
+  dsl::DiagnosticEngine diags(fe.sources());
+  if (err.loc)
+    diags.error(*err.loc, err.what());
+  else
+    diags.error(err.what());
+  diags.print(std::cerr, useColor(common));
+}
+
+} // namespace maskjit::maskc

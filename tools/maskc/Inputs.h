@@ -1,0 +1,64 @@
+//===- Inputs.h - Options shared by maskc commands --------------*- C++ -*-===//
+#ifndef MASKJIT_TOOLS_MASKC_INPUTS_H
+#define MASKJIT_TOOLS_MASKC_INPUTS_H
+
+#include "maskjit/dsl/Evaluator.h"
+#include "maskjit/dsl/Frontend.h"
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace maskjit::maskc {
+
+/// A bad command-line value (exit status 2).
+class UsageError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+struct CommonOptions {
+  std::string color = "auto";
+  std::vector<std::string> importDirs;
+};
+
+/// What selects and shapes one mask: the file, the pattern, the params.
+struct MaskOptions {
+  std::string file;
+  std::string pattern;
+  int64_t lq = 0;
+  int64_t lk = -1; ///< -1: same as lq.
+  int64_t head = 0;
+  int64_t batchIndex = 0;
+  std::vector<std::string> sets;    ///< name=value
+  std::vector<std::string> selects; ///< columns=..., diagonals=..., blocks=...
+};
+
+bool useColor(const CommonOptions &common);
+
+/// Parses and checks `file`; prints diagnostics. Null on errors.
+const dsl::Program *loadProgram(dsl::Frontend &fe, const std::string &file,
+                                const CommonOptions &common);
+
+/// The pattern named by --pattern, or the only/last pattern of the main file.
+const dsl::PatternDecl &choosePattern(const dsl::Program &program,
+                                      const std::string &name);
+
+/// Binds a mask for evaluation. Throws UsageError or dsl::MaskError.
+std::unique_ptr<dsl::MaskEvaluator>
+makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
+              const MaskOptions &opts);
+
+/// Reads integers from "1,2,3" or "@file" (whitespace/comma separated,
+/// `#` comments). Throws UsageError.
+std::vector<int64_t> parseIntList(const std::string &text,
+                                  const std::string &what);
+
+/// Prints a MaskError as a diagnostic.
+void reportMaskError(dsl::Frontend &fe, const dsl::MaskError &err,
+                     const CommonOptions &common);
+
+} // namespace maskjit::maskc
+
+#endif

@@ -1,0 +1,111 @@
+//===- main.cpp - maskc, the maskjit command-line tool --------------------===//
+#include "Commands.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+using namespace maskjit::maskc;
+
+namespace {
+
+void addMaskOptions(CLI::App *cmd, MaskOptions &m) {
+  cmd->add_option("file", m.file, "The .mask file")->required();
+  cmd->add_option("-p,--pattern", m.pattern,
+                  "Pattern to use (default: the only pattern of the file)");
+  cmd->add_option("--lq", m.lq, "Query length Lq")->required();
+  cmd->add_option("--lk", m.lk, "Key length Lk (default: Lq)");
+  cmd->add_option("--set", m.sets,
+                  "Set a param: name=value; arrays as 0,0,1,1 or @file")
+      ->take_all()
+      ->allow_extra_args(false);
+  cmd->add_option("--head", m.head, "Head index h (default 0)");
+  cmd->add_option("--batch-index", m.batchIndex, "Batch index b (default 0)");
+  cmd->add_option("--select", m.selects,
+                  "Chosen sets of dynamic selectors: columns=1,5,9 | "
+                  "diagonals=0,64 | blocks=0,1;0,2 (one list per query block) "
+                  "or @file")
+      ->take_all()
+      ->allow_extra_args(false);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"maskc: compile and inspect maskjit attention masks (.mask files)",
+               "maskc"};
+  app.set_version_flag("--version", std::string("maskc 0.1.0"));
+  app.require_subcommand(1);
+  app.fallthrough();
+  CommonOptions common;
+  app.add_option("--color", common.color, "Color diagnostics: auto, always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("-I,--import-dir", common.importDirs,
+                 "Extra folder searched by `import`")
+      ->take_all()
+      ->allow_extra_args(false);
+  app.footer("Examples:\n"
+             "  maskc check patterns/*.mask\n"
+             "  maskc show sliding_window.mask --lq 8192 --set window=1024 "
+             "--tile 128x128 --png sw.png\n"
+             "  maskc eval a_shape.mask --lq 16 --set sink=2 --set window=4 --json\n"
+             "  maskc emit strided.mask --stage ast\n"
+             "Exit status: 0 success, 1 errors in the input, 2 bad usage.");
+
+  std::vector<std::string> checkFiles;
+  auto *check = app.add_subcommand("check", "Parse and check .mask files; "
+                                            "diagnostics go to stderr");
+  check->add_option("files", checkFiles, "Files to check")->required();
+
+  MaskOptions showMask;
+  ShowOptions show;
+  auto *showCmd = app.add_subcommand(
+      "show", "Print the block map of a pattern (and draw it with --png)");
+  addMaskOptions(showCmd, showMask);
+  showCmd->add_option("--tile", show.tile, "Tile size BMxBN (default 64x64)");
+  showCmd->add_option("--png", show.png, "Also write a picture of the mask");
+  showCmd->add_option("--width", show.maxCols,
+                      "Widest block map in characters (default 128)");
+
+  MaskOptions evalMask;
+  bool json = false;
+  auto *evalCmd = app.add_subcommand(
+      "eval", "Print the dense 0/1 mask from the reference evaluator "
+              "(small sizes)");
+  addMaskOptions(evalCmd, evalMask);
+  evalCmd->add_flag("--json", json, "Print JSON: {\"mask\": [[0,1,...],...]}");
+
+  EmitOptions emit;
+  auto *emitCmd = app.add_subcommand("emit", "Print a stage of the compiler");
+  emitCmd->add_option("file", emit.file, "The .mask file")->required();
+  emitCmd->add_option("-p,--pattern", emit.pattern,
+                      "Pattern to print (default: all of the file)");
+  emitCmd->add_option("--stage", emit.stage, "Stage: ast (default ast)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    app.exit(e);
+    return 2;
+  }
+
+  try {
+    if (*check)
+      return runCheck(checkFiles, common);
+    if (*showCmd)
+      return runShow(showMask, show, common);
+    if (*evalCmd)
+      return runEval(evalMask, json, common);
+    if (*emitCmd)
+      return runEmit(emit, common);
+  } catch (const UsageError &e) {
+    std::cerr << "maskc: error: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception &e) {
+    std::cerr << "maskc: error: " << e.what() << '\n';
+    return 1;
+  }
+  return 2;
+}
