@@ -623,8 +623,20 @@ void MaskEvaluator::row(int64_t q, uint8_t *out) const {
           dst[j] = inSorted(set, A[j * sa]);
         continue;
       }
+#define MASKJIT_CHECKED(FN)                                                    \
+  {                                                                            \
+    bool bad = false;                                                          \
+    for (int64_t j = 0; j < m; ++j)                                            \
+      bad |= FN(A[j * sa], B[j * sb], &dst[j]);                                \
+    trapped |= bad;                                                            \
+    continue;                                                                  \
+  }
+      case NOp::Add: MASKJIT_CHECKED(__builtin_add_overflow)
+      case NOp::Sub: MASKJIT_CHECKED(__builtin_sub_overflow)
+      case NOp::Mul: MASKJIT_CHECKED(__builtin_mul_overflow)
+#undef MASKJIT_CHECKED
       default: {
-        // Trapping operations: checked per lane, a trap marks the chunk.
+        // Other trapping operations: checked per lane, a trap marks the chunk.
         bool bad = false;
         for (int64_t j = 0; j < m; ++j) {
           int64_t r = 0;

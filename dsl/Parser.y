@@ -285,7 +285,7 @@ primary
       $$ = limitDepth(ctx, std::move(e));
     }
   | primary LBRACKET expr RBRACKET {
-      auto e = std::make_unique<Expr>(ExprKind::Index, @2);
+      auto e = std::make_unique<Expr>(ExprKind::Index, @$);
       e->operands.push_back(std::move($1));
       e->operands.push_back(std::move($3));
       $$ = limitDepth(ctx, std::move(e));
