@@ -346,7 +346,7 @@ int32_t Binder::bind(const Expr &e, Scope &s) {
     if (rhs.kind == ExprKind::Call && rhs.builtin == Builtin::TopkBlocks) {
       if (!sel_.blocks)
         throw MaskError("pattern uses topk_blocks(...): the evaluator needs the "
-                        "chosen key blocks of each query block",
+                        "chosen key blocks of each query block (maskc: --select blocks=...)",
                         rhs.loc);
       int32_t n = node(NOp::InBlocks, e.loc, lhs, bind(*rhs.operands[1], s));
       prog_.nodes[n].varying = true;
@@ -356,7 +356,7 @@ int32_t Binder::bind(const Expr &e, Scope &s) {
     if (rhs.kind == ExprKind::Call && rhs.builtin == Builtin::TopkColumns) {
       if (!sel_.columns)
         throw MaskError("pattern uses topk_columns(...): the evaluator needs "
-                        "the chosen columns",
+                        "the chosen columns (maskc: --select columns=...)",
                         rhs.loc);
       if (columnsSet_ < 0)
         columnsSet_ = setNode(*sel_.columns);
@@ -365,7 +365,7 @@ int32_t Binder::bind(const Expr &e, Scope &s) {
                rhs.builtin == Builtin::TopkDiagonals) {
       if (!sel_.diagonals)
         throw MaskError("pattern uses topk_diagonals(...): the evaluator needs "
-                        "the chosen diagonals",
+                        "the chosen diagonals (maskc: --select diagonals=...)",
                         rhs.loc);
       if (diagonalsSet_ < 0)
         diagonalsSet_ = setNode(*sel_.diagonals);

@@ -347,8 +347,8 @@ void Parser::report_syntax_error(const context &yyctx) const {
     msg = "unexpected end of file";
   else
     msg = "unexpected " + quoteToken(look);
-  symbol_kind_type expected[8];
-  int n = yyctx.expected_tokens(expected, 8);
+  symbol_kind_type expected[64];
+  int n = yyctx.expected_tokens(expected, 64);
   std::vector<std::string> names;
   bool sawLparen = false;
   for (int i = 0; i < n; ++i) {
@@ -358,7 +358,12 @@ void Parser::report_syntax_error(const context &yyctx) const {
     }
     names.push_back(quoteToken(expected[i]));
   }
-  if (!names.empty() && names.size() <= 5) {
+  bool wantsExpr = false;
+  for (int i = 0; i < n; ++i)
+    wantsExpr |= expected[i] == symbol_kind::S_INTLIT || expected[i] == symbol_kind::S_CAUSAL;
+  if (wantsExpr && (n == 0 || n >= 8 || names.size() > 5)) {
+    msg += "; expected an expression";
+  } else if (!names.empty() && names.size() <= 5) {
     msg += "; expected ";
     for (size_t i = 0; i < names.size(); ++i) {
       if (i) msg += (i + 1 == names.size()) ? " or " : ", ";

@@ -297,7 +297,7 @@ bool Checker::expect(const Expr &e, Type want, const std::string &what) {
   if (e.type == want || (want == Type::Int && e.type == Type::HeadArray))
     return true;
   std::string msg = what + " must be " +
-                    (want == Type::Bool ? "a condition (bool)" : "an int") +
+                    (want == Type::Bool ? "bool" : "int") +
                     ", but it is " + typeName(e.type);
   Diagnostic &d = diags_.error(e.loc, msg);
   if (want == Type::Bool && e.type == Type::Int)
@@ -492,8 +492,11 @@ void Checker::checkBinary(Expr &e) {
     auto norm = [](Type t) { return t == Type::HeadArray ? Type::Int : t; };
     Type ta = norm(a.type), tb = norm(b.type);
     if (ta != tb || (ta != Type::Int && ta != Type::Bool)) {
-      diags_.error(e.loc, "cannot compare " + std::string(typeName(a.type)) +
-                              " with " + typeName(b.type) + " using " + opName);
+      Diagnostic &d = diags_.error(e.loc, "cannot compare " + std::string(typeName(a.type)) +
+                                              " with " + typeName(b.type) + " using " + opName);
+      const Expr &arr = a.type == Type::IntArray ? a : b;
+      if (arr.type == Type::IntArray && arr.kind == ExprKind::Name)
+        d.message += "; index the array, e.g. `" + arr.name + "[q]`";
       return;
     }
     if (a.constant && b.constant)
