@@ -54,16 +54,16 @@ TEST(Sema, ConstantErrors) {
 }
 
 TEST(Sema, TypeErrors) {
-  EXPECT_DIAG("pattern p { q - k }", "must be a condition (bool), but it is int");
-  EXPECT_DIAG("pattern p { causal + 1 < 2 }", "left operand of `+` must be an int");
-  EXPECT_DIAG("pattern p { q and k }", "must be a condition");
+  EXPECT_DIAG("pattern p { q - k }", "must be bool, but it is int");
+  EXPECT_DIAG("pattern p { causal + 1 < 2 }", "left operand of `+` must be int");
+  EXPECT_DIAG("pattern p { q and k }", "must be bool");
   EXPECT_DIAG("pattern p { causal == 1 }", "cannot compare bool with int");
   EXPECT_DIAG("pattern p { if q then true else false }", "condition of `if`");
   EXPECT_DIAG("pattern p { if causal then 1 else false }", "branches of `if` have different types");
   EXPECT_DIAG("pattern p { k in 4 }", "right operand of `in` must be a set");
   EXPECT_DIAG("pattern p(doc: int[]) { doc < 3 }", "index it");
   EXPECT_DIAG("pattern p { q[2] == 1 }", "only arrays can be indexed");
-  EXPECT_DIAG("pattern p(b2: bool = 3) { b2 }", "default of `b2` must be a condition");
+  EXPECT_DIAG("pattern p(b2: bool = 3) { b2 }", "default of `b2` must be bool");
   EXPECT_DIAG("pattern p(doc: int[] = 3) { causal }", "cannot have a default");
 }
 
@@ -129,7 +129,7 @@ TEST(Sema, HeadRanges) {
               "heads 4..4 of pattern `p` are not covered");
   EXPECT_DIAG("pattern p { heads 1.. => causal }", "heads 0..0 of pattern `p` are not covered");
   EXPECT_DIAG("pattern p { heads 0..7 => causal\n heads 9..8 => causal }", "empty head range 9..8");
-  EXPECT_DIAG("pattern p { heads 0.. => q - k }", "must be a condition");
+  EXPECT_DIAG("pattern p { heads 0.. => q - k }", "must be bool");
 }
 
 TEST(Sema, ImportsAcrossFiles) {

@@ -3,6 +3,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "maskjit/dsl/Diagnostics.h"
+
+#include <algorithm>
 #include <iostream>
 
 using namespace maskjit::maskc;
@@ -81,6 +84,28 @@ int main(int argc, char **argv) {
   emitCmd->add_option("-p,--pattern", emit.pattern,
                       "Pattern to print (default: all of the file)");
   emitCmd->add_option("--stage", emit.stage, "Stage: ast (default ast)");
+
+  // Name an unknown command plainly (CLI11 would only say that one is
+  // required), with a hint when it is a likely typo.
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.empty() || arg[0] == '-') {
+      if (arg == "--color" || arg == "-I" || arg == "--import-dir")
+        ++i; // Skip the option's value.
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const CLI::App *sub : app.get_subcommands({}))
+      names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), arg) == names.end()) {
+      std::cerr << "maskc: error: unknown command '" << arg << "'";
+      if (auto best = maskjit::dsl::closestName(arg, names))
+        std::cerr << "; did you mean '" << *best << "'?";
+      std::cerr << " (commands: check, show, eval, emit; see maskc --help)\n";
+      return 2;
+    }
+    break;
+  }
 
   try {
     app.parse(argc, argv);
