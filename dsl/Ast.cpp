@@ -7,59 +7,94 @@ namespace maskjit::dsl {
 
 const char *typeName(Type t) {
   switch (t) {
-  case Type::Error: return "<error>";
-  case Type::Int: return "int";
-  case Type::Bool: return "bool";
-  case Type::IntArray: return "int[]";
-  case Type::HeadArray: return "int[heads]";
-  case Type::Set: return "set";
+  case Type::Error:
+    return "<error>";
+  case Type::Int:
+    return "int";
+  case Type::Bool:
+    return "bool";
+  case Type::IntArray:
+    return "int[]";
+  case Type::HeadArray:
+    return "int[heads]";
+  case Type::Set:
+    return "set";
   }
   return "?";
 }
 
 const char *opSpelling(Op op) {
   switch (op) {
-  case Op::Add: return "+";
-  case Op::Sub: return "-";
-  case Op::Mul: return "*";
-  case Op::Div: return "/";
-  case Op::Mod: return "%";
-  case Op::Eq: return "==";
-  case Op::Ne: return "!=";
-  case Op::Lt: return "<";
-  case Op::Le: return "<=";
-  case Op::Gt: return ">";
-  case Op::Ge: return ">=";
-  case Op::And: return "and";
-  case Op::Or: return "or";
-  case Op::In: return "in";
-  case Op::Neg: return "-";
-  case Op::Not: return "not";
+  case Op::Add:
+    return "+";
+  case Op::Sub:
+    return "-";
+  case Op::Mul:
+    return "*";
+  case Op::Div:
+    return "/";
+  case Op::Mod:
+    return "%";
+  case Op::Eq:
+    return "==";
+  case Op::Ne:
+    return "!=";
+  case Op::Lt:
+    return "<";
+  case Op::Le:
+    return "<=";
+  case Op::Gt:
+    return ">";
+  case Op::Ge:
+    return ">=";
+  case Op::And:
+    return "and";
+  case Op::Or:
+    return "or";
+  case Op::In:
+    return "in";
+  case Op::Neg:
+    return "-";
+  case Op::Not:
+    return "not";
   }
   return "?";
 }
 
 const char *varName(Var v) {
   switch (v) {
-  case Var::Q: return "q";
-  case Var::K: return "k";
-  case Var::H: return "h";
-  case Var::B: return "b";
-  case Var::Lq: return "Lq";
-  case Var::Lk: return "Lk";
+  case Var::Q:
+    return "q";
+  case Var::K:
+    return "k";
+  case Var::H:
+    return "h";
+  case Var::B:
+    return "b";
+  case Var::Lq:
+    return "Lq";
+  case Var::Lk:
+    return "Lk";
   }
   return "?";
 }
 
 const char *builtinName(Builtin b) {
   switch (b) {
-  case Builtin::None: return "";
-  case Builtin::Abs: return "abs";
-  case Builtin::Min: return "min";
-  case Builtin::Max: return "max";
-  case Builtin::TopkColumns: return "topk_columns";
-  case Builtin::TopkDiagonals: return "topk_diagonals";
-  case Builtin::TopkBlocks: return "topk_blocks";
+  case Builtin::None:
+    return "";
+  case Builtin::Abs:
+    return "abs";
+  case Builtin::Min:
+    return "min";
+  case Builtin::Max:
+    return "max";
+  case Builtin::TopkColumns:
+    return "topk_columns";
+  case Builtin::TopkDiagonals:
+    return "topk_diagonals";
+  case Builtin::TopkBlocks:
+    return "topk_blocks";
   }
   return "";
 }
@@ -99,8 +134,8 @@ public:
     os_ << "pattern " << p.name << " <" << p.loc.begin.line << ':'
         << p.loc.begin.column << ">\n";
     for (const ParamDecl &param : p.params) {
-      os_ << "  param " << param.name << ": " << (param.runtime ? "runtime " : "")
-          << typeName(param.type);
+      os_ << "  param " << param.name << ": "
+          << (param.runtime ? "runtime " : "") << typeName(param.type);
       if (param.defaultConstant)
         os_ << " = " << *param.defaultConstant;
       else if (param.defaultValue)
@@ -130,32 +165,54 @@ private:
   void expr(const Expr &e, int indent) {
     os_ << std::string(indent * 2, ' ');
     switch (e.kind) {
-    case ExprKind::IntLit: os_ << "int " << e.intValue; break;
-    case ExprKind::BoolLit: os_ << (e.intValue ? "true" : "false"); break;
-    case ExprKind::Causal: os_ << "causal"; break;
+    case ExprKind::IntLit:
+      os_ << "int " << e.intValue;
+      break;
+    case ExprKind::BoolLit:
+      os_ << (e.intValue ? "true" : "false");
+      break;
+    case ExprKind::Causal:
+      os_ << "causal";
+      break;
     case ExprKind::Name:
       os_ << "name " << e.name;
-      if (e.ref == RefKind::Param) os_ << " (param #" << e.index << ')';
-      if (e.ref == RefKind::Let) os_ << " (let #" << e.index << ')';
-      if (e.ref == RefKind::Var) os_ << " (index variable)";
+      if (e.ref == RefKind::Param)
+        os_ << " (param #" << e.index << ')';
+      if (e.ref == RefKind::Let)
+        os_ << " (let #" << e.index << ')';
+      if (e.ref == RefKind::Var)
+        os_ << " (index variable)";
       break;
-    case ExprKind::Unary: os_ << "unary " << opSpelling(e.op); break;
-    case ExprKind::Binary: os_ << "binary " << opSpelling(e.op); break;
-    case ExprKind::If: os_ << "if"; break;
+    case ExprKind::Unary:
+      os_ << "unary " << opSpelling(e.op);
+      break;
+    case ExprKind::Binary:
+      os_ << "binary " << opSpelling(e.op);
+      break;
+    case ExprKind::If:
+      os_ << "if";
+      break;
     case ExprKind::Call:
       os_ << "call " << e.name;
-      if (e.callee) os_ << " (pattern)";
-      else if (e.builtin != Builtin::None) os_ << " (built-in)";
+      if (e.callee)
+        os_ << " (pattern)";
+      else if (e.builtin != Builtin::None)
+        os_ << " (built-in)";
       break;
-    case ExprKind::Index: os_ << "index"; break;
-    case ExprKind::Error: os_ << "<error>"; break;
+    case ExprKind::Index:
+      os_ << "index";
+      break;
+    case ExprKind::Error:
+      os_ << "<error>";
+      break;
     }
     os_ << " : " << typeName(e.type);
     if (e.constant && e.kind != ExprKind::IntLit && e.kind != ExprKind::BoolLit)
       os_ << " = " << *e.constant;
     os_ << " <" << e.loc.begin.line << ':' << e.loc.begin.column << ">\n";
     for (size_t i = 0; i < e.operands.size(); ++i) {
-      if (e.kind == ExprKind::Call && i < e.argNames.size() && !e.argNames[i].empty())
+      if (e.kind == ExprKind::Call && i < e.argNames.size() &&
+          !e.argNames[i].empty())
         os_ << std::string(indent * 2 + 2, ' ') << e.argNames[i] << " =\n";
       if (e.operands[i])
         expr(*e.operands[i], indent + 1);

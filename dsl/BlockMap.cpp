@@ -45,7 +45,8 @@ BlockMap computeBlockMap(const MaskEvaluator &eval, int64_t tileQ,
   for (int64_t q = 0; q < s.lq; ++q) {
     eval.row(q, row.data());
     int64_t *tileRow = &counts[(q / tileQ) * map.cols];
-    int64_t *cellRow = grid ? &grid->allowed[(q / grid->cellQ) * grid->cols] : nullptr;
+    int64_t *cellRow =
+        grid ? &grid->allowed[(q / grid->cellQ) * grid->cols] : nullptr;
     for (int64_t k0 = 0, t = 0; k0 < s.lk; k0 += tileK, ++t) {
       int64_t end = std::min(s.lk, k0 + tileK), n = 0;
       for (int64_t k = k0; k < end; ++k)

@@ -154,7 +154,8 @@ std::optional<std::string> closestName(std::string_view name,
   }
   // Accept at most one edit per three characters (and at least one edit),
   // as clang's typo correction does, so unrelated names are not suggested.
-  unsigned limit = std::max<unsigned>(1, static_cast<unsigned>(name.size()) / 3);
+  unsigned limit =
+      std::max<unsigned>(1, static_cast<unsigned>(name.size()) / 3);
   if (!best || bestDist == 0 || bestDist > limit)
     return std::nullopt;
   return best;

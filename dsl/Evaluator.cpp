@@ -10,10 +10,31 @@ namespace maskjit::dsl {
 namespace {
 
 enum class NOp : uint8_t {
-  Const, Q, K,
-  Add, Sub, Mul, Div, Mod, Neg, Abs, Min, Max,
-  Eq, Ne, Lt, Le, Gt, Ge, Not, And, Or,
-  Select, Index, InSet, InBlocks
+  Const,
+  Q,
+  K,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Mod,
+  Neg,
+  Abs,
+  Min,
+  Max,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
+  Not,
+  And,
+  Or,
+  Select,
+  Index,
+  InSet,
+  InBlocks
 };
 
 /// Keys evaluated together; small enough that every node's buffer of a
@@ -27,8 +48,8 @@ struct Node {
   /// Depends on k (else the value is the same for a whole row).
   bool varying = false;
   int32_t a = -1, b = -1, c = -1;
-  int64_t value = 0;  ///< Const.
-  uint32_t aux = 0;   ///< Index: array; InSet: set.
+  int64_t value = 0; ///< Const.
+  uint32_t aux = 0;  ///< Index: array; InSet: set.
   Location loc;
 };
 
@@ -42,7 +63,7 @@ struct MaskEvaluator::Program_ {
   int32_t root = -1;
   std::vector<std::vector<int64_t>> arrays;
   std::vector<std::string> arrayNames;
-  std::vector<std::vector<int64_t>> sets; ///< Sorted, unique.
+  std::vector<std::vector<int64_t>> sets;      ///< Sorted, unique.
   std::vector<std::vector<int64_t>> blockSets; ///< Per query block, sorted.
 
   bool step(const Node &n, int64_t x, int64_t y, int64_t z, int64_t &r) const;
@@ -60,9 +81,9 @@ bool inSorted(const std::vector<int64_t> &s, int64_t v) {
 /// Builds the flat program: inlines calls, binds params and folds constants.
 class Binder {
 public:
-  Binder(MaskEvaluator::Program_ &prog, const Program &program,
-         const Selections &sel, const EvalShape &shape)
-      : prog_(prog), program_(program), sel_(sel), shape_(shape) {}
+  Binder(MaskEvaluator::Program_ &prog, const Selections &sel,
+         const EvalShape &shape)
+      : prog_(prog), sel_(sel), shape_(shape) {}
 
   void bindTop(const PatternDecl &p, const ParamBindings &values);
 
@@ -87,10 +108,10 @@ private:
   int32_t constant(int64_t v, const Location &loc = {});
   int32_t setNode(std::vector<int64_t> values);
   Bound bindArrayArg(const Expr &e, Scope &s);
-  int64_t headValue(const Bound &b, const std::string &name, const Location &loc);
+  int64_t headValue(const Bound &b, const std::string &name,
+                    const Location &loc);
 
   MaskEvaluator::Program_ &prog_;
-  const Program &program_;
   const Selections &sel_;
   const EvalShape &shape_;
   int32_t qNode_ = -1, kNode_ = -1;
@@ -101,7 +122,8 @@ int32_t Binder::node(NOp op, const Location &loc, int32_t a, int32_t b,
                      int32_t c, uint32_t aux) {
   if (prog_.nodes.size() >= kMaxNodes)
     throw MaskError("pattern is too large once its pattern calls are inlined "
-                    "(more than " + std::to_string(kMaxNodes) + " operations)",
+                    "(more than " +
+                        std::to_string(kMaxNodes) + " operations)",
                     loc);
   Node n{};
   n.op = op;
@@ -121,14 +143,17 @@ int32_t Binder::node(NOp op, const Location &loc, int32_t a, int32_t b,
     if (kid >= 0 && prog_.nodes[kid].op != NOp::Const)
       allConst = false;
   if (allConst && op != NOp::Q && op != NOp::K && op != NOp::Const) {
-    auto val = [&](int32_t kid) { return kid >= 0 ? prog_.nodes[kid].value : 0; };
+    auto val = [&](int32_t kid) {
+      return kid >= 0 ? prog_.nodes[kid].value : 0;
+    };
     int64_t r;
     if (prog_.step(n, val(a), val(b), val(c), r))
       return constant(r, loc);
   }
   // Short-circuits with one constant side.
   auto isConst = [&](int32_t kid, int64_t v) {
-    return kid >= 0 && prog_.nodes[kid].op == NOp::Const && prog_.nodes[kid].value == v;
+    return kid >= 0 && prog_.nodes[kid].op == NOp::Const &&
+           prog_.nodes[kid].value == v;
   };
   if (op == NOp::And && (isConst(a, 0)))
     return a;
@@ -170,7 +195,8 @@ void Binder::bindTop(const PatternDecl &p, const ParamBindings &values) {
     std::vector<std::string> names;
     for (const ParamDecl &param : p.params)
       names.push_back(param.name);
-    std::string msg = "pattern " + quote(p.name) + " has no parameter " + quote(name);
+    std::string msg =
+        "pattern " + quote(p.name) + " has no parameter " + quote(name);
     if (auto best = closestName(name, names))
       msg += "; did you mean " + quote(*best) + "?";
     else if (names.empty())
@@ -185,13 +211,16 @@ void Binder::bindTop(const PatternDecl &p, const ParamBindings &values) {
     if (it == values.end()) {
       if (!param.defaultConstant)
         throw MaskError("parameter " + quote(param.name) + " of pattern " +
-                            quote(p.name) + " has no default; give it a value"
-                            " (e.g. --set " + param.name + "=...)",
+                            quote(p.name) +
+                            " has no default; give it a value"
+                            " (e.g. --set " +
+                            param.name + "=...)",
                         param.loc);
       b.node = constant(*param.defaultConstant, param.loc);
     } else {
       const ParamValue &v = it->second;
-      bool isArray = param.type == Type::IntArray || param.type == Type::HeadArray;
+      bool isArray =
+          param.type == Type::IntArray || param.type == Type::HeadArray;
       bool gotArray = v.type == Type::IntArray || v.type == Type::HeadArray;
       if (isArray != gotArray || (!isArray && v.type != param.type))
         throw MaskError("parameter " + quote(param.name) + " is " +
@@ -243,12 +272,18 @@ int32_t Binder::bindName(const Expr &e, Scope &s) {
   switch (e.ref) {
   case RefKind::Var:
     switch (e.var) {
-    case Var::Q: return qNode_;
-    case Var::K: return kNode_;
-    case Var::H: return constant(shape_.head, e.loc);
-    case Var::B: return constant(shape_.batch, e.loc);
-    case Var::Lq: return constant(shape_.lq, e.loc);
-    case Var::Lk: return constant(shape_.lk, e.loc);
+    case Var::Q:
+      return qNode_;
+    case Var::K:
+      return kNode_;
+    case Var::H:
+      return constant(shape_.head, e.loc);
+    case Var::B:
+      return constant(shape_.batch, e.loc);
+    case Var::Lq:
+      return constant(shape_.lq, e.loc);
+    case Var::Lk:
+      return constant(shape_.lk, e.loc);
     }
     break;
   case RefKind::Param: {
@@ -338,16 +373,19 @@ int32_t Binder::bind(const Expr &e, Scope &s) {
   case ExprKind::Binary:
     break;
   case ExprKind::Error:
-    throw MaskError("internal error: evaluating an erroneous expression", e.loc);
+    throw MaskError("internal error: evaluating an erroneous expression",
+                    e.loc);
   }
   const Expr &rhs = *e.operands[1];
   if (e.op == Op::In) {
     int32_t lhs = bind(*e.operands[0], s);
     if (rhs.kind == ExprKind::Call && rhs.builtin == Builtin::TopkBlocks) {
       if (!sel_.blocks)
-        throw MaskError("pattern uses topk_blocks(...): the evaluator needs the "
-                        "chosen key blocks of each query block (maskc: --select blocks=...)",
-                        rhs.loc);
+        throw MaskError(
+            "pattern uses topk_blocks(...): the evaluator needs the "
+            "chosen key blocks of each query block (maskc: --select "
+            "blocks=...)",
+            rhs.loc);
       int32_t n = node(NOp::InBlocks, e.loc, lhs, bind(*rhs.operands[1], s));
       prog_.nodes[n].varying = true;
       return n;
@@ -396,29 +434,67 @@ int32_t Binder::bind(const Expr &e, Scope &s) {
 bool MaskEvaluator::Program_::step(const Node &n, int64_t x, int64_t y,
                                    int64_t z, int64_t &r) const {
   switch (n.op) {
-  case NOp::Const: r = n.value; return true;
-  case NOp::Q: case NOp::K: r = x; return true;
-  case NOp::Add: return checkedAdd(x, y, r);
-  case NOp::Sub: return checkedSub(x, y, r);
-  case NOp::Mul: return checkedMul(x, y, r);
-  case NOp::Div: return floorDiv(x, y, r);
-  case NOp::Mod: return floorMod(x, y, r);
-  case NOp::Neg: return checkedNeg(x, r);
-  case NOp::Abs:
-    if (x >= 0) { r = x; return true; }
+  case NOp::Const:
+    r = n.value;
+    return true;
+  case NOp::Q:
+  case NOp::K:
+    r = x;
+    return true;
+  case NOp::Add:
+    return checkedAdd(x, y, r);
+  case NOp::Sub:
+    return checkedSub(x, y, r);
+  case NOp::Mul:
+    return checkedMul(x, y, r);
+  case NOp::Div:
+    return floorDiv(x, y, r);
+  case NOp::Mod:
+    return floorMod(x, y, r);
+  case NOp::Neg:
     return checkedNeg(x, r);
-  case NOp::Min: r = std::min(x, y); return true;
-  case NOp::Max: r = std::max(x, y); return true;
-  case NOp::Eq: r = x == y; return true;
-  case NOp::Ne: r = x != y; return true;
-  case NOp::Lt: r = x < y; return true;
-  case NOp::Le: r = x <= y; return true;
-  case NOp::Gt: r = x > y; return true;
-  case NOp::Ge: r = x >= y; return true;
-  case NOp::Not: r = !x; return true;
-  case NOp::And: r = x && y; return true;
-  case NOp::Or: r = x || y; return true;
-  case NOp::Select: r = x ? y : z; return true;
+  case NOp::Abs:
+    if (x >= 0) {
+      r = x;
+      return true;
+    }
+    return checkedNeg(x, r);
+  case NOp::Min:
+    r = std::min(x, y);
+    return true;
+  case NOp::Max:
+    r = std::max(x, y);
+    return true;
+  case NOp::Eq:
+    r = x == y;
+    return true;
+  case NOp::Ne:
+    r = x != y;
+    return true;
+  case NOp::Lt:
+    r = x < y;
+    return true;
+  case NOp::Le:
+    r = x <= y;
+    return true;
+  case NOp::Gt:
+    r = x > y;
+    return true;
+  case NOp::Ge:
+    r = x >= y;
+    return true;
+  case NOp::Not:
+    r = !x;
+    return true;
+  case NOp::And:
+    r = x && y;
+    return true;
+  case NOp::Or:
+    r = x || y;
+    return true;
+  case NOp::Select:
+    r = x ? y : z;
+    return true;
   case NOp::Index: {
     const std::vector<int64_t> &arr = arrays[n.aux];
     if (x < 0 || x >= static_cast<int64_t>(arr.size()))
@@ -426,8 +502,11 @@ bool MaskEvaluator::Program_::step(const Node &n, int64_t x, int64_t y,
     r = arr[x];
     return true;
   }
-  case NOp::InSet: r = inSorted(sets[n.aux], x); return true;
-  case NOp::InBlocks: return false; // Needs q; handled by the callers.
+  case NOp::InSet:
+    r = inSorted(sets[n.aux], x);
+    return true;
+  case NOp::InBlocks:
+    return false; // Needs q; handled by the callers.
   }
   return false;
 }
@@ -469,8 +548,12 @@ int64_t MaskEvaluator::Program_::lazy(int32_t i, int64_t q, int64_t k,
   const Node &n = nodes[i];
   int64_t r = 0;
   switch (n.op) {
-  case NOp::Q: r = q; break;
-  case NOp::K: r = k; break;
+  case NOp::Q:
+    r = q;
+    break;
+  case NOp::K:
+    r = k;
+    break;
   case NOp::And:
     r = lazy(n.a, q, k, memo, done) && lazy(n.b, q, k, memo, done);
     break;
@@ -484,8 +567,7 @@ int64_t MaskEvaluator::Program_::lazy(int32_t i, int64_t q, int64_t k,
   case NOp::InBlocks: {
     int64_t v = lazy(n.a, q, k, memo, done);
     int64_t block = lazy(n.b, q, k, memo, done), qb;
-    if (!floorDiv(q, block, qb))
-      {
+    if (!floorDiv(q, block, qb)) {
       Node div = n;
       div.op = NOp::Div;
       trap(div, q, block);
@@ -519,13 +601,15 @@ MaskEvaluator::MaskEvaluator(const Program &program, const PatternDecl &pattern,
       std::sort(s.begin(), s.end());
       prog_->blockSets.push_back(std::move(s));
     }
-  Binder(*prog_, program, selections, shape).bindTop(pattern, params);
+  (void)program; // Calls are already resolved in the AST.
+  Binder(*prog_, selections, shape).bindTop(pattern, params);
   prog_->live.assign(prog_->nodes.size(), 0);
   prog_->live[prog_->root] = 1;
   for (size_t i = prog_->nodes.size(); i-- > 0;) {
     if (!prog_->live[i])
       continue;
-    for (int32_t kid : {prog_->nodes[i].a, prog_->nodes[i].b, prog_->nodes[i].c})
+    for (int32_t kid :
+         {prog_->nodes[i].a, prog_->nodes[i].b, prog_->nodes[i].c})
       if (kid >= 0)
         prog_->live[kid] = 1;
   }
@@ -594,17 +678,28 @@ void MaskEvaluator::row(int64_t q, uint8_t *out) const {
     dst[j] = (EXPR);                                                           \
   }                                                                            \
   continue;
-      case NOp::Min: MASKJIT_LANES(x < y ? x : y)
-      case NOp::Max: MASKJIT_LANES(x > y ? x : y)
-      case NOp::Eq: MASKJIT_LANES(x == y)
-      case NOp::Ne: MASKJIT_LANES(x != y)
-      case NOp::Lt: MASKJIT_LANES(x < y)
-      case NOp::Le: MASKJIT_LANES(x <= y)
-      case NOp::Gt: MASKJIT_LANES(x > y)
-      case NOp::Ge: MASKJIT_LANES(x >= y)
-      case NOp::Not: MASKJIT_LANES(!x)
-      case NOp::And: MASKJIT_LANES(x & y)
-      case NOp::Or: MASKJIT_LANES(x | y)
+      case NOp::Min:
+        MASKJIT_LANES(x < y ? x : y)
+      case NOp::Max:
+        MASKJIT_LANES(x > y ? x : y)
+      case NOp::Eq:
+        MASKJIT_LANES(x == y)
+      case NOp::Ne:
+        MASKJIT_LANES(x != y)
+      case NOp::Lt:
+        MASKJIT_LANES(x < y)
+      case NOp::Le:
+        MASKJIT_LANES(x <= y)
+      case NOp::Gt:
+        MASKJIT_LANES(x > y)
+      case NOp::Ge:
+        MASKJIT_LANES(x >= y)
+      case NOp::Not:
+        MASKJIT_LANES(!x)
+      case NOp::And:
+        MASKJIT_LANES(x & y)
+      case NOp::Or:
+        MASKJIT_LANES(x | y)
 #undef MASKJIT_LANES
       case NOp::Select:
         for (int64_t j = 0; j < m; ++j)
@@ -631,9 +726,12 @@ void MaskEvaluator::row(int64_t q, uint8_t *out) const {
     trapped |= bad;                                                            \
     continue;                                                                  \
   }
-      case NOp::Add: MASKJIT_CHECKED(__builtin_add_overflow)
-      case NOp::Sub: MASKJIT_CHECKED(__builtin_sub_overflow)
-      case NOp::Mul: MASKJIT_CHECKED(__builtin_mul_overflow)
+      case NOp::Add:
+        MASKJIT_CHECKED(__builtin_add_overflow)
+      case NOp::Sub:
+        MASKJIT_CHECKED(__builtin_sub_overflow)
+      case NOp::Mul:
+        MASKJIT_CHECKED(__builtin_mul_overflow)
 #undef MASKJIT_CHECKED
       default: {
         // Other trapping operations: checked per lane, a trap marks the chunk.

@@ -96,7 +96,8 @@ void Frontend::parseWithImports(uint32_t file, unsigned depth) {
       if (!fs::exists(c, ec))
         continue;
       fs::path canon = fs::weakly_canonical(c, ec);
-      if (auto already = sources_.findByPath(ec ? c.string() : canon.string())) {
+      if (auto already =
+              sources_.findByPath(ec ? c.string() : canon.string())) {
         found = already; // Read once: cycles and diamonds are fine.
         break;
       }
@@ -111,7 +112,8 @@ void Frontend::parseWithImports(uint32_t file, unsigned depth) {
     if (!found) {
       Diagnostic &d = diags_.error(imp.loc, "cannot import \"" + imp.path +
                                                 "\": " + lastError);
-      d.message += " (searched " + (dir.empty() ? std::string(".") : dir.string());
+      d.message +=
+          " (searched " + (dir.empty() ? std::string(".") : dir.string());
       for (const std::string &s : options_.importDirs)
         d.message += ", " + s;
       d.message += ")";

@@ -21,8 +21,8 @@ namespace {
 constexpr unsigned kMaxCallDepth = 32;
 
 const std::vector<std::pair<const char *, Var>> kVars = {
-    {"q", Var::Q},   {"k", Var::K},   {"h", Var::H},
-    {"b", Var::B},   {"Lq", Var::Lq}, {"Lk", Var::Lk}};
+    {"q", Var::Q}, {"k", Var::K},   {"h", Var::H},
+    {"b", Var::B}, {"Lq", Var::Lq}, {"Lk", Var::Lk}};
 
 const std::vector<std::pair<const char *, Builtin>> kBuiltins = {
     {"abs", Builtin::Abs},
@@ -86,7 +86,8 @@ private:
   /// Lets of the current pattern that are already checked (in order).
   size_t visibleLets_ = 0;
   /// Calls made by each pattern, for the recursion check.
-  std::map<const PatternDecl *, std::vector<std::pair<const PatternDecl *, Location>>>
+  std::map<const PatternDecl *,
+           std::vector<std::pair<const PatternDecl *, Location>>>
       calls_;
 };
 
@@ -105,7 +106,8 @@ void Checker::collectPatterns() {
       if (!inserted) {
         Diagnostic &d =
             diags_.error(p->loc, "redefinition of pattern " + quote(p->name));
-        DiagnosticEngine::note(d, it->second->loc, "previous definition is here");
+        DiagnosticEngine::note(d, it->second->loc,
+                               "previous definition is here");
         continue;
       }
       if (lookupBuiltin(p->name) != Builtin::None || lookupVar(p->name))
@@ -126,15 +128,16 @@ void Checker::checkPattern(PatternDecl &p) {
       diags_.error(let.loc, quote(let.name) +
                                 " is a built-in name and cannot be redefined");
     } else if (auto pi = p.findParam(let.name)) {
-      Diagnostic &d = diags_.error(
-          let.loc, "let " + quote(let.name) + " shadows a parameter");
+      Diagnostic &d = diags_.error(let.loc, "let " + quote(let.name) +
+                                                " shadows a parameter");
       DiagnosticEngine::note(d, p.params[*pi].loc, "parameter declared here");
     } else {
       for (size_t j = 0; j < i; ++j)
         if (p.lets[j].name == let.name) {
           Diagnostic &d =
               diags_.error(let.loc, "redefinition of " + quote(let.name));
-          DiagnosticEngine::note(d, p.lets[j].loc, "previous definition is here");
+          DiagnosticEngine::note(d, p.lets[j].loc,
+                                 "previous definition is here");
           break;
         }
     }
@@ -154,8 +157,9 @@ void Checker::checkPattern(PatternDecl &p) {
 void Checker::checkParam(PatternDecl &p, uint32_t index) {
   ParamDecl &param = p.params[index];
   if (lookupVar(param.name) || lookupBuiltin(param.name) != Builtin::None)
-    diags_.error(param.loc, quote(param.name) +
-                                " is a built-in name and cannot be a parameter");
+    diags_.error(param.loc,
+                 quote(param.name) +
+                     " is a built-in name and cannot be a parameter");
   for (uint32_t j = 0; j < index; ++j)
     if (p.params[j].name == param.name) {
       Diagnostic &d = diags_.error(param.loc, "redefinition of parameter " +
@@ -166,9 +170,10 @@ void Checker::checkParam(PatternDecl &p, uint32_t index) {
   if (!param.defaultValue)
     return;
   if (param.type == Type::IntArray || param.type == Type::HeadArray) {
-    diags_.error(param.defaultValue->loc,
-                 "array parameter " + quote(param.name) +
-                     " cannot have a default; its values are given at run time");
+    diags_.error(
+        param.defaultValue->loc,
+        "array parameter " + quote(param.name) +
+            " cannot have a default; its values are given at run time");
     return;
   }
   // Defaults are checked outside the pattern's scope: they may use only
@@ -178,8 +183,7 @@ void Checker::checkParam(PatternDecl &p, uint32_t index) {
   check(*param.defaultValue);
   current_ = saved;
   Type want = param.type == Type::Bool ? Type::Bool : Type::Int;
-  if (!expect(*param.defaultValue, want,
-              "the default of " + quote(param.name)))
+  if (!expect(*param.defaultValue, want, "the default of " + quote(param.name)))
     return;
   if (!param.defaultValue->constant) {
     if (param.defaultValue->type != Type::Error)
@@ -212,9 +216,9 @@ void Checker::checkDispatch(PatternDecl &p) {
         continue;
       if (a.first <= bLast && b.first <= aLast) {
         int64_t h = std::max(a.first, b.first);
-        Diagnostic &d = diags_.error(
-            a.loc, "head range overlaps an earlier one (head " +
-                       std::to_string(h) + " is claimed twice)");
+        Diagnostic &d =
+            diags_.error(a.loc, "head range overlaps an earlier one (head " +
+                                    std::to_string(h) + " is claimed twice)");
         DiagnosticEngine::note(d, b.loc, "earlier range is here");
         break;
       }
@@ -242,7 +246,7 @@ void Checker::checkDispatch(PatternDecl &p) {
 void Checker::checkRecursion() {
   // Depth-first search over the call graph with an explicit stack of the
   // current path; a back edge is recursion.
-  std::map<const PatternDecl *, int> state; // 0 new, 1 on path, 2 done
+  std::map<const PatternDecl *, int> state;       // 0 new, 1 on path, 2 done
   std::map<const PatternDecl *, unsigned> height; // longest call chain below
   std::vector<std::pair<const PatternDecl *, Location>> path;
   bool reported = false;
@@ -255,7 +259,9 @@ void Checker::checkRecursion() {
   std::function<void(const PatternDecl *)> visit = [&](const PatternDecl *p) {
     state[p] = 1;
     unsigned h = 0;
-    for (auto &[callee, loc] : calls_[p]) {
+    for (const auto &edge : calls_[p]) {
+      const PatternDecl *callee = edge.first;
+      const Location &loc = edge.second;
       if (state[callee] == 1) {
         std::string chain;
         auto it = std::find_if(path.begin(), path.end(),
@@ -265,9 +271,10 @@ void Checker::checkRecursion() {
         chain += p->name + " -> " + callee->name;
         if (callee == p)
           chain = p->name + " -> " + p->name;
-        Diagnostic &d = diags_.error(
-            loc, "recursive pattern call (" + chain + "); patterns cannot recurse");
-        DiagnosticEngine::note(d, callee->loc, quote(callee->name) + " is defined here");
+        Diagnostic &d = diags_.error(loc, "recursive pattern call (" + chain +
+                                              "); patterns cannot recurse");
+        DiagnosticEngine::note(d, callee->loc,
+                               quote(callee->name) + " is defined here");
         continue;
       }
       if (state[callee] == 0) {
@@ -296,14 +303,15 @@ bool Checker::expect(const Expr &e, Type want, const std::string &what) {
     return false;
   if (e.type == want || (want == Type::Int && e.type == Type::HeadArray))
     return true;
-  std::string msg = what + " must be " +
-                    (want == Type::Bool ? "bool" : "int") +
+  std::string msg = what + " must be " + (want == Type::Bool ? "bool" : "int") +
                     ", but it is " + typeName(e.type);
   Diagnostic &d = diags_.error(e.loc, msg);
   if (want == Type::Bool && e.type == Type::Int)
     d.message += "; compare it, e.g. `... != 0`";
   else if (e.type == Type::IntArray)
-    d.message += "; index it, e.g. `" + (e.kind == ExprKind::Name ? e.name : std::string("a")) + "[q]`";
+    d.message += "; index it, e.g. `" +
+                 (e.kind == ExprKind::Name ? e.name : std::string("a")) +
+                 "[q]`";
   return false;
 }
 
@@ -401,7 +409,8 @@ void Checker::checkName(Expr &e) {
     return;
   }
   if (lookupBuiltin(e.name) != Builtin::None) {
-    diags_.error(e.loc, quote(e.name) + " is a function; call it with arguments");
+    diags_.error(e.loc,
+                 quote(e.name) + " is a function; call it with arguments");
     return;
   }
   Diagnostic &d = diags_.error(e.loc, "unknown name " + quote(e.name));
@@ -443,12 +452,23 @@ void Checker::foldArith(Expr &e) {
   int64_t x = *a.constant, y = *b.constant, r = 0;
   bool ok = true;
   switch (e.op) {
-  case Op::Add: ok = checkedAdd(x, y, r); break;
-  case Op::Sub: ok = checkedSub(x, y, r); break;
-  case Op::Mul: ok = checkedMul(x, y, r); break;
-  case Op::Div: ok = floorDiv(x, y, r); break;
-  case Op::Mod: ok = floorMod(x, y, r); break;
-  default: return;
+  case Op::Add:
+    ok = checkedAdd(x, y, r);
+    break;
+  case Op::Sub:
+    ok = checkedSub(x, y, r);
+    break;
+  case Op::Mul:
+    ok = checkedMul(x, y, r);
+    break;
+  case Op::Div:
+    ok = floorDiv(x, y, r);
+    break;
+  case Op::Mod:
+    ok = floorMod(x, y, r);
+    break;
+  default:
+    return;
   }
   if (!ok) {
     diags_.error(e.loc, "integer overflow in constant expression (" +
@@ -466,7 +486,11 @@ void Checker::checkBinary(Expr &e) {
   e.dependsOnPosition = a.dependsOnPosition || b.dependsOnPosition;
   std::string opName = std::string("`") + opSpelling(e.op) + "`";
   switch (e.op) {
-  case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Mod: {
+  case Op::Add:
+  case Op::Sub:
+  case Op::Mul:
+  case Op::Div:
+  case Op::Mod: {
     e.type = Type::Int;
     bool okA = expect(a, Type::Int, "the left operand of " + opName);
     bool okB = expect(b, Type::Int, "the right operand of " + opName);
@@ -474,26 +498,33 @@ void Checker::checkBinary(Expr &e) {
       foldArith(e);
     return;
   }
-  case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: {
+  case Op::Lt:
+  case Op::Le:
+  case Op::Gt:
+  case Op::Ge: {
     e.type = Type::Bool;
     bool okA = expect(a, Type::Int, "the left operand of " + opName);
     bool okB = expect(b, Type::Int, "the right operand of " + opName);
     if (okA && okB && a.constant && b.constant) {
       int64_t x = *a.constant, y = *b.constant;
-      e.constant = e.op == Op::Lt ? x < y : e.op == Op::Le ? x <= y
-                 : e.op == Op::Gt ? x > y : x >= y;
+      e.constant = e.op == Op::Lt   ? x < y
+                   : e.op == Op::Le ? x <= y
+                   : e.op == Op::Gt ? x > y
+                                    : x >= y;
     }
     return;
   }
-  case Op::Eq: case Op::Ne: {
+  case Op::Eq:
+  case Op::Ne: {
     e.type = Type::Bool;
     if (a.type == Type::Error || b.type == Type::Error)
       return;
     auto norm = [](Type t) { return t == Type::HeadArray ? Type::Int : t; };
     Type ta = norm(a.type), tb = norm(b.type);
     if (ta != tb || (ta != Type::Int && ta != Type::Bool)) {
-      Diagnostic &d = diags_.error(e.loc, "cannot compare " + std::string(typeName(a.type)) +
-                                              " with " + typeName(b.type) + " using " + opName);
+      Diagnostic &d = diags_.error(
+          e.loc, "cannot compare " + std::string(typeName(a.type)) + " with " +
+                     typeName(b.type) + " using " + opName);
       const Expr &arr = a.type == Type::IntArray ? a : b;
       if (arr.type == Type::IntArray && arr.kind == ExprKind::Name)
         d.message += "; index the array, e.g. `" + arr.name + "[q]`";
@@ -503,7 +534,8 @@ void Checker::checkBinary(Expr &e) {
       e.constant = (*a.constant == *b.constant) == (e.op == Op::Eq);
     return;
   }
-  case Op::And: case Op::Or: {
+  case Op::And:
+  case Op::Or: {
     e.type = Type::Bool;
     bool okA = expect(a, Type::Bool, "the left operand of " + opName);
     bool okB = expect(b, Type::Bool, "the right operand of " + opName);
@@ -520,12 +552,14 @@ void Checker::checkBinary(Expr &e) {
   case Op::In: {
     e.type = Type::Bool;
     expect(a, Type::Int, "the left operand of `in`");
-    if (b.type == Type::Error || b.type == Type::Set || b.type == Type::IntArray)
+    if (b.type == Type::Error || b.type == Type::Set ||
+        b.type == Type::IntArray)
       return;
-    diags_.error(b.loc, std::string("the right operand of `in` must be a set "
-                                    "(topk_columns, topk_diagonals, "
-                                    "topk_blocks) or an int[] array, but it is ") +
-                            typeName(b.type));
+    diags_.error(b.loc,
+                 std::string("the right operand of `in` must be a set "
+                             "(topk_columns, topk_diagonals, "
+                             "topk_blocks) or an int[] array, but it is ") +
+                     typeName(b.type));
     return;
   }
   default:
@@ -598,23 +632,25 @@ void Checker::checkBuiltinCall(Expr &e, bool setAllowed) {
   for (size_t i = 0; i < e.operands.size(); ++i) {
     e.dependsOnPosition |= e.operands[i]->dependsOnPosition;
     if (!e.argNames[i].empty()) {
-      diags_.error(e.argNameLocs[i], std::string("built-in ") + builtinName(e.builtin) +
+      diags_.error(e.argNameLocs[i], std::string("built-in ") +
+                                         builtinName(e.builtin) +
                                          " takes no named arguments");
       return;
     }
   }
   size_t want = e.builtin == Builtin::Abs ? 1 : 2;
   if (e.operands.size() != want) {
-    diags_.error(e.loc, std::string(builtinName(e.builtin)) + " takes " +
-                            std::to_string(want) + " argument" +
-                            (want == 1 ? "" : "s") + ", but " +
-                            std::to_string(e.operands.size()) +
-                            (e.operands.size() == 1 ? " was" : " were") + " given");
+    diags_.error(
+        e.loc, std::string(builtinName(e.builtin)) + " takes " +
+                   std::to_string(want) + " argument" + (want == 1 ? "" : "s") +
+                   ", but " + std::to_string(e.operands.size()) +
+                   (e.operands.size() == 1 ? " was" : " were") + " given");
     return;
   }
   bool ok = true;
   for (auto &op : e.operands)
-    ok &= expect(*op, Type::Int, std::string("an argument of ") + builtinName(e.builtin));
+    ok &= expect(*op, Type::Int,
+                 std::string("an argument of ") + builtinName(e.builtin));
   if (!isSelector(e.builtin)) {
     e.type = Type::Int;
     if (!ok)
@@ -632,8 +668,9 @@ void Checker::checkBuiltinCall(Expr &e, bool setAllowed) {
     }
     const Expr &b = *e.operands[1];
     if (a.constant && b.constant)
-      e.constant = e.builtin == Builtin::Min ? std::min(*a.constant, *b.constant)
-                                             : std::max(*a.constant, *b.constant);
+      e.constant = e.builtin == Builtin::Min
+                       ? std::min(*a.constant, *b.constant)
+                       : std::max(*a.constant, *b.constant);
     return;
   }
   // Dynamic selectors: a set chosen at run time from the data.
@@ -649,7 +686,8 @@ void Checker::checkBuiltinCall(Expr &e, bool setAllowed) {
   static const char *second[] = {"", "", "", "", "last_q", "last_q", "block"};
   for (size_t i = 0; i < 2; ++i) {
     const Expr &a = *e.operands[i];
-    const std::string what = i == 0 ? "count" : second[static_cast<int>(e.builtin)];
+    const std::string what =
+        i == 0 ? "count" : second[static_cast<int>(e.builtin)];
     if (a.dependsOnPosition) {
       diags_.error(a.loc, "the " + what + " of " + builtinName(e.builtin) +
                               " cannot depend on the position (q, k, Lq, Lk)");
@@ -683,10 +721,11 @@ void Checker::checkPatternCall(Expr &e) {
       }
       if (positional >= callee.params.size()) {
         Diagnostic &d = diags_.error(
-            e.operands[i]->loc,
-            "too many arguments to pattern " + quote(callee.name) + " (it takes " +
-                std::to_string(callee.params.size()) + ")");
-        DiagnosticEngine::note(d, callee.loc, quote(callee.name) + " is defined here");
+            e.operands[i]->loc, "too many arguments to pattern " +
+                                    quote(callee.name) + " (it takes " +
+                                    std::to_string(callee.params.size()) + ")");
+        DiagnosticEngine::note(d, callee.loc,
+                               quote(callee.name) + " is defined here");
         break;
       }
       slot = static_cast<uint32_t>(positional++);
@@ -697,14 +736,15 @@ void Checker::checkPatternCall(Expr &e) {
         std::vector<std::string> names;
         for (const ParamDecl &p : callee.params)
           names.push_back(p.name);
-        Diagnostic &d = diags_.error(e.argNameLocs[i], "pattern " + quote(callee.name) +
-                                                           " has no parameter " +
-                                                           quote(argName));
+        Diagnostic &d = diags_.error(e.argNameLocs[i],
+                                     "pattern " + quote(callee.name) +
+                                         " has no parameter " + quote(argName));
         if (auto best = closestName(argName, names)) {
           d.message += "; did you mean " + quote(*best) + "?";
           d.fixIt = *best;
         }
-        DiagnosticEngine::note(d, callee.loc, quote(callee.name) + " is defined here");
+        DiagnosticEngine::note(d, callee.loc,
+                               quote(callee.name) + " is defined here");
         continue;
       }
     }
@@ -725,18 +765,20 @@ void Checker::checkPatternCall(Expr &e) {
                 (param.type == Type::Int && arg.type == Type::HeadArray) ||
                 (param.type == Type::HeadArray && arg.type == Type::Int);
     if (!fits) {
-      Diagnostic &d = diags_.error(
-          arg.loc, "argument for " + quote(param.name) + " must be " +
-                       typeName(param.type) + ", but it is " + typeName(arg.type));
+      Diagnostic &d =
+          diags_.error(arg.loc, "argument for " + quote(param.name) +
+                                    " must be " + typeName(param.type) +
+                                    ", but it is " + typeName(arg.type));
       DiagnosticEngine::note(d, param.loc, "parameter declared here");
     }
   }
   for (size_t s = 0; s < callee.params.size(); ++s) {
     const ParamDecl &param = callee.params[s];
     if (e.argForParam[s] < 0 && !param.defaultValue) {
-      Diagnostic &d = diags_.error(
-          e.loc, "missing argument for parameter " + quote(param.name) +
-                     " of pattern " + quote(callee.name) + " (it has no default)");
+      Diagnostic &d =
+          diags_.error(e.loc, "missing argument for parameter " +
+                                  quote(param.name) + " of pattern " +
+                                  quote(callee.name) + " (it has no default)");
       DiagnosticEngine::note(d, param.loc, "parameter declared here");
     }
   }
@@ -752,8 +794,9 @@ void Checker::checkIndex(Expr &e) {
   if (base.type == Type::Error)
     return;
   if (base.type != Type::IntArray && base.type != Type::HeadArray) {
-    diags_.error(base.loc, std::string("only arrays can be indexed, but this is ") +
-                               typeName(base.type));
+    diags_.error(base.loc,
+                 std::string("only arrays can be indexed, but this is ") +
+                     typeName(base.type));
     e.type = Type::Error;
     return;
   }

@@ -50,8 +50,9 @@ std::string_view SourceManager::line(uint32_t file, uint32_t line) const {
   if (line == 0 || line > f.lineStarts.size())
     return {};
   uint32_t start = f.lineStarts[line - 1];
-  uint32_t end = line < f.lineStarts.size() ? f.lineStarts[line] - 1
-                                            : static_cast<uint32_t>(f.text.size());
+  uint32_t end = line < f.lineStarts.size()
+                     ? f.lineStarts[line] - 1
+                     : static_cast<uint32_t>(f.text.size());
   std::string_view sv(f.text);
   sv = sv.substr(start, end - start);
   if (!sv.empty() && sv.back() == '\r')

@@ -8,8 +8,11 @@ using namespace maskjit::dsl;
 TEST(BlockMap, ClassifiesAgainstDirectCounts) {
   test::Loaded l = test::load("pattern p { causal and (k < 5 or q - k < 20) }");
   ASSERT_NE(l.program, nullptr);
-  for (auto [lq, lk, bm, bn] : std::vector<std::array<int64_t, 4>>{
-           {100, 100, 16, 16}, {77, 130, 32, 8}, {130, 77, 8, 32}, {5, 5, 64, 64}}) {
+  for (auto [lq, lk, bm, bn] :
+       std::vector<std::array<int64_t, 4>>{{100, 100, 16, 16},
+                                           {77, 130, 32, 8},
+                                           {130, 77, 8, 32},
+                                           {5, 5, 64, 64}}) {
     MaskEvaluator e(*l.program, l.pattern("p"), {}, {}, {lq, lk});
     BlockMap map = computeBlockMap(e, bm, bn);
     ASSERT_EQ(map.rows, (lq + bm - 1) / bm);
@@ -24,8 +27,9 @@ TEST(BlockMap, ClassifiesAgainstDirectCounts) {
             ++in;
           }
         total += n;
-        TileClass want = n == 0 ? TileClass::Empty : n == in ? TileClass::Full
-                                                             : TileClass::Partial;
+        TileClass want = n == 0    ? TileClass::Empty
+                         : n == in ? TileClass::Full
+                                   : TileClass::Partial;
         EXPECT_EQ(map.at(r, c), want) << "tile " << r << "," << c;
       }
     EXPECT_EQ(map.allowedPairs, total);
@@ -37,8 +41,10 @@ TEST(BlockMap, RowStringsAndMergedRendering) {
   ASSERT_NE(l.program, nullptr);
   MaskEvaluator e(*l.program, l.pattern("p"), {}, {}, {8, 8});
   BlockMap map = computeBlockMap(e, 2, 2);
-  EXPECT_EQ(map.rowStrings(), (std::vector<std::string>{"P...", "FP..", "FFP.", "FFFP"}));
-  EXPECT_EQ(renderBlockMap(map, 2, 2), "(each character is 2x2 tiles)\nP.\nFP\n");
+  EXPECT_EQ(map.rowStrings(),
+            (std::vector<std::string>{"P...", "FP..", "FFP.", "FFFP"}));
+  EXPECT_EQ(renderBlockMap(map, 2, 2),
+            "(each character is 2x2 tiles)\nP.\nFP\n");
   EXPECT_EQ(map.count(TileClass::Full), 6);
 }
 

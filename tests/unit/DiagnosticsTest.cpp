@@ -8,7 +8,8 @@ TEST(Diagnostics, ClangStyleWithCaretRangeAndNote) {
   SourceManager sm;
   uint32_t f = sm.addBuffer("a.mask", "pattern p {\n  q - k < windw\n}\n");
   DiagnosticEngine d(sm);
-  Diagnostic &e = d.error(Location{{f, 2, 11}, {f, 2, 16}}, "unknown name `windw`");
+  Diagnostic &e =
+      d.error(Location{{f, 2, 11}, {f, 2, 16}}, "unknown name `windw`");
   e.fixIt = "window";
   DiagnosticEngine::note(e, Location{{f, 1, 9}, {f, 1, 10}}, "pattern is here");
   EXPECT_EQ(d.str(), "a.mask:2:11: error: unknown name `windw`\n"

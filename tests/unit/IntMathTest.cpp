@@ -10,10 +10,12 @@ using namespace maskjit::dsl;
 
 TEST(IntMath, FloorDivisionAndModuloMatchPython) {
   // (a, b, a // b, a % b) as Python computes them.
-  struct Case { int64_t a, b, div, mod; };
-  const Case cases[] = {{7, 2, 3, 1},    {-7, 2, -4, 1},  {7, -2, -4, -1},
-                        {-7, -2, 3, -1}, {0, 5, 0, 0},    {-1, 8, -1, 7},
-                        {8, 8, 1, 0},    {-8, 8, -1, 0},  {5, 1, 5, 0}};
+  struct Case {
+    int64_t a, b, div, mod;
+  };
+  const Case cases[] = {{7, 2, 3, 1},    {-7, 2, -4, 1}, {7, -2, -4, -1},
+                        {-7, -2, 3, -1}, {0, 5, 0, 0},   {-1, 8, -1, 7},
+                        {8, 8, 1, 0},    {-8, 8, -1, 0}, {5, 1, 5, 0}};
   for (const Case &c : cases) {
     int64_t d, m;
     ASSERT_TRUE(floorDiv(c.a, c.b, d));
@@ -33,7 +35,8 @@ TEST(IntMath, RandomAgainstLongDouble) {
     int64_t d, m;
     ASSERT_TRUE(floorDiv(a, b, d));
     ASSERT_TRUE(floorMod(a, b, m));
-    EXPECT_EQ(d, static_cast<int64_t>(std::floor(static_cast<long double>(a) / b)));
+    EXPECT_EQ(
+        d, static_cast<int64_t>(std::floor(static_cast<long double>(a) / b)));
     EXPECT_EQ(a, d * b + m);
     EXPECT_TRUE(b > 0 ? (m >= 0 && m < b) : (m <= 0 && m > b));
   }

@@ -12,12 +12,17 @@ namespace {
 /// Prints an expression fully parenthesized, to check precedence.
 std::string paren(const Expr &e) {
   switch (e.kind) {
-  case ExprKind::IntLit: return std::to_string(e.intValue);
-  case ExprKind::BoolLit: return e.intValue ? "true" : "false";
-  case ExprKind::Causal: return "causal";
-  case ExprKind::Name: return e.name;
+  case ExprKind::IntLit:
+    return std::to_string(e.intValue);
+  case ExprKind::BoolLit:
+    return e.intValue ? "true" : "false";
+  case ExprKind::Causal:
+    return "causal";
+  case ExprKind::Name:
+    return e.name;
   case ExprKind::Unary:
-    return std::string("(") + opSpelling(e.op) + " " + paren(*e.operands[0]) + ")";
+    return std::string("(") + opSpelling(e.op) + " " + paren(*e.operands[0]) +
+           ")";
   case ExprKind::Binary:
     return "(" + paren(*e.operands[0]) + " " + opSpelling(e.op) + " " +
            paren(*e.operands[1]) + ")";
@@ -27,15 +32,18 @@ std::string paren(const Expr &e) {
   case ExprKind::Call: {
     std::string s = e.name + "(";
     for (size_t i = 0; i < e.operands.size(); ++i) {
-      if (i) s += ", ";
-      if (!e.argNames[i].empty()) s += e.argNames[i] + "=";
+      if (i)
+        s += ", ";
+      if (!e.argNames[i].empty())
+        s += e.argNames[i] + "=";
       s += paren(*e.operands[i]);
     }
     return s + ")";
   }
   case ExprKind::Index:
     return paren(*e.operands[0]) + "[" + paren(*e.operands[1]) + "]";
-  case ExprKind::Error: return "<error>";
+  case ExprKind::Error:
+    return "<error>";
   }
   return "?";
 }
@@ -73,8 +81,7 @@ TEST(Parser, IfThenElseExtendsToTheRight) {
 TEST(Parser, CallsIndexingAndNamedArguments) {
   EXPECT_EQ(bodyOf("abs(q - k) <= max(1, min(q, 3))"),
             "(abs((q - k)) <= max(1, min(q, 3)))");
-  EXPECT_EQ(bodyOf("doc[q] == doc[k]", "(doc: int[])"),
-            "(doc[q] == doc[k])");
+  EXPECT_EQ(bodyOf("doc[q] == doc[k]", "(doc: int[])"), "(doc[q] == doc[k])");
   test::Loaded l = load("pattern w(window: int = 4) { q - k < window }\n"
                         "pattern p { w(window = 8) and w(2) }\n");
   ASSERT_NE(l.program, nullptr) << l.diagnostics;
@@ -146,8 +153,11 @@ TEST(Parser, SeveralSyntaxErrorsInOneFile) {
   std::string d = errorsOf("pattern a { q < }\n"
                            "pattern bb { causal }\n"
                            "pattern c { k k }\n");
-  EXPECT_NE(d.find("test.mask:1:17: error: unexpected `}`"), std::string::npos) << d;
-  EXPECT_NE(d.find("test.mask:3:15: error: unexpected identifier"), std::string::npos) << d;
+  EXPECT_NE(d.find("test.mask:1:17: error: unexpected `}`"), std::string::npos)
+      << d;
+  EXPECT_NE(d.find("test.mask:3:15: error: unexpected identifier"),
+            std::string::npos)
+      << d;
   EXPECT_NE(d.find("2 errors generated."), std::string::npos) << d;
 }
 
@@ -168,7 +178,7 @@ TEST(Parser, DeepNestingIsReportedNotCrashing) {
   chain += " > k }\n";
   d = errorsOf(chain);
   EXPECT_NE(d.find("nested too deeply"), std::string::npos);
-  std::string nots = "pattern p { " ;
+  std::string nots = "pattern p { ";
   for (int i = 0; i < 50000; ++i)
     nots += "not ";
   nots += "causal }\n";
@@ -177,18 +187,20 @@ TEST(Parser, DeepNestingIsReportedNotCrashing) {
 }
 
 TEST(Parser, LexerErrors) {
-  EXPECT_NE(errorsOf("pattern p { k < 99999999999999999999 }").find(
-                "too large for a 64-bit"),
+  EXPECT_NE(errorsOf("pattern p { k < 99999999999999999999 }")
+                .find("too large for a 64-bit"),
             std::string::npos);
-  EXPECT_NE(errorsOf("pattern p { k < 12ab }").find("invalid integer literal `12ab`"),
-            std::string::npos);
+  EXPECT_NE(
+      errorsOf("pattern p { k < 12ab }").find("invalid integer literal `12ab`"),
+      std::string::npos);
   EXPECT_NE(errorsOf("pattern p { k $ q }").find("invalid character `$`"),
             std::string::npos);
-  EXPECT_NE(errorsOf("import \"x.mask\npattern p { causal }").find(
-                "missing terminating"),
+  EXPECT_NE(errorsOf("import \"x.mask\npattern p { causal }")
+                .find("missing terminating"),
             std::string::npos);
-  EXPECT_NE(errorsOf(std::string("pattern p { causal \xff }")).find("byte 0xFF"),
-            std::string::npos);
+  EXPECT_NE(
+      errorsOf(std::string("pattern p { causal \xff }")).find("byte 0xFF"),
+      std::string::npos);
 }
 
 TEST(Parser, EmptyFileHasNoPatterns) {

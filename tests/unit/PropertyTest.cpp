@@ -22,22 +22,33 @@ struct Interp {
   int64_t eval(const Expr &e) const {
     switch (e.kind) {
     case ExprKind::IntLit:
-    case ExprKind::BoolLit: return e.intValue;
-    case ExprKind::Causal: return k <= q + (lk - lq);
+    case ExprKind::BoolLit:
+      return e.intValue;
+    case ExprKind::Causal:
+      return k <= q + (lk - lq);
     case ExprKind::Name:
-      if (e.ref == RefKind::Let) return eval(*p.lets[e.index].value);
-      if (e.ref == RefKind::Param) return w;
+      if (e.ref == RefKind::Let)
+        return eval(*p.lets[e.index].value);
+      if (e.ref == RefKind::Param)
+        return w;
       switch (e.var) {
-      case Var::Q: return q;
-      case Var::K: return k;
-      case Var::Lq: return lq;
-      case Var::Lk: return lk;
-      default: return 0;
+      case Var::Q:
+        return q;
+      case Var::K:
+        return k;
+      case Var::Lq:
+        return lq;
+      case Var::Lk:
+        return lk;
+      default:
+        return 0;
       }
     case ExprKind::Unary: {
       int64_t a = eval(*e.operands[0]), r;
-      if (e.op == Op::Not) return !a;
-      if (!checkedNeg(a, r)) throw Trap{};
+      if (e.op == Op::Not)
+        return !a;
+      if (!checkedNeg(a, r))
+        throw Trap{};
       return r;
     }
     case ExprKind::If:
@@ -45,34 +56,63 @@ struct Interp {
     case ExprKind::Call: {
       int64_t a = eval(*e.operands[0]), r;
       if (e.builtin == Builtin::Abs) {
-        if (a < 0 && !checkedNeg(a, r)) throw Trap{};
+        if (a < 0 && !checkedNeg(a, r))
+          throw Trap{};
         return a < 0 ? -a : a;
       }
       int64_t b = eval(*e.operands[1]);
       return e.builtin == Builtin::Min ? std::min(a, b) : std::max(a, b);
     }
-    case ExprKind::Binary: break;
-    default: throw std::logic_error("unexpected node");
+    case ExprKind::Binary:
+      break;
+    default:
+      throw std::logic_error("unexpected node");
     }
-    if (e.op == Op::And) return eval(*e.operands[0]) && eval(*e.operands[1]);
-    if (e.op == Op::Or) return eval(*e.operands[0]) || eval(*e.operands[1]);
+    if (e.op == Op::And)
+      return eval(*e.operands[0]) && eval(*e.operands[1]);
+    if (e.op == Op::Or)
+      return eval(*e.operands[0]) || eval(*e.operands[1]);
     int64_t a = eval(*e.operands[0]), b = eval(*e.operands[1]), r = 0;
     bool ok = true;
     switch (e.op) {
-    case Op::Add: ok = checkedAdd(a, b, r); break;
-    case Op::Sub: ok = checkedSub(a, b, r); break;
-    case Op::Mul: ok = checkedMul(a, b, r); break;
-    case Op::Div: ok = floorDiv(a, b, r); break;
-    case Op::Mod: ok = floorMod(a, b, r); break;
-    case Op::Eq: r = a == b; break;
-    case Op::Ne: r = a != b; break;
-    case Op::Lt: r = a < b; break;
-    case Op::Le: r = a <= b; break;
-    case Op::Gt: r = a > b; break;
-    case Op::Ge: r = a >= b; break;
-    default: break;
+    case Op::Add:
+      ok = checkedAdd(a, b, r);
+      break;
+    case Op::Sub:
+      ok = checkedSub(a, b, r);
+      break;
+    case Op::Mul:
+      ok = checkedMul(a, b, r);
+      break;
+    case Op::Div:
+      ok = floorDiv(a, b, r);
+      break;
+    case Op::Mod:
+      ok = floorMod(a, b, r);
+      break;
+    case Op::Eq:
+      r = a == b;
+      break;
+    case Op::Ne:
+      r = a != b;
+      break;
+    case Op::Lt:
+      r = a < b;
+      break;
+    case Op::Le:
+      r = a <= b;
+      break;
+    case Op::Gt:
+      r = a > b;
+      break;
+    case Op::Ge:
+      r = a >= b;
+      break;
+    default:
+      break;
     }
-    if (!ok) throw Trap{};
+    if (!ok)
+      throw Trap{};
     return r;
   }
 };
@@ -84,41 +124,63 @@ public:
   std::string intExpr(int depth) {
     int pick = depth <= 0 ? pickOf(5) : pickOf(12);
     switch (pick) {
-    case 0: return "q";
-    case 1: return "k";
-    case 2: return std::to_string(pickOf(9) - 2);
-    case 3: return pickOf(2) ? "Lq" : "Lk";
-    case 4: return pickOf(2) ? "w" : "m";
-    case 5: case 6: {
+    case 0:
+      return "q";
+    case 1:
+      return "k";
+    case 2:
+      return std::to_string(pickOf(9) - 2);
+    case 3:
+      return pickOf(2) ? "Lq" : "Lk";
+    case 4:
+      return pickOf(2) ? "w" : "m";
+    case 5:
+    case 6: {
       static const char *ops[] = {"+", "-", "*", "/", "%"};
-      return "(" + intExpr(depth - 1) + " " + ops[pickOf(5)] + " " + intExpr(depth - 1) + ")";
+      return "(" + intExpr(depth - 1) + " " + ops[pickOf(5)] + " " +
+             intExpr(depth - 1) + ")";
     }
-    case 7: return "abs(" + intExpr(depth - 1) + ")";
-    case 8: return std::string(pickOf(2) ? "min(" : "max(") + intExpr(depth - 1) + ", " +
-                   intExpr(depth - 1) + ")";
-    case 9: return "-" + intExpr(depth - 1);
-    case 10: return "(if " + boolExpr(depth - 1) + " then " + intExpr(depth - 1) +
-                    " else " + intExpr(depth - 1) + ")";
-    default: return "(q - k)";
+    case 7:
+      return "abs(" + intExpr(depth - 1) + ")";
+    case 8:
+      return std::string(pickOf(2) ? "min(" : "max(") + intExpr(depth - 1) +
+             ", " + intExpr(depth - 1) + ")";
+    case 9:
+      return "-" + intExpr(depth - 1);
+    case 10:
+      return "(if " + boolExpr(depth - 1) + " then " + intExpr(depth - 1) +
+             " else " + intExpr(depth - 1) + ")";
+    default:
+      return "(q - k)";
     }
   }
 
   std::string boolExpr(int depth) {
     int pick = depth <= 0 ? pickOf(3) : pickOf(8);
     switch (pick) {
-    case 0: return "causal";
-    case 1: return pickOf(2) ? "true" : "false";
-    case 2: case 3: case 4: {
+    case 0:
+      return "causal";
+    case 1:
+      return pickOf(2) ? "true" : "false";
+    case 2:
+    case 3:
+    case 4: {
       static const char *ops[] = {"<", "<=", ">", ">=", "==", "!="};
-      return "(" + intExpr(depth - 1) + " " + ops[pickOf(6)] + " " + intExpr(depth - 1) + ")";
+      return "(" + intExpr(depth - 1) + " " + ops[pickOf(6)] + " " +
+             intExpr(depth - 1) + ")";
     }
-    case 5: return "(" + boolExpr(depth - 1) + " and " + boolExpr(depth - 1) + ")";
-    case 6: return "(" + boolExpr(depth - 1) + " or " + boolExpr(depth - 1) + ")";
-    default: return "not " + boolExpr(depth - 1);
+    case 5:
+      return "(" + boolExpr(depth - 1) + " and " + boolExpr(depth - 1) + ")";
+    case 6:
+      return "(" + boolExpr(depth - 1) + " or " + boolExpr(depth - 1) + ")";
+    default:
+      return "not " + boolExpr(depth - 1);
     }
   }
 
-  int pickOf(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+  int pickOf(int n) {
+    return std::uniform_int_distribution<int>(0, n - 1)(rng_);
+  }
 
 private:
   std::mt19937_64 rng_;
@@ -130,8 +192,9 @@ TEST(Property, RowEvaluatorMatchesDirectInterpretation) {
   Gen gen(20261122);
   int checkedPatterns = 0, trappingPairs = 0;
   for (int iter = 0; iter < 400; ++iter) {
-    std::string src = "pattern p(w: int = " + std::to_string(gen.pickOf(7) - 1) +
-                      ") {\n  let m = " + gen.intExpr(2) + "\n  " + gen.boolExpr(4) + "\n}\n";
+    std::string src =
+        "pattern p(w: int = " + std::to_string(gen.pickOf(7) - 1) +
+        ") {\n  let m = " + gen.intExpr(2) + "\n  " + gen.boolExpr(4) + "\n}\n";
     test::Loaded l = test::load(src);
     if (!l.program) // E.g. a constant division by zero: rejected, fine.
       continue;
@@ -139,7 +202,8 @@ TEST(Property, RowEvaluatorMatchesDirectInterpretation) {
     const PatternDecl &p = l.pattern("p");
     int64_t lq = 1 + gen.pickOf(40), lk = 1 + gen.pickOf(300);
     int64_t w = gen.pickOf(9) - 3;
-    MaskEvaluator e(*l.program, p, {{"w", ParamValue::integer(w)}}, {}, {lq, lk});
+    MaskEvaluator e(*l.program, p, {{"w", ParamValue::integer(w)}}, {},
+                    {lq, lk});
     for (int64_t q = 0; q < lq; ++q) {
       std::vector<uint8_t> row(lk);
       std::vector<int> want(lk);
@@ -164,8 +228,8 @@ TEST(Property, RowEvaluatorMatchesDirectInterpretation) {
       }
       ASSERT_NO_THROW(e.row(q, row.data())) << src;
       for (int64_t k = 0; k < lk; ++k)
-        ASSERT_EQ(row[k], want[k]) << src << "w=" << w << " Lq=" << lq << " Lk=" << lk
-                                   << " q=" << q << " k=" << k;
+        ASSERT_EQ(row[k], want[k]) << src << "w=" << w << " Lq=" << lq
+                                   << " Lk=" << lk << " q=" << q << " k=" << k;
     }
   }
   EXPECT_GT(checkedPatterns, 300);

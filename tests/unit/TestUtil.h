@@ -26,7 +26,8 @@ struct Loaded {
   }
 };
 
-inline Loaded load(const std::string &text, const std::string &name = "test.mask") {
+inline Loaded load(const std::string &text,
+                   const std::string &name = "test.mask") {
   Loaded l;
   l.program = l.fe->loadString(name, text);
   l.diagnostics = l.fe->diags().str();

@@ -39,11 +39,14 @@ int withPattern(const std::string &file, const std::string &patternName,
 
 std::pair<int64_t, int64_t> parseTile(const std::string &tile) {
   auto x = tile.find('x');
-  std::string a = tile.substr(0, x), b = x == std::string::npos ? a : tile.substr(x + 1);
+  std::string a = tile.substr(0, x),
+              b = x == std::string::npos ? a : tile.substr(x + 1);
   auto num = [&](const std::string &s) {
     std::vector<int64_t> v = parseIntList(s, "--tile");
-    if (v.size() != 1 || v[0] <= 0 || v[0] > 4096 || s.find(',') != std::string::npos)
-      throw UsageError("--tile expects BMxBN with sizes in 1..4096, got '" + tile + "'");
+    if (v.size() != 1 || v[0] <= 0 || v[0] > 4096 ||
+        s.find(',') != std::string::npos)
+      throw UsageError("--tile expects BMxBN with sizes in 1..4096, got '" +
+                       tile + "'");
     return v[0];
   };
   return {num(a), num(b)};
@@ -54,12 +57,14 @@ void checkLengths(const MaskOptions &m, int64_t limit) {
   if (m.lq <= 0 || lk <= 0)
     throw UsageError("--lq and --lk must be positive");
   if (m.lq > limit || lk > limit)
-    throw UsageError(fmt::format("sequence length over the limit of {} for this command", limit));
+    throw UsageError(fmt::format(
+        "sequence length over the limit of {} for this command", limit));
 }
 
 } // namespace
 
-int runCheck(const std::vector<std::string> &files, const CommonOptions &common) {
+int runCheck(const std::vector<std::string> &files,
+             const CommonOptions &common) {
   int status = 0;
   for (const std::string &file : files) {
     dsl::Frontend fe(dsl::FrontendOptions{common.importDirs});
@@ -72,8 +77,8 @@ int runCheck(const std::vector<std::string> &files, const CommonOptions &common)
     std::string names;
     for (auto *p : patterns)
       names += (names.empty() ? "" : ", ") + p->name;
-    std::cout << fmt::format("{}: ok ({} pattern{}{}{})\n", file, patterns.size(),
-                             patterns.size() == 1 ? "" : "s",
+    std::cout << fmt::format("{}: ok ({} pattern{}{}{})\n", file,
+                             patterns.size(), patterns.size() == 1 ? "" : "s",
                              names.empty() ? "" : ": ", names);
   }
   return status;
@@ -81,83 +86,89 @@ int runCheck(const std::vector<std::string> &files, const CommonOptions &common)
 
 int runShow(const MaskOptions &mask, const ShowOptions &show,
             const CommonOptions &common) {
-  return withPattern(mask.file, mask.pattern, common,
-                     [&](dsl::Frontend &, const dsl::Program &program,
-                         const dsl::PatternDecl &pattern) {
-    checkLengths(mask, int64_t{1} << 20);
-    auto [bm, bn] = parseTile(show.tile);
-    if (show.maxCols < 8)
-      throw UsageError("--width must be at least 8");
-    auto eval = makeEvaluator(program, pattern, mask);
-    auto start = std::chrono::steady_clock::now();
-    dsl::DensityGrid grid;
-    dsl::BlockMap map = computeBlockMap(*eval, bm, bn, show.png.empty() ? nullptr : &grid);
-    double ms = std::chrono::duration<double, std::milli>(
-                    std::chrono::steady_clock::now() - start).count();
-    const dsl::EvalShape &s = eval->shape();
-    int64_t tiles = map.rows * map.cols;
-    std::cout << fmt::format("pattern {}  Lq={} Lk={} head={}  tile {}x{}\n",
-                             pattern.name, s.lq, s.lk, s.head, bm, bn);
-    std::cout << renderBlockMap(map, show.maxCols);
-    std::cout << fmt::format(
-        "allowed pairs: {} of {} ({:.3f}%)\n"
-        "tiles: {} full, {} partial, {} empty of {} ({:.1f}% visited)\n"
-        "reference evaluator: {} operations, {:.1f} ms\n",
-        map.allowedPairs, map.totalPairs,
-        100.0 * static_cast<double>(map.allowedPairs) /
-            static_cast<double>(std::max<int64_t>(1, map.totalPairs)),
-        map.count(dsl::TileClass::Full), map.count(dsl::TileClass::Partial),
-        map.count(dsl::TileClass::Empty), tiles,
-        100.0 * static_cast<double>(tiles - map.count(dsl::TileClass::Empty)) /
-            static_cast<double>(std::max<int64_t>(1, tiles)),
-        eval->programSize(), ms);
-    if (!show.png.empty()) {
-      writeMaskPng(show.png, map, grid);
-      std::cout << "wrote " << show.png << '\n';
-    }
-    return 0;
-  });
+  return withPattern(
+      mask.file, mask.pattern, common,
+      [&](dsl::Frontend &, const dsl::Program &program,
+          const dsl::PatternDecl &pattern) {
+        checkLengths(mask, int64_t{1} << 20);
+        auto [bm, bn] = parseTile(show.tile);
+        if (show.maxCols < 8)
+          throw UsageError("--width must be at least 8");
+        auto eval = makeEvaluator(program, pattern, mask);
+        auto start = std::chrono::steady_clock::now();
+        dsl::DensityGrid grid;
+        dsl::BlockMap map =
+            computeBlockMap(*eval, bm, bn, show.png.empty() ? nullptr : &grid);
+        double ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+        const dsl::EvalShape &s = eval->shape();
+        int64_t tiles = map.rows * map.cols;
+        std::cout << fmt::format(
+            "pattern {}  Lq={} Lk={} head={}  tile {}x{}\n", pattern.name, s.lq,
+            s.lk, s.head, bm, bn);
+        std::cout << renderBlockMap(map, show.maxCols);
+        std::cout << fmt::format(
+            "allowed pairs: {} of {} ({:.3f}%)\n"
+            "tiles: {} full, {} partial, {} empty of {} ({:.1f}% visited)\n"
+            "reference evaluator: {} operations, {:.1f} ms\n",
+            map.allowedPairs, map.totalPairs,
+            100.0 * static_cast<double>(map.allowedPairs) /
+                static_cast<double>(std::max<int64_t>(1, map.totalPairs)),
+            map.count(dsl::TileClass::Full), map.count(dsl::TileClass::Partial),
+            map.count(dsl::TileClass::Empty), tiles,
+            100.0 *
+                static_cast<double>(tiles - map.count(dsl::TileClass::Empty)) /
+                static_cast<double>(std::max<int64_t>(1, tiles)),
+            eval->programSize(), ms);
+        if (!show.png.empty()) {
+          writeMaskPng(show.png, map, grid);
+          std::cout << "wrote " << show.png << '\n';
+        }
+        return 0;
+      });
 }
 
 int runEval(const MaskOptions &mask, bool json, const CommonOptions &common) {
-  return withPattern(mask.file, mask.pattern, common,
-                     [&](dsl::Frontend &, const dsl::Program &program,
-                         const dsl::PatternDecl &pattern) {
-    checkLengths(mask, int64_t{1} << 16);
-    auto eval = makeEvaluator(program, pattern, mask);
-    const dsl::EvalShape &s = eval->shape();
-    constexpr int64_t kMaxDense = int64_t{1} << 22;
-    if (s.lq * s.lk > kMaxDense)
-      throw UsageError(fmt::format(
-          "a dense mask of {}x{} is too large to print (limit {} entries); "
-          "use `maskc show` for a block map",
-          s.lq, s.lk, kMaxDense));
-    std::vector<uint8_t> row(s.lk);
-    if (json) {
-      nlohmann::json out;
-      out["pattern"] = pattern.name;
-      out["lq"] = s.lq;
-      out["lk"] = s.lk;
-      out["head"] = s.head;
-      out["batch"] = s.batch;
-      nlohmann::json rows = nlohmann::json::array();
-      for (int64_t q = 0; q < s.lq; ++q) {
-        eval->row(q, row.data());
-        rows.push_back(std::vector<int>(row.begin(), row.end()));
-      }
-      out["mask"] = std::move(rows);
-      std::cout << out.dump() << '\n';
-      return 0;
-    }
-    std::string line(s.lk, '.');
-    for (int64_t q = 0; q < s.lq; ++q) {
-      eval->row(q, row.data());
-      for (int64_t k = 0; k < s.lk; ++k)
-        line[k] = row[k] ? '#' : '.';
-      std::cout << line << '\n';
-    }
-    return 0;
-  });
+  return withPattern(
+      mask.file, mask.pattern, common,
+      [&](dsl::Frontend &, const dsl::Program &program,
+          const dsl::PatternDecl &pattern) {
+        checkLengths(mask, int64_t{1} << 16);
+        auto eval = makeEvaluator(program, pattern, mask);
+        const dsl::EvalShape &s = eval->shape();
+        constexpr int64_t kMaxDense = int64_t{1} << 22;
+        if (s.lq * s.lk > kMaxDense)
+          throw UsageError(fmt::format(
+              "a dense mask of {}x{} is too large to print (limit {} entries); "
+              "use `maskc show` for a block map",
+              s.lq, s.lk, kMaxDense));
+        std::vector<uint8_t> row(s.lk);
+        if (json) {
+          nlohmann::json out;
+          out["pattern"] = pattern.name;
+          out["lq"] = s.lq;
+          out["lk"] = s.lk;
+          out["head"] = s.head;
+          out["batch"] = s.batch;
+          nlohmann::json rows = nlohmann::json::array();
+          for (int64_t q = 0; q < s.lq; ++q) {
+            eval->row(q, row.data());
+            rows.push_back(std::vector<int>(row.begin(), row.end()));
+          }
+          out["mask"] = std::move(rows);
+          std::cout << out.dump() << '\n';
+          return 0;
+        }
+        std::string line(s.lk, '.');
+        for (int64_t q = 0; q < s.lq; ++q) {
+          eval->row(q, row.data());
+          for (int64_t k = 0; k < s.lk; ++k)
+            line[k] = row[k] ? '#' : '.';
+          std::cout << line << '\n';
+        }
+        return 0;
+      });
 }
 
 int runEmit(const EmitOptions &emit, const CommonOptions &common) {
@@ -182,9 +193,10 @@ int runEmit(const EmitOptions &emit, const CommonOptions &common) {
   return withPattern(emit.file, emit.pattern, common,
                      [&](dsl::Frontend &fe, const dsl::Program &program,
                          const dsl::PatternDecl &pattern) {
-    std::cout << dsl::printAst(program, fe.sources(), &pattern);
-    return 0;
-  });
+                       std::cout
+                           << dsl::printAst(program, fe.sources(), &pattern);
+                       return 0;
+                     });
 }
 
 } // namespace maskjit::maskc

@@ -19,7 +19,8 @@ struct EmitOptions {
 };
 
 // Each returns the process exit status: 0 ok, 1 bad input, 2 bad usage.
-int runCheck(const std::vector<std::string> &files, const CommonOptions &common);
+int runCheck(const std::vector<std::string> &files,
+             const CommonOptions &common);
 int runShow(const MaskOptions &mask, const ShowOptions &show,
             const CommonOptions &common);
 int runEval(const MaskOptions &mask, bool json, const CommonOptions &common);

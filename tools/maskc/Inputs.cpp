@@ -64,7 +64,8 @@ std::vector<int64_t> parseIntList(const std::string &text,
   if (!text.empty() && text[0] == '@') {
     std::ifstream in(text.substr(1));
     if (!in)
-      throw UsageError("cannot read " + what + " from '" + text.substr(1) + "'");
+      throw UsageError("cannot read " + what + " from '" + text.substr(1) +
+                       "'");
     std::ostringstream ss;
     std::string line;
     while (std::getline(in, line)) {
@@ -93,11 +94,12 @@ std::vector<int64_t> parseIntList(const std::string &text,
     char *end = nullptr;
     long long v = std::strtoll(tok.c_str(), &end, 10);
     if (tok.empty() || tok == "-" || tok == "+" || *end != '\0' ||
-        errno == ERANGE || (j < body.size() && body[j] != ',' && body[j] != ' ' &&
-                            body[j] != '\t' && body[j] != '\n' && body[j] != '\r')) {
+        errno == ERANGE ||
+        (j < body.size() && body[j] != ',' && body[j] != ' ' &&
+         body[j] != '\t' && body[j] != '\n' && body[j] != '\r')) {
       size_t stop = body.find_first_of(", \t\r\n", i);
-      throw UsageError("invalid integer '" + body.substr(i, stop - i) + "' in " +
-                       what);
+      throw UsageError("invalid integer '" + body.substr(i, stop - i) +
+                       "' in " + what);
     }
     out.push_back(v);
     i = j;
@@ -111,7 +113,8 @@ std::pair<std::string, std::string> splitAssign(const std::string &s,
                                                 const char *option) {
   auto eq = s.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw UsageError(std::string(option) + " expects name=value, got '" + s + "'");
+    throw UsageError(std::string(option) + " expects name=value, got '" + s +
+                     "'");
   return {s.substr(0, eq), s.substr(eq + 1)};
 }
 
@@ -158,12 +161,14 @@ makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
     } else if (name == "diagonals") {
       sel.diagonals = parseIntList(value, "--select diagonals");
     } else if (name == "blocks") {
-      // One list per query block, separated by ';' (or one line each in a file).
+      // One list per query block, separated by ';' (or one line each in a
+      // file).
       std::string body = value;
       if (!value.empty() && value[0] == '@') {
         std::ifstream in(value.substr(1));
         if (!in)
-          throw UsageError("cannot read --select blocks from '" + value.substr(1) + "'");
+          throw UsageError("cannot read --select blocks from '" +
+                           value.substr(1) + "'");
         std::ostringstream ss;
         std::string line;
         while (std::getline(in, line))

@@ -35,25 +35,28 @@ void addMaskOptions(CLI::App *cmd, MaskOptions &m) {
 } // namespace
 
 int main(int argc, char **argv) {
-  CLI::App app{"maskc: compile and inspect maskjit attention masks (.mask files)",
-               "maskc"};
+  CLI::App app{
+      "maskc: compile and inspect maskjit attention masks (.mask files)",
+      "maskc"};
   app.set_version_flag("--version", std::string("maskc 0.1.0"));
   app.require_subcommand(1);
   app.fallthrough();
   CommonOptions common;
-  app.add_option("--color", common.color, "Color diagnostics: auto, always, never")
+  app.add_option("--color", common.color,
+                 "Color diagnostics: auto, always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_option("-I,--import-dir", common.importDirs,
                  "Extra folder searched by `import`")
       ->take_all()
       ->allow_extra_args(false);
-  app.footer("Examples:\n"
-             "  maskc check patterns/*.mask\n"
-             "  maskc show sliding_window.mask --lq 8192 --set window=1024 "
-             "--tile 128x128 --png sw.png\n"
-             "  maskc eval a_shape.mask --lq 16 --set sink=2 --set window=4 --json\n"
-             "  maskc emit strided.mask --stage ast\n"
-             "Exit status: 0 success, 1 errors in the input, 2 bad usage.");
+  app.footer(
+      "Examples:\n"
+      "  maskc check patterns/*.mask\n"
+      "  maskc show sliding_window.mask --lq 8192 --set window=1024 "
+      "--tile 128x128 --png sw.png\n"
+      "  maskc eval a_shape.mask --lq 16 --set sink=2 --set window=4 --json\n"
+      "  maskc emit strided.mask --stage ast\n"
+      "Exit status: 0 success, 1 errors in the input, 2 bad usage.");
 
   std::vector<std::string> checkFiles;
   auto *check = app.add_subcommand("check", "Parse and check .mask files; "

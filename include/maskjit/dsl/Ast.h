@@ -26,11 +26,22 @@ enum class Type { Error, Int, Bool, IntArray, HeadArray, Set };
 const char *typeName(Type t);
 
 enum class Op {
-  Add, Sub, Mul, Div, Mod,      // int x int -> int (floor division/modulo)
-  Eq, Ne, Lt, Le, Gt, Ge,       // comparisons -> bool
-  And, Or,                      // bool x bool -> bool
-  In,                           // int in (set | int[]) -> bool
-  Neg, Not                      // unary
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Mod, // int x int -> int (floor division/modulo)
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge, // comparisons -> bool
+  And,
+  Or, // bool x bool -> bool
+  In, // int in (set | int[]) -> bool
+  Neg,
+  Not // unary
 };
 const char *opSpelling(Op op);
 
@@ -39,7 +50,15 @@ enum class Var { Q, K, H, B, Lq, Lk };
 const char *varName(Var v);
 
 /// Built-in functions: integer helpers and the dynamic selectors.
-enum class Builtin { None, Abs, Min, Max, TopkColumns, TopkDiagonals, TopkBlocks };
+enum class Builtin {
+  None,
+  Abs,
+  Min,
+  Max,
+  TopkColumns,
+  TopkDiagonals,
+  TopkBlocks
+};
 const char *builtinName(Builtin b);
 bool isSelector(Builtin b);
 
@@ -47,7 +66,18 @@ struct PatternDecl;
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
-enum class ExprKind { IntLit, BoolLit, Causal, Name, Unary, Binary, If, Call, Index, Error };
+enum class ExprKind {
+  IntLit,
+  BoolLit,
+  Causal,
+  Name,
+  Unary,
+  Binary,
+  If,
+  Call,
+  Index,
+  Error
+};
 
 /// What a name refers to, once Sema has resolved it.
 enum class RefKind { Unresolved, Var, Param, Let };
@@ -70,10 +100,10 @@ struct Expr {
   // --- Filled in by Sema --------------------------------------------------
   Type type = Type::Error;
   RefKind ref = RefKind::Unresolved;
-  Var var = Var::Q;        ///< RefKind::Var.
-  uint32_t index = 0;      ///< RefKind::Param / RefKind::Let: the slot.
-  Builtin builtin = Builtin::None;        ///< Call of a built-in.
-  const PatternDecl *callee = nullptr;    ///< Call of a pattern.
+  Var var = Var::Q;                ///< RefKind::Var.
+  uint32_t index = 0;              ///< RefKind::Param / RefKind::Let: the slot.
+  Builtin builtin = Builtin::None; ///< Call of a built-in.
+  const PatternDecl *callee = nullptr; ///< Call of a pattern.
   /// Call of a pattern: for each callee parameter, the index of the operand
   /// passed for it, or -1 when the callee's default is used.
   std::vector<int> argForParam;
@@ -117,8 +147,8 @@ struct PatternDecl {
   Location loc;
   std::vector<ParamDecl> params;
   std::vector<LetDecl> lets;
-  ExprPtr body;               ///< A plain pattern.
-  std::vector<HeadArm> arms;  ///< A per-head dispatch (body is null).
+  ExprPtr body;              ///< A plain pattern.
+  std::vector<HeadArm> arms; ///< A per-head dispatch (body is null).
 
   bool isDispatch() const { return !arms.empty(); }
   std::optional<uint32_t> findParam(const std::string &n) const;
@@ -139,7 +169,8 @@ struct Module {
 /// Every module reachable from the main file through imports, and the
 /// patterns they define (one global namespace).
 struct Program {
-  std::vector<std::unique_ptr<Module>> modules; ///< modules[0] is the main file.
+  std::vector<std::unique_ptr<Module>>
+      modules; ///< modules[0] is the main file.
   std::map<std::string, const PatternDecl *> patterns;
 
   const PatternDecl *find(const std::string &name) const;

@@ -1,4 +1,5 @@
-//===- BlockMap.h - Tile classification by the reference evaluator -*- C++ -*-===//
+//===- BlockMap.h - Tile classification by the reference evaluator -*- C++
+//-*-===//
 //
 // The ground truth the compiler's schedule is tested against: each
 // (query tile, key tile) is FULL (every in-range pair allowed), EMPTY (none)
@@ -21,15 +22,15 @@ enum class TileClass : char { Empty = '.', Partial = 'P', Full = 'F' };
 /// A coarse picture of the mask: each cell counts the allowed pairs of a
 /// rectangle of (q, k) positions.
 struct DensityGrid {
-  int64_t rows = 0, cols = 0;      ///< Cells.
-  int64_t cellQ = 1, cellK = 1;    ///< Positions per cell.
-  std::vector<int64_t> allowed;    ///< rows * cols counts.
+  int64_t rows = 0, cols = 0;   ///< Cells.
+  int64_t cellQ = 1, cellK = 1; ///< Positions per cell.
+  std::vector<int64_t> allowed; ///< rows * cols counts.
 };
 
 struct BlockMap {
-  int64_t tileQ = 0, tileK = 0;       ///< BM, BN.
-  int64_t rows = 0, cols = 0;         ///< Query tiles, key tiles.
-  std::vector<TileClass> tiles;       ///< rows * cols.
+  int64_t tileQ = 0, tileK = 0; ///< BM, BN.
+  int64_t rows = 0, cols = 0;   ///< Query tiles, key tiles.
+  std::vector<TileClass> tiles; ///< rows * cols.
   int64_t allowedPairs = 0;
   int64_t totalPairs = 0;
 

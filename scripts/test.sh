@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine and runs every test that needs no GPU:
+#   1. clang-format check
+#   2. Release build: unit tests (GoogleTest) and lit/FileCheck tests via CTest
+#   3. ASan+UBSan build of the same tests
+#   4. the libFuzzer target over the checked-in corpus for a bounded time
+# Set FUZZ_SECONDS (default 60) to fuzz longer or shorter; SKIP_SANITIZERS=1
+# and SKIP_FUZZ=1 skip steps 3 and 4 for a quick local run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+bash scripts/bootstrap.sh
+
+echo "== clang-format"
+files=$(git ls-files '*.cpp' '*.h' 2>/dev/null || find dsl include tools tests -name '*.cpp' -o -name '*.h')
+clang-format-14 --dry-run --Werror $files
+
+echo "== release build and tests"
+BUILD_DIR=build bash scripts/build.sh
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+  echo "== ASan+UBSan build and tests"
+  BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo bash scripts/build.sh -DMASKJIT_SANITIZE=ON
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs"
+fi
+
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== libFuzzer: parser + sema + evaluator, ${FUZZ_SECONDS:-60} s"
+  CC=clang-14 CXX=clang++-14 BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo \
+    bash scripts/build.sh -DMASKJIT_FUZZ=ON -DMASKJIT_BUILD_TESTS=ON
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  cp tests/fuzz/corpus/* "$work"/
+  build-fuzz/tests/fuzz/maskjit_frontend_fuzzer -max_total_time="${FUZZ_SECONDS:-60}" \
+    -max_len=4096 -dict=tests/fuzz/mask.dict -print_final_stats=1 "$work" 2>&1 | tail -n 12
+fi
+echo "== all tests passed"
