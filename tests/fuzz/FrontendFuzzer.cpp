@@ -17,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 1 << 16)
     return 0;
   Frontend fe;
-  const Program *program =
-      fe.loadString("fuzz.mask", std::string(reinterpret_cast<const char *>(data), size));
+  const Program *program = fe.loadString(
+      "fuzz.mask", std::string(reinterpret_cast<const char *>(data), size));
   std::string rendered = fe.diags().str(); // Rendering must not crash either.
   if (!program)
     return 0;

@@ -5,7 +5,8 @@ import lit.formats
 config.name = "maskjit"
 config.test_format = lit.formats.ShTest(execute_external=True)
 config.suffixes = [".mask", ".test"]
-config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py.in"]
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py.in", "check_examples.py"]
+config.substitutions.append(("%{maskc_bin}", config.maskc))
 config.substitutions.append(("%maskc", config.maskc + " --color never"))
 config.substitutions.append(("%patterns", config.patterns_dir))
 config.substitutions.append(("%docs", config.docs_dir))
