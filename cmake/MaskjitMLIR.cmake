@@ -13,7 +13,8 @@ include(TableGen)
 include(AddLLVM)
 include(AddMLIR)
 
-llvm_map_components_to_libnames(MASKJIT_LLVM_STATIC_LIBS support demangle)
+llvm_map_components_to_libnames(MASKJIT_LLVM_STATIC_LIBS
+  support demangle remarks bitstreamreader targetparser core binaryformat)
 foreach(target IN LISTS MLIR_EXPORTED_TARGETS)
   if(NOT TARGET ${target})
     continue()

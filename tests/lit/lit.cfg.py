@@ -4,9 +4,10 @@ import lit.formats
 
 config.name = "maskjit"
 config.test_format = lit.formats.ShTest(execute_external=True)
-config.suffixes = [".mask", ".test"]
+config.suffixes = [".mask", ".test", ".mlir"]
 config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py.in", "check_examples.py"]
 config.substitutions.append(("%{maskc_bin}", config.maskc))
+config.substitutions.append(("%maskjit-opt", config.maskjit_opt))
 config.substitutions.append(("%maskc", config.maskc + " --color never"))
 config.substitutions.append(("%patterns", config.patterns_dir))
 config.substitutions.append(("%docs", config.docs_dir))

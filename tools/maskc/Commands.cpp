@@ -2,13 +2,18 @@
 #include "Commands.h"
 #include "Picture.h"
 
+#include "maskjit/compiler/Pipeline.h"
 #include "maskjit/dsl/BlockMap.h"
+
+#include "mlir/IR/OperationSupport.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <iostream>
+#include <sstream>
 
 namespace maskjit::maskc {
 namespace {
@@ -172,7 +177,9 @@ int runEval(const MaskOptions &mask, bool json, const CommonOptions &common) {
 }
 
 int runEmit(const EmitOptions &emit, const CommonOptions &common) {
-  static const std::vector<std::string> stages = {"ast"};
+  std::vector<std::string> stages = {"ast"};
+  for (const std::string &s : mask::stageNames())
+    stages.push_back(s);
   if (std::find(stages.begin(), stages.end(), emit.stage) == stages.end()) {
     std::string list;
     for (auto &s : stages)
@@ -181,7 +188,7 @@ int runEmit(const EmitOptions &emit, const CommonOptions &common) {
               << "' (available: " << list << ")\n";
     return 2;
   }
-  if (emit.pattern.empty()) {
+  if (emit.stage == "ast" && emit.pattern.empty()) {
     // The whole main file and what it imports.
     dsl::Frontend fe(dsl::FrontendOptions{common.importDirs});
     const dsl::Program *program = loadProgram(fe, emit.file, common);
@@ -190,13 +197,62 @@ int runEmit(const EmitOptions &emit, const CommonOptions &common) {
     std::cout << dsl::printAst(*program, fe.sources());
     return 0;
   }
-  return withPattern(emit.file, emit.pattern, common,
-                     [&](dsl::Frontend &fe, const dsl::Program &program,
-                         const dsl::PatternDecl &pattern) {
-                       std::cout
-                           << dsl::printAst(program, fe.sources(), &pattern);
-                       return 0;
-                     });
+  return withPattern(
+      emit.file, emit.pattern, common,
+      [&](dsl::Frontend &fe, const dsl::Program &program,
+          const dsl::PatternDecl &pattern) {
+        if (emit.stage == "ast") {
+          std::cout << dsl::printAst(program, fe.sources(), &pattern);
+          return 0;
+        }
+        mask::CompileOptions opts;
+        for (const std::string &set : emit.sets) {
+          auto eq = set.find('=');
+          if (eq == std::string::npos)
+            throw UsageError("--set expects name=value, got '" + set + "'");
+          std::string name = set.substr(0, eq), value = set.substr(eq + 1);
+          auto idx = pattern.findParam(name);
+          if (!idx)
+            throw UsageError("pattern `" + pattern.name +
+                             "` has no parameter `" + name + "`");
+          const dsl::ParamDecl &param = pattern.params[*idx];
+          if (param.type == dsl::Type::IntArray ||
+              param.type == dsl::Type::HeadArray || param.runtime)
+            throw UsageError("`" + name +
+                             "` is a runtime parameter; it is not compiled in");
+          if (param.type == dsl::Type::Bool)
+            value = (value == "true" || value == "1") ? "1" : "0";
+          else
+            value = std::to_string(parseIntList(value, "--set " + name).at(0));
+          opts.bindings.push_back(name + "=" + value);
+        }
+        opts.head = emit.head;
+        opts.headDim = emit.headDim;
+        opts.dtype = emit.dtype;
+        opts.arch = emit.arch;
+        if (!emit.tile.empty()) {
+          auto [bm, bn] = parseTile(emit.tile);
+          opts.tileM = bm;
+          opts.tileN = bn;
+        }
+        opts.printIrAfterAll = emit.printIrAfterAll;
+        mlir::MLIRContext context;
+        std::ostringstream errors;
+        auto module =
+            mask::compilePattern(context, program, pattern, fe.sources(), opts,
+                                 *mask::parseStage(emit.stage), errors);
+        std::cerr << errors.str();
+        if (!module)
+          return 1;
+        std::string text;
+        llvm::raw_string_ostream os(text);
+        mlir::OpPrintingFlags flags;
+        if (emit.debugLocations)
+          flags.enableDebugInfo(true, /*prettyForm=*/false).useLocalScope();
+        module->print(os, flags);
+        std::cout << text;
+        return 0;
+      });
 }
 
 } // namespace maskjit::maskc

@@ -16,6 +16,14 @@ struct EmitOptions {
   std::string file;
   std::string pattern;
   std::string stage = "ast";
+  std::vector<std::string> sets; ///< Compile-time params, name=value.
+  int64_t head = -1;
+  int64_t headDim = 128;
+  std::string dtype = "bf16";
+  std::string arch = "sm_90a";
+  std::string tile; ///< BMxBN; empty: chosen for the target.
+  bool printIrAfterAll = false;
+  bool debugLocations = false;
 };
 
 // Each returns the process exit status: 0 ok, 1 bad input, 2 bad usage.

@@ -86,7 +86,24 @@ int main(int argc, char **argv) {
   emitCmd->add_option("file", emit.file, "The .mask file")->required();
   emitCmd->add_option("-p,--pattern", emit.pattern,
                       "Pattern to print (default: all of the file)");
-  emitCmd->add_option("--stage", emit.stage, "Stage: ast (default ast)");
+  emitCmd->add_option("--stage", emit.stage,
+                      "Stage: ast, mlir, specialized, tiled (default ast)");
+  emitCmd
+      ->add_option("--set", emit.sets, "Bind a compile-time param: name=value")
+      ->take_all()
+      ->allow_extra_args(false);
+  emitCmd->add_option("--head", emit.head,
+                      "Specialize per-head dispatch for this head");
+  emitCmd->add_option("--head-dim", emit.headDim,
+                      "Head dimension (default 128)");
+  emitCmd->add_option("--dtype", emit.dtype, "bf16 or fp16 (default bf16)");
+  emitCmd->add_option("--arch", emit.arch,
+                      "Target architecture (default sm_90a)");
+  emitCmd->add_option("--tile", emit.tile, "Force the tile size BMxBN");
+  emitCmd->add_flag("--print-ir-after-all", emit.printIrAfterAll,
+                    "Print the IR after every pass (on stderr)");
+  emitCmd->add_flag("--debug-locations", emit.debugLocations,
+                    "Print source locations in the IR");
 
   // Name an unknown command plainly (CLI11 would only say that one is
   // required), with a hint when it is a likely typo.

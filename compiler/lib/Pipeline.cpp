@@ -1,0 +1,83 @@
+//===- Pipeline.cpp - The compiler's pass pipeline ------------------------===//
+#include "maskjit/compiler/Pipeline.h"
+#include "maskjit/compiler/Import.h"
+#include "maskjit/compiler/Passes.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+#include <ostream>
+
+namespace maskjit::mask {
+
+const std::vector<std::string> &stageNames() {
+  static const std::vector<std::string> names = {"mlir", "specialized",
+                                                 "tiled"};
+  return names;
+}
+
+std::optional<Stage> parseStage(const std::string &name) {
+  if (name == "mlir")
+    return Stage::Mlir;
+  if (name == "specialized")
+    return Stage::Specialized;
+  if (name == "tiled")
+    return Stage::Tiled;
+  return std::nullopt;
+}
+
+mlir::OwningOpRef<mlir::ModuleOp>
+compilePattern(mlir::MLIRContext &context, const dsl::Program &program,
+               const dsl::PatternDecl &pattern,
+               const dsl::SourceManager &sources, const CompileOptions &options,
+               Stage stage, std::ostream &errors) {
+  (void)sources;
+  // Report MLIR diagnostics in the same form as the front end's.
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    if (auto loc = mlir::dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
+      errors << loc.getFilename().str() << ':' << loc.getLine() << ':'
+             << loc.getColumn() << ": ";
+    else
+      errors << "maskc: ";
+    errors << (diag.getSeverity() == mlir::DiagnosticSeverity::Error ? "error: "
+                                                                     : "note: ")
+           << diag.str() << '\n';
+    return mlir::success();
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      importPattern(context, program, pattern, sources);
+  if (mlir::failed(mlir::verify(*module)))
+    return nullptr;
+  if (stage == Stage::Mlir)
+    return module;
+
+  mlir::PassManager pm(&context);
+  if (options.printIrAfterAll) {
+    context.disableMultithreading();
+    pm.enableIRPrinting([](mlir::Pass *, mlir::Operation *) { return false; },
+                        [](mlir::Pass *, mlir::Operation *) { return true; },
+                        /*printModuleScope=*/true,
+                        /*printAfterOnlyOnChange=*/false);
+  }
+  MaskSpecializeOptions spec;
+  spec.bindings.assign(options.bindings.begin(), options.bindings.end());
+  spec.head = options.head;
+  pm.addPass(createMaskSpecialize(spec));
+  pm.addPass(mlir::createCSEPass());
+  if (stage >= Stage::Tiled) {
+    MaskTileOptions tile;
+    tile.headDim = options.headDim;
+    tile.dtype = options.dtype;
+    tile.arch = options.arch;
+    tile.tileM = options.tileM;
+    tile.tileN = options.tileN;
+    pm.addPass(createMaskTile(tile));
+  }
+  if (mlir::failed(pm.run(*module)))
+    return nullptr;
+  return module;
+}
+
+} // namespace maskjit::mask

@@ -1,0 +1,106 @@
+//===- Specialize.cpp - Bind compile-time parameters ----------------------===//
+#include "maskjit/compiler/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <map>
+
+namespace maskjit::mask {
+#define GEN_PASS_DEF_MASKSPECIALIZE
+#include "maskjit/compiler/Passes.h.inc"
+
+namespace {
+
+using namespace mlir;
+
+class MaskSpecializePass : public impl::MaskSpecializeBase<MaskSpecializePass> {
+public:
+  using MaskSpecializeBase::MaskSpecializeBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::map<std::string, int64_t> values;
+    for (const std::string &b : bindings) {
+      auto eq = b.find('=');
+      long long v = 0;
+      if (eq == std::string::npos ||
+          !llvm::to_integer(StringRef(b).substr(eq + 1), v, 10)) {
+        module.emitError("mask-specialize: binding '")
+            << b << "' is not name=integer";
+        return signalPassFailure();
+      }
+      values[b.substr(0, eq)] = v;
+    }
+    bool bad = false;
+    OpBuilder builder(&getContext());
+    SmallVector<ParamOp> params;
+    module.walk([&](ParamOp p) { params.push_back(p); });
+    for (const auto &[name, value] : values) {
+      bool known = llvm::any_of(params, [&](ParamOp p) {
+        return p.getName() == name && !p.getRuntime() && !p.getPerHead();
+      });
+      if (!known) {
+        module.emitError("mask-specialize: no compile-time parameter '")
+            << name << "' to bind";
+        return signalPassFailure();
+      }
+    }
+    for (ParamOp param : params) {
+      if (param.getRuntime() || param.getPerHead())
+        continue;
+      auto it = values.find(param.getName().str());
+      std::optional<int64_t> v;
+      if (it != values.end())
+        v = it->second;
+      else if (param.getDefaultValue())
+        v = param.getDefaultValueAttr().getInt();
+      if (!v) {
+        param.emitError("parameter '")
+            << param.getName() << "' has no value and no default";
+        bad = true;
+        continue;
+      }
+      builder.setInsertionPoint(param);
+      unsigned width = param.getType().getIntOrFloatBitWidth();
+      Value c = arith::ConstantIntOp::create(
+          builder, param.getLoc(), width == 1 ? (*v != 0) : *v, width);
+      param.replaceAllUsesWith(c);
+      param->erase();
+    }
+    if (bad)
+      return signalPassFailure();
+    if (head >= 0)
+      resolveDispatch(module);
+    RewritePatternSet patterns(&getContext());
+    for (RegisteredOperationName op : getContext().getRegisteredOperations())
+      op.getCanonicalizationPatterns(patterns, &getContext());
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
+  }
+
+private:
+  void resolveDispatch(ModuleOp module) {
+    SmallVector<DispatchOp> dispatches;
+    module.walk([&](DispatchOp d) { dispatches.push_back(d); });
+    for (DispatchOp d : dispatches) {
+      auto first = d.getFirst(), last = d.getLast();
+      for (size_t i = 0; i < first.size(); ++i) {
+        if (head < first[i] || (last[i] >= 0 && head > last[i]))
+          continue;
+        Block &arm = d.getArms()[i].front();
+        auto yield = cast<YieldOp>(arm.getTerminator());
+        Value v = yield.getValue();
+        yield->erase();
+        d->getBlock()->getOperations().splice(Block::iterator(d),
+                                              arm.getOperations());
+        d.getResult().replaceAllUsesWith(v);
+        d->erase();
+        break;
+      }
+    }
+  }
+};
+
+} // namespace
+} // namespace maskjit::mask

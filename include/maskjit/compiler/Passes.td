@@ -1,0 +1,39 @@
+//===- Passes.td - maskjit compiler passes -----------------*- tablegen -*-===//
+#ifndef MASKJIT_PASSES
+#define MASKJIT_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def MaskSpecialize : Pass<"mask-specialize", "::mlir::ModuleOp"> {
+  let summary = "Bind compile-time parameters; keep runtime ones symbolic";
+  let description = [{
+    Replaces every non-runtime `mask.param` by its bound value (option
+    `bindings`, `name=value` pairs) or its default, resolves `mask.dispatch`
+    when the head is given (`head` >= 0), then folds constants.
+  }];
+  let options = [
+    ListOption<"bindings", "bindings", "std::string",
+               "Values of compile-time parameters, as name=value">,
+    Option<"head", "head", "int64_t", /*default=*/"-1",
+           "Specialize per-head dispatch for this head (-1: keep it)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def MaskTile : Pass<"mask-tile", "::mlir::ModuleOp"> {
+  let summary = "Choose the tile size (BM x BN) for the target";
+  let description = [{
+    Attaches `mask.tile = array<i64: BM, BN>` to every pattern, chosen from
+    the head dimension, the data type and the target architecture, unless
+    `tile-m`/`tile-n` force a size.
+  }];
+  let options = [
+    Option<"headDim", "head-dim", "int64_t", /*default=*/"128", "Head dimension">,
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"bf16\"", "bf16 or fp16">,
+    Option<"arch", "arch", "std::string", /*default=*/"\"sm_90a\"", "Target: sm_80, sm_90a, ...">,
+    Option<"tileM", "tile-m", "int64_t", /*default=*/"0", "Force BM">,
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"0", "Force BN">
+  ];
+}
+
+#endif
