@@ -13,8 +13,8 @@
 namespace maskjit::mask {
 
 const std::vector<std::string> &stageNames() {
-  static const std::vector<std::string> names = {"mlir", "specialized",
-                                                 "tiled"};
+  static const std::vector<std::string> names = {"mlir", "specialized", "tiled",
+                                                 "schedule"};
   return names;
 }
 
@@ -25,6 +25,8 @@ std::optional<Stage> parseStage(const std::string &name) {
     return Stage::Specialized;
   if (name == "tiled")
     return Stage::Tiled;
+  if (name == "schedule")
+    return Stage::Schedule;
   return std::nullopt;
 }
 
@@ -75,6 +77,8 @@ compilePattern(mlir::MLIRContext &context, const dsl::Program &program,
     tile.tileN = options.tileN;
     pm.addPass(createMaskTile(tile));
   }
+  if (stage >= Stage::Schedule)
+    pm.addPass(createMaskClassifyTiles());
   if (mlir::failed(pm.run(*module)))
     return nullptr;
   return module;

@@ -2,7 +2,9 @@
 #include "Commands.h"
 #include "Picture.h"
 
+#include "maskjit/compiler/MaskDialect.h"
 #include "maskjit/compiler/Pipeline.h"
+#include "maskjit/compiler/SymbolicSchedule.h"
 #include "maskjit/dsl/BlockMap.h"
 
 #include "mlir/IR/OperationSupport.h"
@@ -13,6 +15,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 namespace maskjit::maskc {
@@ -251,6 +254,96 @@ int runEmit(const EmitOptions &emit, const CommonOptions &common) {
           flags.enableDebugInfo(true, /*prettyForm=*/false).useLocalScope();
         module->print(os, flags);
         std::cout << text;
+        return 0;
+      });
+}
+
+int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
+              const CommonOptions &common) {
+  return withPattern(
+      mask.file, mask.pattern, common,
+      [&](dsl::Frontend &fe, const dsl::Program &program,
+          const dsl::PatternDecl &pattern) {
+        checkLengths(mask, int64_t{1} << 31);
+        // Compile-time params are compiled in; runtime ones (and per-head
+        // arrays) are bound when the schedule is, as at launch.
+        mask::CompileOptions opts;
+        std::map<std::string, int64_t> runtimeValues{{"h", mask.head},
+                                                     {"b", mask.batchIndex}};
+        std::set<std::string> given;
+        for (const std::string &set : mask.sets) {
+          auto eq = set.find('=');
+          if (eq == std::string::npos)
+            throw UsageError("--set expects name=value, got '" + set + "'");
+          std::string name = set.substr(0, eq), value = set.substr(eq + 1);
+          auto idx = pattern.findParam(name);
+          if (!idx)
+            throw UsageError("pattern `" + pattern.name +
+                             "` has no parameter `" + name + "`");
+          const dsl::ParamDecl &param = pattern.params[*idx];
+          given.insert(name);
+          if (param.type == dsl::Type::IntArray)
+            continue; // Only opaque atoms read arrays.
+          std::vector<int64_t> v =
+              param.type == dsl::Type::Bool
+                  ? std::vector<int64_t>{value == "true" || value == "1"}
+                  : parseIntList(value, "--set " + name);
+          if (param.type == dsl::Type::HeadArray) {
+            if (mask.head < 0 || mask.head >= static_cast<int64_t>(v.size()))
+              throw UsageError("--set " + name + " has no value for head " +
+                               std::to_string(mask.head));
+            runtimeValues[name] = v[mask.head];
+          } else if (v.size() != 1) {
+            throw UsageError("--set " + name + " must be one value");
+          } else if (param.runtime) {
+            runtimeValues[name] = v[0];
+          } else {
+            opts.bindings.push_back(name + "=" + std::to_string(v[0]));
+          }
+        }
+        for (const dsl::ParamDecl &param : pattern.params)
+          if (param.runtime && !given.count(param.name) &&
+              param.defaultConstant)
+            runtimeValues[param.name] = *param.defaultConstant;
+        opts.head = mask.head;
+        opts.headDim = blocks.headDim;
+        opts.arch = blocks.arch;
+        if (!blocks.tile.empty()) {
+          auto [bm, bn] = parseTile(blocks.tile);
+          opts.tileM = bm;
+          opts.tileN = bn;
+        }
+        mlir::MLIRContext context;
+        std::ostringstream errors;
+        auto module =
+            mask::compilePattern(context, program, pattern, fe.sources(), opts,
+                                 mask::Stage::Schedule, errors);
+        std::cerr << errors.str();
+        if (!module)
+          return 1;
+        mask::PatternOp op = *module->getOps<mask::PatternOp>().begin();
+        auto tile = op->getAttrOfType<mlir::DenseI64ArrayAttr>("mask.tile");
+        auto sym = mask::fromAttr(
+            op->getAttrOfType<mlir::DictionaryAttr>("mask.schedule"));
+        if (!sym || !tile)
+          throw std::runtime_error("internal error: no schedule attached");
+        std::string error;
+        int64_t lk = mask.lk < 0 ? mask.lq : mask.lk;
+        auto schedule = mask::bindSchedule(*sym, runtimeValues, mask.lq, lk,
+                                           tile[0], tile[1], error);
+        if (!schedule)
+          throw UsageError(error);
+        if (blocks.json) {
+          std::cout << blockRowsJson(*schedule) << '\n';
+          return 0;
+        }
+        std::cout << fmt::format(
+            "pattern {}  Lq={} Lk={} head={}  tile {}x{}  ({})\n", pattern.name,
+            mask.lq, lk, mask.head, tile[0], tile[1],
+            schedule->exact() ? "exact schedule"
+                              : "sound schedule, some tiles conservative");
+        for (const std::string &row : blockRows(*schedule))
+          std::cout << row << '\n';
         return 0;
       });
 }

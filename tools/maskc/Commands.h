@@ -26,6 +26,13 @@ struct EmitOptions {
   bool debugLocations = false;
 };
 
+struct BlocksOptions {
+  std::string tile; ///< BMxBN; empty: the tile chosen for the target.
+  bool json = false;
+  int64_t headDim = 128;
+  std::string arch = "sm_90a";
+};
+
 // Each returns the process exit status: 0 ok, 1 bad input, 2 bad usage.
 int runCheck(const std::vector<std::string> &files,
              const CommonOptions &common);
@@ -33,6 +40,8 @@ int runShow(const MaskOptions &mask, const ShowOptions &show,
             const CommonOptions &common);
 int runEval(const MaskOptions &mask, bool json, const CommonOptions &common);
 int runEmit(const EmitOptions &emit, const CommonOptions &common);
+int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
+              const CommonOptions &common);
 
 } // namespace maskjit::maskc
 

@@ -81,6 +81,21 @@ int main(int argc, char **argv) {
   addMaskOptions(evalCmd, evalMask);
   evalCmd->add_flag("--json", json, "Print JSON: {\"mask\": [[0,1,...],...]}");
 
+  MaskOptions blocksMask;
+  BlocksOptions blocks;
+  auto *blocksCmd = app.add_subcommand(
+      "blocks", "Print the compiler's KV schedule as a block map "
+                "(F full, P partial, . skipped)");
+  addMaskOptions(blocksCmd, blocksMask);
+  blocksCmd->add_option("--tile", blocks.tile,
+                        "Tile size BMxBN (default: chosen for the target)");
+  blocksCmd->add_flag("--json", blocks.json,
+                      "Print {\"tile\":[BM,BN],\"rows\":[\"FP..\",...]}");
+  blocksCmd->add_option("--head-dim", blocks.headDim,
+                        "Head dimension (default 128)");
+  blocksCmd->add_option("--arch", blocks.arch,
+                        "Target architecture (default sm_90a)");
+
   EmitOptions emit;
   auto *emitCmd = app.add_subcommand("emit", "Print a stage of the compiler");
   emitCmd->add_option("file", emit.file, "The .mask file")->required();
@@ -121,7 +136,8 @@ int main(int argc, char **argv) {
       std::cerr << "maskc: error: unknown command '" << arg << "'";
       if (auto best = maskjit::dsl::closestName(arg, names))
         std::cerr << "; did you mean '" << *best << "'?";
-      std::cerr << " (commands: check, show, eval, emit; see maskc --help)\n";
+      std::cerr
+          << " (commands: check, show, eval, emit, blocks; see maskc --help)\n";
       return 2;
     }
     break;
@@ -145,6 +161,8 @@ int main(int argc, char **argv) {
       return runEval(evalMask, json, common);
     if (*emitCmd)
       return runEmit(emit, common);
+    if (*blocksCmd)
+      return runBlocks(blocksMask, blocks, common);
   } catch (const UsageError &e) {
     std::cerr << "maskc: error: " << e.what() << '\n';
     return 2;

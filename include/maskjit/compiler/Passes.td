@@ -36,4 +36,17 @@ def MaskTile : Pass<"mask-tile", "::mlir::ModuleOp"> {
   ];
 }
 
+def MaskClassifyTiles : Pass<"mask-classify-tiles", "::mlir::ModuleOp"> {
+  let summary = "Derive the KV schedule: FULL, PARTIAL and EMPTY tiles";
+  let description = [{
+    Puts each pattern's mask in disjunctive normal form over linear atoms
+    `a*q + b*k <= rhs` (rhs affine in Lq, Lk and runtime params), with its
+    complement, and attaches it as `mask.schedule`. At launch the symbols are
+    bound and each query tile's key-tile segments follow in O(1) per boundary
+    (see KvSchedule.h). Terms it cannot reason about (modular, selectors,
+    arrays) become opaque atoms, which only make tiles PARTIAL: sound always,
+    exact for affine patterns over q, k and q - k.
+  }];
+}
+
 #endif

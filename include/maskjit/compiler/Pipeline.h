@@ -17,7 +17,7 @@
 namespace maskjit::mask {
 
 /// How far to run the pipeline (each stage includes the ones before it).
-enum class Stage { Mlir, Specialized, Tiled };
+enum class Stage { Mlir, Specialized, Tiled, Schedule };
 std::optional<Stage> parseStage(const std::string &name);
 /// Names accepted by parseStage, in pipeline order.
 const std::vector<std::string> &stageNames();

@@ -1,0 +1,394 @@
+//===- SymbolicSchedule.cpp - Linear DNF of a mask ------------------------===//
+//
+// Integer values are put in the form a*q + b*k + (affine in symbols); boolean
+// values become a DNF of `a*q + b*k <= rhs` atoms, negations pushed down to
+// the atoms (De Morgan). Anything else is an opaque atom: sound, only less
+// exact.
+//
+//===----------------------------------------------------------------------===//
+#include "maskjit/compiler/SymbolicSchedule.h"
+#include "maskjit/compiler/MaskDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+
+namespace maskjit::mask {
+namespace {
+
+using namespace mlir;
+
+/// Clauses past this are not built; the DNF becomes "unknown" (one opaque
+/// clause), which is sound.
+constexpr size_t kMaxClauses = 64;
+
+struct Lin {
+  int64_t a = 0, b = 0;
+  SymExpr s;
+};
+
+bool addInto(SymExpr &x, const SymExpr &y, int64_t scale) {
+  int64_t t;
+  if (__builtin_mul_overflow(y.constant, scale, &t) ||
+      __builtin_add_overflow(x.constant, t, &x.constant))
+    return false;
+  for (auto &[name, coef] : y.terms) {
+    if (__builtin_mul_overflow(coef, scale, &t) ||
+        __builtin_add_overflow(x.terms[name], t, &x.terms[name]))
+      return false;
+    if (x.terms[name] == 0)
+      x.terms.erase(name);
+  }
+  return true;
+}
+
+std::optional<Lin> combine(const Lin &x, const Lin &y, int64_t scale) {
+  Lin r = x;
+  int64_t ta, tb;
+  if (__builtin_mul_overflow(y.a, scale, &ta) ||
+      __builtin_add_overflow(r.a, ta, &r.a) ||
+      __builtin_mul_overflow(y.b, scale, &tb) ||
+      __builtin_add_overflow(r.b, tb, &r.b) || !addInto(r.s, y.s, scale))
+    return std::nullopt;
+  return r;
+}
+
+std::optional<Lin> linearize(Value v, int depth = 0) {
+  if (depth > 512)
+    return std::nullopt;
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return std::nullopt;
+  if (auto c = dyn_cast<arith::ConstantIntOp>(op)) {
+    Lin l;
+    l.s.constant = c.value();
+    return l;
+  }
+  if (auto var = dyn_cast<VarOp>(op)) {
+    Lin l;
+    if (var.getName() == "q")
+      l.a = 1;
+    else if (var.getName() == "k")
+      l.b = 1;
+    else
+      l.s.terms[var.getName().str()] = 1;
+    return l;
+  }
+  if (auto p = dyn_cast<ParamOp>(op)) {
+    if (!p.getType().isInteger(64))
+      return std::nullopt;
+    Lin l;
+    l.s.terms[p.getName().str()] = 1;
+    return l;
+  }
+  if (isa<arith::AddIOp, arith::SubIOp>(op)) {
+    auto x = linearize(op->getOperand(0), depth + 1);
+    auto y = linearize(op->getOperand(1), depth + 1);
+    if (!x || !y)
+      return std::nullopt;
+    return combine(*x, *y, isa<arith::AddIOp>(op) ? 1 : -1);
+  }
+  if (isa<arith::MulIOp>(op)) {
+    auto x = linearize(op->getOperand(0), depth + 1);
+    auto y = linearize(op->getOperand(1), depth + 1);
+    if (!x || !y)
+      return std::nullopt;
+    // Linear only when one side is a plain constant.
+    const Lin *lin = &*x, *cst = &*y;
+    if (!(cst->a == 0 && cst->b == 0 && cst->s.terms.empty()))
+      std::swap(lin, cst);
+    if (!(cst->a == 0 && cst->b == 0 && cst->s.terms.empty()))
+      return std::nullopt;
+    return combine(Lin{}, *lin, cst->s.constant);
+  }
+  return std::nullopt;
+}
+
+using Dnf = std::vector<SymClause>; // {} is false; {{}} is true.
+
+struct DnfBuilder {
+  bool overflow = false;
+
+  Dnf opaque() { return {SymClause{SymAtom{0, 0, {}, true}}}; }
+
+  Dnf conj(const Dnf &x, const Dnf &y) {
+    if (x.size() * y.size() > kMaxClauses) {
+      overflow = true;
+      return opaque();
+    }
+    Dnf out;
+    for (const SymClause &cx : x)
+      for (const SymClause &cy : y) {
+        SymClause c = cx;
+        c.insert(c.end(), cy.begin(), cy.end());
+        out.push_back(std::move(c));
+      }
+    return out;
+  }
+  Dnf disj(Dnf x, const Dnf &y) {
+    if (x.size() + y.size() > kMaxClauses) {
+      overflow = true;
+      return opaque();
+    }
+    x.insert(x.end(), y.begin(), y.end());
+    return x;
+  }
+  /// a*q + b*k + s <= 0 (or, negated, > 0).
+  Dnf atomLe(Lin l, bool neg) {
+    if (neg) { // l > 0  <=>  -l <= -1
+      l.a = -l.a;
+      l.b = -l.b;
+      SymExpr s;
+      if (!addInto(s, l.s, -1))
+        return opaque();
+      s.constant += 1; // -l.s + 1 would overflow only at the limits.
+      l.s = s;
+    }
+    SymAtom t;
+    t.a = l.a;
+    t.b = l.b;
+    if (!addInto(t.rhs, l.s, -1))
+      return opaque();
+    if (t.a == 0 && t.b == 0 && t.rhs.terms.empty())
+      return t.rhs.constant >= 0 ? Dnf{SymClause{}} : Dnf{};
+    return {SymClause{t}};
+  }
+
+  Dnf cmp(arith::CmpIOp op, bool neg) {
+    auto x = linearize(op.getLhs()), y = linearize(op.getRhs());
+    if (!x || !y)
+      return opaque();
+    auto d = combine(*x, *y, -1); // lhs - rhs
+    if (!d)
+      return opaque();
+    Lin l = *d;
+    Lin minusOne = l; // l + 1, for strict forms: l < 0 <=> l + 1 <= 0
+    minusOne.s.constant += 1;
+    Lin negL;
+    if (auto n = combine(Lin{}, l, -1))
+      negL = *n;
+    else
+      return opaque();
+    Lin negPlusOne = negL;
+    negPlusOne.s.constant += 1;
+    using P = arith::CmpIPredicate;
+    switch (op.getPredicate()) {
+    case P::slt:
+      return atomLe(minusOne, neg); // l + 1 <= 0
+    case P::sle:
+      return atomLe(l, neg); // l <= 0
+    case P::sgt:
+      return atomLe(negPlusOne, neg); // -l + 1 <= 0
+    case P::sge:
+      return atomLe(negL, neg); // -l <= 0
+    case P::eq:
+    case P::ne: {
+      bool isEq = (op.getPredicate() == P::eq) != neg;
+      if (isEq)
+        return conj(atomLe(l, false), atomLe(negL, false));
+      return disj(atomLe(minusOne, false), atomLe(negPlusOne, false));
+    }
+    default:
+      return opaque();
+    }
+  }
+
+  Dnf build(Value v, bool neg, int depth = 0) {
+    if (depth > 512)
+      return opaque();
+    Operation *op = v.getDefiningOp();
+    if (!op)
+      return opaque();
+    if (auto c = dyn_cast<arith::ConstantIntOp>(op))
+      return ((c.value() != 0) != neg) ? Dnf{SymClause{}} : Dnf{};
+    if (auto x = dyn_cast<arith::XOrIOp>(op)) {
+      for (int i = 0; i < 2; ++i)
+        if (auto c = x->getOperand(i).getDefiningOp<arith::ConstantIntOp>())
+          return build(x->getOperand(1 - i), neg != (c.value() != 0),
+                       depth + 1);
+      return opaque();
+    }
+    if (isa<arith::AndIOp, arith::OrIOp>(op)) {
+      bool isAnd = isa<arith::AndIOp>(op) != neg; // De Morgan.
+      Dnf a = build(op->getOperand(0), neg, depth + 1);
+      Dnf b = build(op->getOperand(1), neg, depth + 1);
+      return isAnd ? conj(a, b) : disj(std::move(a), b);
+    }
+    if (auto c = dyn_cast<arith::CmpIOp>(op))
+      return cmp(c, neg);
+    if (isa<CausalOp>(op)) {
+      // k - q <= Lk - Lq.
+      Lin l;
+      l.a = -1;
+      l.b = 1;
+      l.s.terms["Lk"] = -1;
+      l.s.terms["Lq"] = 1;
+      return atomLe(l, neg);
+    }
+    if (auto s = dyn_cast<arith::SelectOp>(op)) {
+      if (!s.getType().isInteger(1))
+        return opaque();
+      Dnf c = build(s.getCondition(), false, depth + 1);
+      Dnf nc = build(s.getCondition(), true, depth + 1);
+      Dnf t = build(s.getTrueValue(), neg, depth + 1);
+      Dnf f = build(s.getFalseValue(), neg, depth + 1);
+      return disj(conj(c, t), conj(nc, f));
+    }
+    return opaque();
+  }
+};
+
+DictionaryAttr atomAttr(MLIRContext *ctx, const SymAtom &t) {
+  Builder b(ctx);
+  if (t.opaque)
+    return b.getDictionaryAttr({b.getNamedAttr("opaque", b.getUnitAttr())});
+  SmallVector<NamedAttribute> terms;
+  for (auto &[name, coef] : t.rhs.terms)
+    terms.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(coef)));
+  return b.getDictionaryAttr(
+      {b.getNamedAttr("a", b.getI64IntegerAttr(t.a)),
+       b.getNamedAttr("b", b.getI64IntegerAttr(t.b)),
+       b.getNamedAttr("c", b.getI64IntegerAttr(t.rhs.constant)),
+       b.getNamedAttr("terms", b.getDictionaryAttr(terms))});
+}
+
+ArrayAttr dnfAttr(MLIRContext *ctx, const std::vector<SymClause> &dnf) {
+  Builder b(ctx);
+  SmallVector<Attribute> clauses;
+  for (const SymClause &c : dnf) {
+    SmallVector<Attribute> atoms;
+    for (const SymAtom &t : c)
+      atoms.push_back(atomAttr(ctx, t));
+    clauses.push_back(b.getArrayAttr(atoms));
+  }
+  return b.getArrayAttr(clauses);
+}
+
+std::optional<std::vector<SymClause>> dnfFromAttr(Attribute attr) {
+  auto arr = dyn_cast_or_null<ArrayAttr>(attr);
+  if (!arr)
+    return std::nullopt;
+  std::vector<SymClause> out;
+  for (Attribute c : arr) {
+    auto atoms = dyn_cast<ArrayAttr>(c);
+    if (!atoms)
+      return std::nullopt;
+    SymClause clause;
+    for (Attribute a : atoms) {
+      auto d = dyn_cast<DictionaryAttr>(a);
+      if (!d)
+        return std::nullopt;
+      SymAtom t;
+      if (d.get("opaque")) {
+        t.opaque = true;
+      } else {
+        auto ga = dyn_cast_or_null<IntegerAttr>(d.get("a"));
+        auto gb = dyn_cast_or_null<IntegerAttr>(d.get("b"));
+        auto gc = dyn_cast_or_null<IntegerAttr>(d.get("c"));
+        auto terms = dyn_cast_or_null<DictionaryAttr>(d.get("terms"));
+        if (!ga || !gb || !gc || !terms)
+          return std::nullopt;
+        t.a = ga.getInt();
+        t.b = gb.getInt();
+        t.rhs.constant = gc.getInt();
+        for (NamedAttribute n : terms) {
+          auto v = dyn_cast<IntegerAttr>(n.getValue());
+          if (!v)
+            return std::nullopt;
+          t.rhs.terms[n.getName().str()] = v.getInt();
+        }
+      }
+      clause.push_back(std::move(t));
+    }
+    out.push_back(std::move(clause));
+  }
+  return out;
+}
+
+} // namespace
+
+SymbolicSchedule analyzeMask(Value root) {
+  SymbolicSchedule s;
+  DnfBuilder pos;
+  s.clauses = pos.build(root, false);
+  DnfBuilder neg;
+  s.complement = neg.build(root, true);
+  s.hasComplement = !neg.overflow;
+  return s;
+}
+
+DictionaryAttr toAttr(MLIRContext *ctx, const SymbolicSchedule &s) {
+  Builder b(ctx);
+  return b.getDictionaryAttr(
+      {b.getNamedAttr("clauses", dnfAttr(ctx, s.clauses)),
+       b.getNamedAttr("complement", dnfAttr(ctx, s.complement)),
+       b.getNamedAttr("has_complement", b.getBoolAttr(s.hasComplement))});
+}
+
+std::optional<SymbolicSchedule> fromAttr(DictionaryAttr attr) {
+  if (!attr)
+    return std::nullopt;
+  SymbolicSchedule s;
+  auto clauses = dnfFromAttr(attr.get("clauses"));
+  auto complement = dnfFromAttr(attr.get("complement"));
+  auto has = dyn_cast_or_null<BoolAttr>(attr.get("has_complement"));
+  if (!clauses || !complement || !has)
+    return std::nullopt;
+  s.clauses = std::move(*clauses);
+  s.complement = std::move(*complement);
+  s.hasComplement = has.getValue();
+  return s;
+}
+
+std::optional<KvSchedule>
+bindSchedule(const SymbolicSchedule &s,
+             const std::map<std::string, int64_t> &values, int64_t lq,
+             int64_t lk, int64_t tileQ, int64_t tileK, std::string &error) {
+  KvSchedule out;
+  out.lq = lq;
+  out.lk = lk;
+  out.tileQ = tileQ;
+  out.tileK = tileK;
+  out.hasComplement = s.hasComplement;
+  auto bindDnf = [&](const std::vector<SymClause> &dnf,
+                     std::vector<Clause> &dst) -> bool {
+    for (const SymClause &c : dnf) {
+      Clause clause;
+      for (const SymAtom &t : c) {
+        LinearAtom atom;
+        atom.opaque = t.opaque;
+        atom.a = t.a;
+        atom.b = t.b;
+        int64_t rhs = t.rhs.constant;
+        for (auto &[name, coef] : t.rhs.terms) {
+          int64_t v;
+          if (name == "Lq")
+            v = lq;
+          else if (name == "Lk")
+            v = lk;
+          else if (auto it = values.find(name); it != values.end())
+            v = it->second;
+          else {
+            error = "the schedule needs a value for `" + name + "`";
+            return false;
+          }
+          int64_t prod;
+          if (__builtin_mul_overflow(coef, v, &prod) ||
+              __builtin_add_overflow(rhs, prod, &rhs)) {
+            atom.opaque = true; // Sound: an unknown atom.
+            break;
+          }
+        }
+        atom.rhs = rhs;
+        clause.atoms.push_back(atom);
+      }
+      dst.push_back(std::move(clause));
+    }
+    return true;
+  };
+  if (!bindDnf(s.clauses, out.clauses) ||
+      !bindDnf(s.complement, out.complement))
+    return std::nullopt;
+  return out;
+}
+
+} // namespace maskjit::mask

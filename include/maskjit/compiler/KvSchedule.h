@@ -1,0 +1,81 @@
+//===- KvSchedule.h - Which key tiles each query tile visits ----*- C++ -*-===//
+//
+// A pattern's mask, in the form the block-skipping kernel needs: a union
+// (DNF) of clauses, each a conjunction of linear atoms `a*q + b*k <= rhs`
+// plus "opaque" atoms the compiler cannot reason about (modular terms,
+// selectors, array lookups). With all symbols bound (lengths, runtime params)
+// it classifies any rectangle of (q, k) as FULL, PARTIAL or EMPTY:
+//
+//  - EMPTY when no clause is feasible in it,
+//  - FULL when one clause holds everywhere in it, or when no clause of the
+//    complement (the negated pattern, also in DNF) is feasible in it,
+//  - PARTIAL otherwise.
+//
+// Feasibility is exact for atoms over q, k and q - k (interval reasoning is
+// exact for those forms on integer boxes); other linear forms and opaque
+// atoms make it "maybe", which only ever yields PARTIAL: the classification
+// is always sound, and exact for affine patterns over q, k and q - k.
+//
+// The per-query-tile schedule is found without looking at every key tile:
+// the class of consecutive key tiles can only change where an atom's
+// boundary line crosses the query tile, so the key tiles between crossings
+// form runs classified once each. Work per query tile is O(atoms x tiles a
+// boundary crosses), never O(Lk).
+//
+//===----------------------------------------------------------------------===//
+#ifndef MASKJIT_COMPILER_KVSCHEDULE_H
+#define MASKJIT_COMPILER_KVSCHEDULE_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace maskjit {
+
+/// `a*q + b*k <= rhs`, or an atom of unknown shape (`opaque`).
+struct LinearAtom {
+  int64_t a = 0, b = 0, rhs = 0;
+  bool opaque = false;
+};
+
+struct Clause {
+  std::vector<LinearAtom> atoms;
+};
+
+enum class TileKind : char { Empty = '.', Partial = 'P', Full = 'F' };
+
+/// A run of key tiles [begin, end) of one class, for one query tile.
+struct KvSegment {
+  int64_t begin = 0, end = 0;
+  TileKind kind = TileKind::Partial;
+};
+
+struct KvSchedule {
+  std::vector<Clause> clauses;    ///< The pattern, as a DNF.
+  std::vector<Clause> complement; ///< Its negation, as a DNF.
+  /// False when the complement could not be built (too large): FULL is then
+  /// only found from single clauses.
+  bool hasComplement = true;
+  int64_t lq = 0, lk = 0;
+  int64_t tileQ = 128, tileK = 128;
+
+  /// Class of the rectangle [q0, q1] x [k0, k1] (inclusive bounds).
+  TileKind classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1) const;
+  /// Class of tile (qt, kt), clipped to the in-range positions.
+  TileKind classifyTile(int64_t qt, int64_t kt) const;
+  /// The non-empty key-tile runs of query tile `qt`, in key order.
+  std::vector<KvSegment> segments(int64_t qt) const;
+
+  int64_t queryTiles() const { return (lq + tileQ - 1) / tileQ; }
+  int64_t keyTiles() const { return (lk + tileK - 1) / tileK; }
+  /// True when every atom is linear in an exact form (q, k or q - k).
+  bool exact() const;
+};
+
+/// `{"tile":[BM,BN],"rows":["FP..",...]}` from the schedule's segments.
+std::string blockRowsJson(const KvSchedule &s);
+std::vector<std::string> blockRows(const KvSchedule &s);
+
+} // namespace maskjit
+
+#endif

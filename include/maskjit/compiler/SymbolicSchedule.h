@@ -1,0 +1,62 @@
+//===- SymbolicSchedule.h - The KV schedule before symbols are bound -*- C++
+//-*-===//
+//
+// What `mask-classify-tiles` derives from a specialized pattern: the mask as
+// a DNF of linear atoms whose right-hand sides are affine in the symbols
+// that stay unknown until launch (Lq, Lk, h, b and runtime params). Binding
+// the symbols gives a KvSchedule; nothing here is O(S).
+//
+//===----------------------------------------------------------------------===//
+#ifndef MASKJIT_COMPILER_SYMBOLICSCHEDULE_H
+#define MASKJIT_COMPILER_SYMBOLICSCHEDULE_H
+
+#include "maskjit/compiler/KvSchedule.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Value.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace maskjit::mask {
+
+class PatternOp;
+
+/// c + sum(coef * symbol).
+struct SymExpr {
+  int64_t constant = 0;
+  std::map<std::string, int64_t> terms;
+};
+
+struct SymAtom {
+  int64_t a = 0, b = 0;
+  SymExpr rhs;
+  bool opaque = false;
+};
+using SymClause = std::vector<SymAtom>;
+
+struct SymbolicSchedule {
+  std::vector<SymClause> clauses;
+  std::vector<SymClause> complement;
+  bool hasComplement = true;
+};
+
+/// Derives the schedule of the value `root` (an i1 of a pattern body).
+SymbolicSchedule analyzeMask(mlir::Value root);
+
+/// Attribute form, attached to mask.pattern as `mask.schedule`.
+mlir::DictionaryAttr toAttr(mlir::MLIRContext *ctx, const SymbolicSchedule &s);
+std::optional<SymbolicSchedule> fromAttr(mlir::DictionaryAttr attr);
+
+/// Binds the symbols. `values` must hold every symbol used (Lq and Lk are
+/// taken from the shape); a missing one is reported in `error`.
+std::optional<KvSchedule>
+bindSchedule(const SymbolicSchedule &s,
+             const std::map<std::string, int64_t> &values, int64_t lq,
+             int64_t lk, int64_t tileQ, int64_t tileK, std::string &error);
+
+} // namespace maskjit::mask
+
+#endif

@@ -1,0 +1,45 @@
+// RUN: %maskjit-opt %s --mask-classify-tiles | FileCheck %s
+
+// Sliding window: causal and q - k < 512, as a DNF with its complement.
+// CHECK-LABEL: mask.pattern @window
+// CHECK-SAME:  mask.schedule = {clauses = {{\[\[}}{a = -1 : i64, b = 1 : i64, c = 0 : i64, terms = {Lk = 1 : i64, Lq = -1 : i64}}, {a = 1 : i64, b = -1 : i64, c = 511 : i64, terms = {}}]]
+// CHECK-SAME:  complement = {{\[\[}}{a = 1 : i64, b = -1 : i64, c = -1 : i64, terms = {Lk = -1 : i64, Lq = 1 : i64}}], [{a = -1 : i64, b = 1 : i64, c = -512 : i64, terms = {}}]]
+// CHECK-SAME:  has_complement = true
+mask.pattern @window {
+  %w = arith.constant 512 : i64
+  %c = mask.causal
+  %q = mask.var "q"
+  %k = mask.var "k"
+  %d = arith.subi %q, %k : i64
+  %in = arith.cmpi slt, %d, %w : i64
+  %r = arith.andi %c, %in : i1
+  mask.yield %r
+}
+
+// A runtime param stays symbolic in the right-hand side.
+// CHECK-LABEL: mask.pattern @runtime_window
+// CHECK-SAME:  clauses = {{\[\[}}{a = 1 : i64, b = -1 : i64, c = -1 : i64, terms = {w = 1 : i64}}]]
+mask.pattern @runtime_window {
+  %w = mask.param "w" {runtime} : i64
+  %q = mask.var "q"
+  %k = mask.var "k"
+  %d = arith.subi %q, %k : i64
+  %in = arith.cmpi slt, %d, %w : i64
+  mask.yield %in
+}
+
+// Equality splits into two atoms; `!=` into two clauses. Modular terms are
+// opaque.
+// CHECK-LABEL: mask.pattern @diag_or_stride
+// CHECK-SAME:  clauses = {{\[\[}}{a = 1 : i64, b = -1 : i64, c = 0 : i64, terms = {}}, {a = -1 : i64, b = 1 : i64, c = 0 : i64, terms = {}}], [{opaque}]]
+mask.pattern @diag_or_stride {
+  %q = mask.var "q"
+  %k = mask.var "k"
+  %eq = arith.cmpi eq, %q, %k : i64
+  %s = arith.constant 64 : i64
+  %m = mask.mod %k, %s
+  %z = arith.constant 0 : i64
+  %st = arith.cmpi eq, %m, %z : i64
+  %r = arith.ori %eq, %st : i1
+  mask.yield %r
+}
