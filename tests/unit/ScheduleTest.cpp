@@ -261,3 +261,65 @@ TEST(Schedule, MillionTokensWithoutQuadraticWork) {
   EXPECT_LT(seconds, 5.0) << "schedule of 8192 query tiles took " << seconds
                           << " s";
 }
+
+TEST(Schedule, StridedColumnsAreGatheredExactly) {
+  test::Loaded l =
+      test::loadFile(std::string(MASKJIT_PATTERNS_DIR) + "/strided.mask");
+  ASSERT_NE(l.program, nullptr);
+  std::mt19937_64 rng(3);
+  for (int iter = 0; iter < 30; ++iter) {
+    int64_t stride = 1 + rng() % 200, local = 1 + rng() % 600;
+    Case c{1 + static_cast<int64_t>(rng() % 1500),
+           1 + static_cast<int64_t>(rng() % 1500), iter % 2 ? 64 : 128,
+           iter % 3 ? 64 : 128};
+    KvSchedule s = scheduleFor(l, "strided",
+                               {{"stride", stride}, {"local", local}}, {}, c);
+    ASSERT_TRUE(s.isGathered(1)) << "the strided clause is served by GATHER";
+    MaskEvaluator e(*l.program, l.pattern("strided"),
+                    {{"stride", ParamValue::integer(stride)},
+                     {"local", ParamValue::integer(local)}},
+                    {}, {c.lq, c.lk, 0, 0});
+    std::vector<uint8_t> row(c.lk);
+    for (int64_t qt = 0; qt < s.queryTiles(); ++qt) {
+      std::vector<uint8_t> visited(c.lk, 0), gathered(c.lk, 0), anyQ(c.lk, 0);
+      for (const KvSegment &seg : s.kernelSegments(qt))
+        for (int64_t k = seg.begin * c.bn; k < std::min(c.lk, seg.end * c.bn);
+             ++k)
+          visited[k] = 1;
+      int64_t prev = -1;
+      for (const KeyRun &r : s.gather(qt))
+        for (int64_t i = 0; i < r.count; ++i) {
+          int64_t k = r.start + i * r.step;
+          ASSERT_GT(k, prev) << "gathered keys in order, each once";
+          ASSERT_LT(k, c.lk);
+          ASSERT_FALSE(visited[k])
+              << "key " << k << " is gathered and in a visited tile";
+          gathered[k] = 1;
+          prev = k;
+        }
+      for (int64_t q = qt * c.bm; q < std::min(c.lq, (qt + 1) * c.bm); ++q) {
+        e.row(q, row.data());
+        for (int64_t k = 0; k < c.lk; ++k) {
+          anyQ[k] |= row[k];
+          if (row[k])
+            ASSERT_TRUE(visited[k] || gathered[k])
+                << "allowed (" << q << "," << k
+                << ") is neither visited nor gathered"
+                << " stride=" << stride << " local=" << local;
+        }
+      }
+      for (int64_t k = 0; k < c.lk; ++k)
+        if (gathered[k])
+          ASSERT_TRUE(anyQ[k])
+              << "gathered key " << k << " is allowed for no query"
+              << " of tile " << qt;
+      // Whole tiles are visited only for the local window: keys from
+      // q - local + 1 to q + (Lk - Lq), the causal limit.
+      int64_t tiles = 0;
+      for (const KvSegment &seg : s.kernelSegments(qt))
+        tiles += seg.end - seg.begin;
+      EXPECT_LE(tiles,
+                (local + std::max<int64_t>(0, c.lk - c.lq) + c.bm) / c.bn + 2);
+    }
+  }
+}

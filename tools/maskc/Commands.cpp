@@ -342,8 +342,23 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
             mask.lq, lk, mask.head, tile[0], tile[1],
             schedule->exact() ? "exact schedule"
                               : "sound schedule, some tiles conservative");
-        for (const std::string &row : blockRows(*schedule))
-          std::cout << row << '\n';
+        std::vector<std::string> rows = blockRows(*schedule);
+        int64_t loaded = 0, gathered = 0, touched = 0;
+        for (int64_t qt = 0; qt < static_cast<int64_t>(rows.size()); ++qt) {
+          int64_t g = gatheredKeys(*schedule, qt);
+          for (const KvSegment &seg : schedule->kernelSegments(qt))
+            loaded += seg.end - seg.begin;
+          touched += static_cast<int64_t>(rows[qt].size()) -
+                     std::count(rows[qt].begin(), rows[qt].end(), '.');
+          gathered += g;
+          std::cout << rows[qt];
+          if (g)
+            std::cout << "  +" << g << " gathered keys";
+          std::cout << '\n';
+        }
+        std::cout << fmt::format("kernel work: {} whole tiles and {} gathered "
+                                 "keys ({} tiles touched by the mask)\n",
+                                 loaded, gathered, touched);
         return 0;
       });
 }

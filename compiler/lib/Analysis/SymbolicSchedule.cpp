@@ -153,7 +153,33 @@ struct DnfBuilder {
     return {SymClause{t}};
   }
 
+  /// `floormod(b*k + offset, m) == r` with b = +-1, m a positive constant
+  /// and r free of q and k: a progression of keys (GATHER).
+  std::optional<Dnf> congruence(arith::CmpIOp op) {
+    for (int side = 0; side < 2; ++side) {
+      auto mod = op->getOperand(side).getDefiningOp<ModOp>();
+      if (!mod)
+        continue;
+      auto m = mod.getRhs().getDefiningOp<arith::ConstantIntOp>();
+      auto lhs = linearize(mod.getLhs());
+      auto r = linearize(op->getOperand(1 - side));
+      if (!m || m.value() <= 0 || !lhs || !r || lhs->a != 0 ||
+          (lhs->b != 1 && lhs->b != -1) || r->a != 0 || r->b != 0)
+        continue;
+      SymAtom t;
+      t.b = lhs->b;
+      t.modulus = m.value();
+      t.offset = lhs->s;
+      t.rhs = r->s;
+      return Dnf{SymClause{t}};
+    }
+    return std::nullopt;
+  }
+
   Dnf cmp(arith::CmpIOp op, bool neg) {
+    if (op.getPredicate() == arith::CmpIPredicate::eq && !neg)
+      if (auto c = congruence(op))
+        return *c;
     auto x = linearize(op.getLhs()), y = linearize(op.getRhs());
     if (!x || !y)
       return opaque();
@@ -237,18 +263,42 @@ struct DnfBuilder {
   }
 };
 
+DictionaryAttr termsAttr(Builder &b, const SymExpr &e) {
+  SmallVector<NamedAttribute> terms;
+  for (auto &[name, coef] : e.terms)
+    terms.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(coef)));
+  return b.getDictionaryAttr(terms);
+}
+
 DictionaryAttr atomAttr(MLIRContext *ctx, const SymAtom &t) {
   Builder b(ctx);
   if (t.opaque)
     return b.getDictionaryAttr({b.getNamedAttr("opaque", b.getUnitAttr())});
-  SmallVector<NamedAttribute> terms;
-  for (auto &[name, coef] : t.rhs.terms)
-    terms.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(coef)));
-  return b.getDictionaryAttr(
-      {b.getNamedAttr("a", b.getI64IntegerAttr(t.a)),
-       b.getNamedAttr("b", b.getI64IntegerAttr(t.b)),
-       b.getNamedAttr("c", b.getI64IntegerAttr(t.rhs.constant)),
-       b.getNamedAttr("terms", b.getDictionaryAttr(terms))});
+  SmallVector<NamedAttribute> fields = {
+      b.getNamedAttr("a", b.getI64IntegerAttr(t.a)),
+      b.getNamedAttr("b", b.getI64IntegerAttr(t.b)),
+      b.getNamedAttr("c", b.getI64IntegerAttr(t.rhs.constant)),
+      b.getNamedAttr("terms", termsAttr(b, t.rhs))};
+  if (t.modulus > 0) {
+    fields.push_back(b.getNamedAttr("modulus", b.getI64IntegerAttr(t.modulus)));
+    fields.push_back(
+        b.getNamedAttr("offset", b.getI64IntegerAttr(t.offset.constant)));
+    fields.push_back(b.getNamedAttr("offset_terms", termsAttr(b, t.offset)));
+  }
+  return b.getDictionaryAttr(fields);
+}
+
+bool readTerms(Attribute attr, SymExpr &e) {
+  auto terms = dyn_cast_or_null<DictionaryAttr>(attr);
+  if (!terms)
+    return false;
+  for (NamedAttribute n : terms) {
+    auto v = dyn_cast<IntegerAttr>(n.getValue());
+    if (!v)
+      return false;
+    e.terms[n.getName().str()] = v.getInt();
+  }
+  return true;
 }
 
 ArrayAttr dnfAttr(MLIRContext *ctx, const std::vector<SymClause> &dnf) {
@@ -284,17 +334,18 @@ std::optional<std::vector<SymClause>> dnfFromAttr(Attribute attr) {
         auto ga = dyn_cast_or_null<IntegerAttr>(d.get("a"));
         auto gb = dyn_cast_or_null<IntegerAttr>(d.get("b"));
         auto gc = dyn_cast_or_null<IntegerAttr>(d.get("c"));
-        auto terms = dyn_cast_or_null<DictionaryAttr>(d.get("terms"));
-        if (!ga || !gb || !gc || !terms)
+        if (!ga || !gb || !gc || !readTerms(d.get("terms"), t.rhs))
           return std::nullopt;
         t.a = ga.getInt();
         t.b = gb.getInt();
         t.rhs.constant = gc.getInt();
-        for (NamedAttribute n : terms) {
-          auto v = dyn_cast<IntegerAttr>(n.getValue());
-          if (!v)
+        if (auto m = dyn_cast_or_null<IntegerAttr>(d.get("modulus"))) {
+          auto off = dyn_cast_or_null<IntegerAttr>(d.get("offset"));
+          if (!off || m.getInt() <= 0 ||
+              !readTerms(d.get("offset_terms"), t.offset))
             return std::nullopt;
-          t.rhs.terms[n.getName().str()] = v.getInt();
+          t.modulus = m.getInt();
+          t.offset.constant = off.getInt();
         }
       }
       clause.push_back(std::move(t));
@@ -349,6 +400,29 @@ bindSchedule(const SymbolicSchedule &s,
   out.tileQ = tileQ;
   out.tileK = tileK;
   out.hasComplement = s.hasComplement;
+  // c + sum(coef * value); false (and `error`) when a symbol is unbound,
+  // nullopt-like overflow reported through `overflow`.
+  auto eval = [&](const SymExpr &e, int64_t &out, bool &overflow) -> bool {
+    out = e.constant;
+    for (auto &[name, coef] : e.terms) {
+      int64_t v;
+      if (name == "Lq")
+        v = lq;
+      else if (name == "Lk")
+        v = lk;
+      else if (auto it = values.find(name); it != values.end())
+        v = it->second;
+      else {
+        error = "the schedule needs a value for `" + name + "`";
+        return false;
+      }
+      int64_t prod;
+      if (__builtin_mul_overflow(coef, v, &prod) ||
+          __builtin_add_overflow(out, prod, &out))
+        overflow = true;
+    }
+    return true;
+  };
   auto bindDnf = [&](const std::vector<SymClause> &dnf,
                      std::vector<Clause> &dst) -> bool {
     for (const SymClause &c : dnf) {
@@ -358,25 +432,15 @@ bindSchedule(const SymbolicSchedule &s,
         atom.opaque = t.opaque;
         atom.a = t.a;
         atom.b = t.b;
-        int64_t rhs = t.rhs.constant;
-        for (auto &[name, coef] : t.rhs.terms) {
-          int64_t v;
-          if (name == "Lq")
-            v = lq;
-          else if (name == "Lk")
-            v = lk;
-          else if (auto it = values.find(name); it != values.end())
-            v = it->second;
-          else {
-            error = "the schedule needs a value for `" + name + "`";
-            return false;
-          }
-          int64_t prod;
-          if (__builtin_mul_overflow(coef, v, &prod) ||
-              __builtin_add_overflow(rhs, prod, &rhs)) {
-            atom.opaque = true; // Sound: an unknown atom.
-            break;
-          }
+        bool overflow = false;
+        int64_t rhs = 0, offset = 0;
+        if (!eval(t.rhs, rhs, overflow) || !eval(t.offset, offset, overflow))
+          return false;
+        atom.modulus = t.modulus;
+        atom.offset = offset;
+        if (overflow) { // Sound: an unknown atom.
+          atom.opaque = true;
+          atom.modulus = 0;
         }
         atom.rhs = rhs;
         clause.atoms.push_back(atom);

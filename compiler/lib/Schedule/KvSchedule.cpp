@@ -47,7 +47,11 @@ Feasible feasible(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
   int64_t ql = q0, qh = q1, kl = k0, kh = k1, dl = -kInf, dh = kInf;
   bool maybe = false;
   for (const LinearAtom &t : c.atoms) {
-    if (t.opaque) {
+    if (t.isCongruence()) {
+      if (t.rhs < 0 || t.rhs >= t.modulus)
+        return Feasible::No; // A floor modulo is in [0, modulus).
+      maybe = true;
+    } else if (t.opaque) {
       maybe = true;
     } else if (t.b == 0 && t.a == 0) {
       if (0 > t.rhs)
@@ -78,7 +82,7 @@ Feasible feasible(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
     return Feasible::No;
   // Atoms of other forms: each must be satisfiable somewhere in the box.
   for (const LinearAtom &t : c.atoms)
-    if (!t.opaque && t.a != 0 && t.b != 0 && t.a != -t.b &&
+    if (!t.opaque && !t.isCongruence() && t.a != 0 && t.b != 0 && t.a != -t.b &&
         minOver(t, ql, qh, kl, kh) > t.rhs)
       return Feasible::No;
   return maybe ? Feasible::Maybe : Feasible::Yes;
@@ -88,9 +92,40 @@ Feasible feasible(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
 bool holdsEverywhere(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
                      int64_t k1) {
   for (const LinearAtom &t : c.atoms)
-    if (t.opaque || maxOver(t, q0, q1, k0, k1) > t.rhs)
+    if (t.opaque || t.isCongruence() || maxOver(t, q0, q1, k0, k1) > t.rhs)
       return false;
   return true;
+}
+
+/// Inclusive range [lo, hi] of a clause's keys over query rows [q0, q1]:
+/// exact for atoms over q, k and q - k (others are ignored: wider, sound).
+/// Empty (lo > hi) when the clause holds nowhere there.
+std::pair<int64_t, int64_t> keyRange(const Clause &c, int64_t q0, int64_t q1,
+                                     int64_t lk) {
+  int64_t ql = q0, qh = q1, kl = 0, kh = lk - 1, dl = -kInf, dh = kInf;
+  for (const LinearAtom &t : c.atoms) {
+    if (t.opaque || t.isCongruence() || (t.a == 0 && t.b == 0))
+      continue;
+    if (t.b == 0) {
+      if (t.a > 0)
+        qh = std::min(qh, floorDiv(t.rhs, t.a));
+      else
+        ql = std::max(ql, ceilDiv(t.rhs, t.a));
+    } else if (t.a == 0) {
+      if (t.b > 0)
+        kh = std::min(kh, floorDiv(t.rhs, t.b));
+      else
+        kl = std::max(kl, ceilDiv(t.rhs, t.b));
+    } else if (t.a == -t.b) {
+      if (t.a > 0)
+        dh = std::min(dh, floorDiv(t.rhs, t.a));
+      else
+        dl = std::max(dl, ceilDiv(t.rhs, t.a));
+    }
+  }
+  if (ql > qh || dl > dh)
+    return {1, 0};
+  return {std::max(kl, clampAdd(ql, -dh)), std::min(kh, clampAdd(qh, -dl))};
 }
 
 } // namespace
@@ -99,15 +134,38 @@ bool KvSchedule::exact() const {
   for (const std::vector<Clause> *dnf : {&clauses, &complement})
     for (const Clause &c : *dnf)
       for (const LinearAtom &t : c.atoms)
-        if (t.opaque || (t.a != 0 && t.b != 0 && t.a != -t.b))
+        if (t.opaque || t.isCongruence() ||
+            (t.a != 0 && t.b != 0 && t.a != -t.b))
           return false;
   return hasComplement;
 }
 
+bool KvSchedule::isGathered(size_t i) const {
+  int congruences = 0;
+  for (const LinearAtom &t : clauses[i].atoms) {
+    if (t.opaque)
+      return false;
+    if (t.isCongruence()) {
+      if (t.b != 1 && t.b != -1)
+        return false;
+      ++congruences;
+    }
+  }
+  return congruences == 1;
+}
+
 TileKind KvSchedule::classify(int64_t q0, int64_t q1, int64_t k0,
                               int64_t k1) const {
+  return classifyImpl(q0, q1, k0, k1, /*skipGathered=*/false);
+}
+
+TileKind KvSchedule::classifyImpl(int64_t q0, int64_t q1, int64_t k0,
+                                  int64_t k1, bool skipGathered) const {
   bool any = false, certain = false;
-  for (const Clause &c : clauses) {
+  for (size_t i = 0; i < clauses.size(); ++i) {
+    if (skipGathered && isGathered(i))
+      continue;
+    const Clause &c = clauses[i];
     Feasible f = feasible(c, q0, q1, k0, k1);
     if (f == Feasible::No)
       continue;
@@ -138,6 +196,86 @@ TileKind KvSchedule::classifyTile(int64_t qt, int64_t kt) const {
 }
 
 std::vector<KvSegment> KvSchedule::segments(int64_t qt) const {
+  return segmentsImpl(qt, /*skipGathered=*/false);
+}
+
+std::vector<KvSegment> KvSchedule::kernelSegments(int64_t qt) const {
+  return segmentsImpl(qt, /*skipGathered=*/true);
+}
+
+std::vector<KeyRun> KvSchedule::gather(int64_t qt) const {
+  const int64_t q0 = qt * tileQ, q1 = std::min(lq, q0 + tileQ) - 1;
+  std::vector<KeyRun> runs;
+  size_t gatheredClauses = 0;
+  for (size_t i = 0; i < clauses.size(); ++i) {
+    if (!isGathered(i))
+      continue;
+    ++gatheredClauses;
+    const LinearAtom *cong = nullptr;
+    for (const LinearAtom &t : clauses[i].atoms)
+      if (t.isCongruence())
+        cong = &t;
+    if (cong->rhs < 0 || cong->rhs >= cong->modulus)
+      continue;
+    auto [kl, kh] = keyRange(clauses[i], q0, q1, lk);
+    if (kl > kh)
+      continue;
+    // floormod(b*k + offset, m) == r  <=>  k == residue (mod m).
+    const int64_t m = cong->modulus;
+    int64_t residue = cong->b > 0 ? cong->rhs - cong->offset % m
+                                  : cong->offset % m - cong->rhs;
+    residue = ((residue % m) + m) % m;
+    int64_t first = kl + (((residue - kl) % m) + m) % m;
+    if (first > kh)
+      continue;
+    runs.push_back({first, m, (kh - first) / m + 1});
+  }
+  // Keys inside visited tiles are already covered: cut them out.
+  std::vector<KvSegment> visited = kernelSegments(qt);
+  std::vector<KeyRun> cut;
+  for (const KeyRun &r : runs) {
+    int64_t k = r.start, last = r.start + (r.count - 1) * r.step;
+    for (const KvSegment &seg : visited) {
+      int64_t s0 = seg.begin * tileK, s1 = seg.end * tileK; // [s0, s1)
+      if (s1 <= k || s0 > last)
+        continue;
+      if (s0 > k) {
+        int64_t n = (s0 - 1 - k) / r.step + 1;
+        cut.push_back({k, r.step, n});
+      }
+      k += ((s1 - k + r.step - 1) / r.step) * r.step; // First key >= s1.
+      if (k > last)
+        break;
+    }
+    if (k <= last)
+      cut.push_back({k, r.step, (last - k) / r.step + 1});
+  }
+  if (gatheredClauses <= 1)
+    return cut;
+  // Several progressions may share keys: merge into one ordered key list.
+  std::vector<int64_t> keys;
+  for (const KeyRun &r : cut)
+    for (int64_t i = 0; i < r.count; ++i)
+      keys.push_back(r.start + i * r.step);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<KeyRun> out;
+  for (int64_t k : keys) {
+    if (!out.empty() && out.back().count == 1) {
+      out.back().step = k - out.back().start;
+      out.back().count = 2;
+    } else if (!out.empty() &&
+               out.back().start + out.back().count * out.back().step == k) {
+      ++out.back().count;
+    } else {
+      out.push_back({k, 1, 1});
+    }
+  }
+  return out;
+}
+
+std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
+                                                bool skipGathered) const {
   const int64_t q0 = qt * tileQ, q1 = std::min(lq, q0 + tileQ) - 1;
   const int64_t nk = keyTiles();
   // Key tiles where some atom's boundary crosses this query tile: there the
@@ -147,7 +285,7 @@ std::vector<KvSegment> KvSchedule::segments(int64_t qt) const {
   for (const std::vector<Clause> *dnf : {&clauses, &complement})
     for (const Clause &c : *dnf)
       for (const LinearAtom &t : c.atoms) {
-        if (t.opaque || t.b == 0)
+        if (t.opaque || t.isCongruence() || t.b == 0)
           continue;
         int64_t e0 = clampAdd(t.rhs, -clampMul(t.a, q0));
         int64_t e1 = clampAdd(t.rhs, -clampMul(t.a, q1));
@@ -169,6 +307,10 @@ std::vector<KvSegment> KvSchedule::segments(int64_t qt) const {
     else
       merged.push_back(c);
   }
+  auto tileClass = [&](int64_t kt) {
+    int64_t k0 = kt * tileK, k1 = std::min(lk, k0 + tileK) - 1;
+    return classifyImpl(q0, q1, k0, k1, skipGathered);
+  };
   std::vector<KvSegment> out;
   auto emit = [&](int64_t begin, int64_t end, TileKind kind) {
     if (kind == TileKind::Empty || begin >= end)
@@ -183,15 +325,15 @@ std::vector<KvSegment> KvSchedule::segments(int64_t qt) const {
     if (begin >= end)
       return;
     int64_t k0 = begin * tileK, k1 = std::min(lk, end * tileK) - 1;
-    TileKind kind = classify(q0, q1, k0, k1);
+    TileKind kind = classifyImpl(q0, q1, k0, k1, skipGathered);
     if (kind == TileKind::Partial && end - begin > 1) {
       // A uniform run is partial only through opaque atoms or q-only atoms;
       // every tile of it is then partial or the run is mixed: look closer.
-      TileKind first = classifyTile(qt, begin);
-      bool same = first == classifyTile(qt, end - 1);
+      TileKind first = tileClass(begin);
+      bool same = first == tileClass(end - 1);
       if (!same || first != TileKind::Partial) {
         for (int64_t t = begin; t < end; ++t)
-          emit(t, t + 1, classifyTile(qt, t));
+          emit(t, t + 1, tileClass(t));
         return;
       }
     }
@@ -201,7 +343,7 @@ std::vector<KvSegment> KvSchedule::segments(int64_t qt) const {
   for (auto [lo, hi] : merged) {
     run(next, lo);
     for (int64_t t = lo; t <= hi; ++t)
-      emit(t, t + 1, classifyTile(qt, t));
+      emit(t, t + 1, tileClass(t));
     next = hi + 1;
   }
   run(next, nk);
@@ -220,12 +362,29 @@ std::vector<std::string> blockRows(const KvSchedule &s) {
   return rows;
 }
 
+int64_t gatheredKeys(const KvSchedule &s, int64_t qt) {
+  int64_t n = 0;
+  for (const KeyRun &r : s.gather(qt))
+    n += r.count;
+  return n;
+}
+
 std::string blockRowsJson(const KvSchedule &s) {
   std::string out = "{\"tile\":[" + std::to_string(s.tileQ) + "," +
                     std::to_string(s.tileK) + "],\"rows\":[";
   std::vector<std::string> rows = blockRows(s);
   for (size_t i = 0; i < rows.size(); ++i)
     out += (i ? ",\"" : "\"") + rows[i] + "\"";
+  out += "],\"kernel_tiles\":[";
+  for (int64_t qt = 0; qt < s.queryTiles(); ++qt) {
+    int64_t n = 0;
+    for (const KvSegment &seg : s.kernelSegments(qt))
+      n += seg.end - seg.begin;
+    out += (qt ? "," : "") + std::to_string(n);
+  }
+  out += "],\"gathered_keys\":[";
+  for (int64_t qt = 0; qt < s.queryTiles(); ++qt)
+    out += (qt ? "," : "") + std::to_string(gatheredKeys(s, qt));
   return out + "]}";
 }
 

@@ -32,10 +32,20 @@
 
 namespace maskjit {
 
-/// `a*q + b*k <= rhs`, or an atom of unknown shape (`opaque`).
+/// `a*q + b*k <= rhs`; or an atom of unknown shape (`opaque`); or, with
+/// `modulus` > 0, the congruence `floormod(b*k + offset, modulus) == rhs`
+/// with b = +-1: the keys of an arithmetic progression.
 struct LinearAtom {
   int64_t a = 0, b = 0, rhs = 0;
   bool opaque = false;
+  int64_t modulus = 0, offset = 0;
+
+  bool isCongruence() const { return modulus > 0; }
+};
+
+/// Keys start, start + step, ..., count of them.
+struct KeyRun {
+  int64_t start = 0, step = 1, count = 0;
 };
 
 struct Clause {
@@ -63,17 +73,38 @@ struct KvSchedule {
   TileKind classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1) const;
   /// Class of tile (qt, kt), clipped to the in-range positions.
   TileKind classifyTile(int64_t qt, int64_t kt) const;
-  /// The non-empty key-tile runs of query tile `qt`, in key order.
+  /// The non-empty key-tile runs of query tile `qt`, in key order: the
+  /// truth at tile granularity (congruences count as PARTIAL).
   std::vector<KvSegment> segments(int64_t qt) const;
+
+  /// What the kernel visits for query tile `qt`: whole tiles for the clauses
+  /// that are not gathered (kernelSegments), and, for clauses of the form
+  /// `congruence and linear atoms` (strided columns, dilation), the keys of
+  /// the progression that lie outside those tiles (gather), in key order,
+  /// each key once. Together they cover every allowed key of the tile, and
+  /// every gathered key is allowed for some query of the tile.
+  std::vector<KvSegment> kernelSegments(int64_t qt) const;
+  std::vector<KeyRun> gather(int64_t qt) const;
+  /// Whether clause `i` is served by gathering.
+  bool isGathered(size_t i) const;
 
   int64_t queryTiles() const { return (lq + tileQ - 1) / tileQ; }
   int64_t keyTiles() const { return (lk + tileK - 1) / tileK; }
   /// True when every atom is linear in an exact form (q, k or q - k).
   bool exact() const;
+
+private:
+  TileKind classifyImpl(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
+                        bool skipGathered) const;
+  std::vector<KvSegment> segmentsImpl(int64_t qt, bool skipGathered) const;
 };
 
-/// `{"tile":[BM,BN],"rows":["FP..",...]}` from the schedule's segments.
+/// `{"tile":[BM,BN],"rows":["FP..",...],"kernel_tiles":[...],
+/// "gathered_keys":[...]}`: the block map from the schedule's segments, then
+/// per query tile how many tiles the kernel loads whole and how many keys
+/// it gathers.
 std::string blockRowsJson(const KvSchedule &s);
+int64_t gatheredKeys(const KvSchedule &s, int64_t qt);
 std::vector<std::string> blockRows(const KvSchedule &s);
 
 } // namespace maskjit

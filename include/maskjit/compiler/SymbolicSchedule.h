@@ -30,10 +30,14 @@ struct SymExpr {
   std::map<std::string, int64_t> terms;
 };
 
+/// `a*q + b*k <= rhs`; or, with `modulus` > 0, the congruence
+/// `floormod(b*k + offset, modulus) == rhs` (a GATHER candidate); or opaque.
 struct SymAtom {
   int64_t a = 0, b = 0;
   SymExpr rhs;
   bool opaque = false;
+  int64_t modulus = 0;
+  SymExpr offset;
 };
 using SymClause = std::vector<SymAtom>;
 

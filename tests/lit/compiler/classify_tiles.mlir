@@ -28,10 +28,12 @@ mask.pattern @runtime_window {
   mask.yield %in
 }
 
-// Equality splits into two atoms; `!=` into two clauses. Modular terms are
-// opaque.
+// Equality splits into two atoms. `k % 64 == 0` is a congruence (a GATHER
+// candidate); its negation, in the complement, is opaque.
 // CHECK-LABEL: mask.pattern @diag_or_stride
-// CHECK-SAME:  clauses = {{\[\[}}{a = 1 : i64, b = -1 : i64, c = 0 : i64, terms = {}}, {a = -1 : i64, b = 1 : i64, c = 0 : i64, terms = {}}], [{opaque}]]
+// CHECK-SAME:  clauses = {{\[\[}}{a = 1 : i64, b = -1 : i64, c = 0 : i64, terms = {}}, {a = -1 : i64, b = 1 : i64, c = 0 : i64, terms = {}}], [{a = 0 : i64, b = 1 : i64, c = 0 : i64, modulus = 64 : i64, offset = 0 : i64, offset_terms = {}, terms = {}}]]
+// CHECK-SAME:  complement = {{\[\[}}{a = 1 : i64, b = -1 : i64, c = -1 : i64, terms = {}}, {opaque}]
+
 mask.pattern @diag_or_stride {
   %q = mask.var "q"
   %k = mask.var "k"
@@ -41,5 +43,19 @@ mask.pattern @diag_or_stride {
   %z = arith.constant 0 : i64
   %st = arith.cmpi eq, %m, %z : i64
   %r = arith.ori %eq, %st : i1
+  mask.yield %r
+}
+
+// Other modular terms stay opaque.
+// CHECK-LABEL: mask.pattern @opaque_mod
+// CHECK-SAME:  clauses = {{\[\[}}{opaque}]]
+mask.pattern @opaque_mod {
+  %q = mask.var "q"
+  %k = mask.var "k"
+  %d = arith.subi %q, %k : i64
+  %s = arith.constant 3 : i64
+  %m = mask.mod %d, %s
+  %z = arith.constant 0 : i64
+  %r = arith.cmpi eq, %m, %z : i64
   mask.yield %r
 }
