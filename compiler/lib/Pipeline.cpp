@@ -6,7 +6,9 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/Cpp/CppEmitter.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <ostream>
 
@@ -14,7 +16,7 @@ namespace maskjit::mask {
 
 const std::vector<std::string> &stageNames() {
   static const std::vector<std::string> names = {"mlir", "specialized", "tiled",
-                                                 "schedule"};
+                                                 "schedule", "emitc"};
   return names;
 }
 
@@ -27,6 +29,8 @@ std::optional<Stage> parseStage(const std::string &name) {
     return Stage::Tiled;
   if (name == "schedule")
     return Stage::Schedule;
+  if (name == "emitc")
+    return Stage::EmitC;
   return std::nullopt;
 }
 
@@ -79,9 +83,28 @@ compilePattern(mlir::MLIRContext &context, const dsl::Program &program,
   }
   if (stage >= Stage::Schedule)
     pm.addPass(createMaskClassifyTiles());
+  if (stage >= Stage::EmitC) {
+    pm.addPass(createMaskLowerToEmitC());
+    pm.addPass(mlir::createCSEPass());
+  }
   if (mlir::failed(pm.run(*module)))
     return nullptr;
   return module;
+}
+
+bool translatePredicates(mlir::ModuleOp module, std::string &out,
+                         std::ostream &errors) {
+  llvm::raw_string_ostream os(out);
+  bool ok = true;
+  module.walk([&](mlir::emitc::FuncOp fn) {
+    if (mlir::failed(mlir::emitc::translateToCpp(fn, os))) {
+      errors << "maskc: error: cannot print " << fn.getSymName().str()
+             << " as C++\n";
+      ok = false;
+    }
+    os << "\n";
+  });
+  return ok;
 }
 
 } // namespace maskjit::mask

@@ -183,6 +183,7 @@ int runEmit(const EmitOptions &emit, const CommonOptions &common) {
   std::vector<std::string> stages = {"ast"};
   for (const std::string &s : mask::stageNames())
     stages.push_back(s);
+  stages.push_back("cpp");
   if (std::find(stages.begin(), stages.end(), emit.stage) == stages.end()) {
     std::string list;
     for (auto &s : stages)
@@ -241,12 +242,22 @@ int runEmit(const EmitOptions &emit, const CommonOptions &common) {
         opts.printIrAfterAll = emit.printIrAfterAll;
         mlir::MLIRContext context;
         std::ostringstream errors;
-        auto module =
-            mask::compilePattern(context, program, pattern, fe.sources(), opts,
-                                 *mask::parseStage(emit.stage), errors);
+        auto module = mask::compilePattern(
+            context, program, pattern, fe.sources(), opts,
+            emit.stage == "cpp" ? mask::Stage::EmitC
+                                : *mask::parseStage(emit.stage),
+            errors);
         std::cerr << errors.str();
         if (!module)
           return 1;
+        if (emit.stage == "cpp") {
+          std::string cpp;
+          std::ostringstream cppErrors;
+          bool ok = mask::translatePredicates(*module, cpp, cppErrors);
+          std::cerr << cppErrors.str();
+          std::cout << cpp;
+          return ok ? 0 : 1;
+        }
         std::string text;
         llvm::raw_string_ostream os(text);
         mlir::OpPrintingFlags flags;

@@ -101,8 +101,10 @@ int main(int argc, char **argv) {
   emitCmd->add_option("file", emit.file, "The .mask file")->required();
   emitCmd->add_option("-p,--pattern", emit.pattern,
                       "Pattern to print (default: all of the file)");
-  emitCmd->add_option("--stage", emit.stage,
-                      "Stage: ast, mlir, specialized, tiled (default ast)");
+  emitCmd->add_option(
+      "--stage", emit.stage,
+      "Stage: ast, mlir, specialized, tiled, schedule, emitc, cpp "
+      "(default ast)");
   emitCmd
       ->add_option("--set", emit.sets, "Bind a compile-time param: name=value")
       ->take_all()

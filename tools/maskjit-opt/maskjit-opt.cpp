@@ -14,7 +14,8 @@ int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::DialectRegistry registry;
-  registry.insert<maskjit::mask::MaskDialect, mlir::arith::ArithDialect>();
+  registry.insert<maskjit::mask::MaskDialect, mlir::arith::ArithDialect,
+                  mlir::emitc::EmitCDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "maskjit optimizer driver\n", registry));
 }

@@ -5,6 +5,7 @@
 #include "maskjit/compiler/MaskDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Pass/Pass.h"
 
 #include <memory>

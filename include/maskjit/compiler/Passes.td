@@ -49,4 +49,18 @@ def MaskClassifyTiles : Pass<"mask-classify-tiles", "::mlir::ModuleOp"> {
   }];
 }
 
+def MaskLowerToEmitC : Pass<"mask-lower-to-emitc", "::mlir::ModuleOp"> {
+  let summary = "Lower each pattern's predicate to an EmitC function";
+  let description = [{
+    Adds `emitc.func @<pattern>_allowed(q, k, h, b, Lq, Lk, args) -> i1`
+    next to each (specialized) pattern: per-head dispatch becomes a select
+    on `h`, `causal` its inequality, floor division and modulo calls of
+    maskjit's device helpers, and runtime params, arrays and selected sets
+    reads through the `args` pointer (macros of the kernel template). Only
+    PARTIAL tiles and gathered keys evaluate it.
+  }];
+  let dependentDialects = ["::mlir::emitc::EmitCDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif

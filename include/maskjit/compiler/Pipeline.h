@@ -17,7 +17,7 @@
 namespace maskjit::mask {
 
 /// How far to run the pipeline (each stage includes the ones before it).
-enum class Stage { Mlir, Specialized, Tiled, Schedule };
+enum class Stage { Mlir, Specialized, Tiled, Schedule, EmitC };
 std::optional<Stage> parseStage(const std::string &name);
 /// Names accepted by parseStage, in pipeline order.
 const std::vector<std::string> &stageNames();
@@ -40,6 +40,11 @@ compilePattern(mlir::MLIRContext &context, const dsl::Program &program,
                const dsl::PatternDecl &pattern,
                const dsl::SourceManager &sources, const CompileOptions &options,
                Stage stage, std::ostream &errors);
+
+/// The C++ of every `emitc.func` of `module` (the predicates), or false
+/// with a message in `errors`.
+bool translatePredicates(mlir::ModuleOp module, std::string &out,
+                         std::ostream &errors);
 
 } // namespace maskjit::mask
 
