@@ -52,7 +52,22 @@ std::optional<Lin> combine(const Lin &x, const Lin &y, int64_t scale) {
   return r;
 }
 
-std::optional<Lin> linearize(Value v, int depth = 0) {
+/// Selects (and min/max, which are selects) already decided by a case split:
+/// the op and whether its first choice (true value, or the first operand of
+/// min/max) is taken.
+using Choices = std::vector<std::pair<Operation *, bool>>;
+
+std::optional<bool> chosen(const Choices &choices, Operation *op) {
+  for (auto &[o, c] : choices)
+    if (o == op)
+      return c;
+  return std::nullopt;
+}
+
+/// a*q + b*k + s, or nullopt. When the value goes through an undecided
+/// select/min/max, `blocker` names it, so the caller can split cases on it.
+std::optional<Lin> linearize(Value v, const Choices &choices,
+                             Operation **blocker, int depth = 0) {
   if (depth > 512)
     return std::nullopt;
   Operation *op = v.getDefiningOp();
@@ -80,16 +95,27 @@ std::optional<Lin> linearize(Value v, int depth = 0) {
     l.s.terms[p.getName().str()] = 1;
     return l;
   }
+  if (isa<arith::SelectOp, arith::MinSIOp, arith::MaxSIOp>(op)) {
+    std::optional<bool> c = chosen(choices, op);
+    if (!c) {
+      if (blocker && !*blocker)
+        *blocker = op;
+      return std::nullopt;
+    }
+    unsigned base = isa<arith::SelectOp>(op) ? 1 : 0;
+    return linearize(op->getOperand(base + (*c ? 0 : 1)), choices, blocker,
+                     depth + 1);
+  }
   if (isa<arith::AddIOp, arith::SubIOp>(op)) {
-    auto x = linearize(op->getOperand(0), depth + 1);
-    auto y = linearize(op->getOperand(1), depth + 1);
+    auto x = linearize(op->getOperand(0), choices, blocker, depth + 1);
+    auto y = linearize(op->getOperand(1), choices, blocker, depth + 1);
     if (!x || !y)
       return std::nullopt;
     return combine(*x, *y, isa<arith::AddIOp>(op) ? 1 : -1);
   }
   if (isa<arith::MulIOp>(op)) {
-    auto x = linearize(op->getOperand(0), depth + 1);
-    auto y = linearize(op->getOperand(1), depth + 1);
+    auto x = linearize(op->getOperand(0), choices, blocker, depth + 1);
+    auto y = linearize(op->getOperand(1), choices, blocker, depth + 1);
     if (!x || !y)
       return std::nullopt;
     // Linear only when one side is a plain constant.
@@ -102,6 +128,12 @@ std::optional<Lin> linearize(Value v, int depth = 0) {
   }
   return std::nullopt;
 }
+
+std::optional<Lin> linearize(Value v) { return linearize(v, {}, nullptr); }
+
+/// Case splits per comparison: enough for abs, min, max and conditionals of
+/// affine terms, small enough to keep DNFs small.
+constexpr size_t kMaxChoices = 4;
 
 using Dnf = std::vector<SymClause>; // {} is false; {{}} is true.
 
@@ -153,6 +185,38 @@ struct DnfBuilder {
     return {SymClause{t}};
   }
 
+  /// cmp(select(c, x, y), r) == (c and cmp(x, r)) or (not c and cmp(y, r));
+  /// min and max are selects on `a <= b` and `a >= b`.
+  Dnf split(arith::CmpIOp op, bool neg, const Choices &choices,
+            Operation *blocker) {
+    Dnf takeFirst, takeSecond;
+    if (auto sel = dyn_cast<arith::SelectOp>(blocker)) {
+      takeFirst = build(sel.getCondition(), false);
+      takeSecond = build(sel.getCondition(), true);
+    } else {
+      auto a = linearize(blocker->getOperand(0), choices, nullptr);
+      auto b = linearize(blocker->getOperand(1), choices, nullptr);
+      auto d = a && b ? combine(*a, *b, -1) : std::nullopt; // a - b
+      if (!d)
+        return opaque();
+      Lin ab = *d;
+      Lin ba;
+      if (auto n = combine(Lin{}, ab, -1))
+        ba = *n;
+      else
+        return opaque();
+      bool isMin = isa<arith::MinSIOp>(blocker);
+      // min picks a when a - b <= 0; max picks a when b - a <= 0.
+      takeFirst = atomLe(isMin ? ab : ba, false);
+      takeSecond = atomLe(isMin ? ab : ba, true);
+    }
+    Choices first = choices, second = choices;
+    first.push_back({blocker, true});
+    second.push_back({blocker, false});
+    return disj(conj(takeFirst, cmp(op, neg, first)),
+                conj(takeSecond, cmp(op, neg, second)));
+  }
+
   /// `floormod(b*k + offset, m) == r` with b = +-1, m a positive constant
   /// and r free of q and k: a progression of keys (GATHER).
   std::optional<Dnf> congruence(arith::CmpIOp op) {
@@ -176,11 +240,16 @@ struct DnfBuilder {
     return std::nullopt;
   }
 
-  Dnf cmp(arith::CmpIOp op, bool neg) {
-    if (op.getPredicate() == arith::CmpIPredicate::eq && !neg)
+  Dnf cmp(arith::CmpIOp op, bool neg, const Choices &choices = {}) {
+    if (op.getPredicate() == arith::CmpIPredicate::eq && !neg &&
+        choices.empty())
       if (auto c = congruence(op))
         return *c;
-    auto x = linearize(op.getLhs()), y = linearize(op.getRhs());
+    Operation *blocker = nullptr;
+    auto x = linearize(op.getLhs(), choices, &blocker);
+    auto y = x ? linearize(op.getRhs(), choices, &blocker) : std::nullopt;
+    if ((!x || !y) && blocker && choices.size() < kMaxChoices)
+      return split(op, neg, choices, blocker);
     if (!x || !y)
       return opaque();
     auto d = combine(*x, *y, -1); // lhs - rhs
