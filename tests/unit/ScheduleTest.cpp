@@ -120,9 +120,15 @@ TEST(Schedule, ExamplePatternsAreExact) {
   }
 }
 
-TEST(Schedule, BidirectionalChunkFreeAffinePatternsAreExact) {
-  // Bidirectional window (abs), prefix-LM, and conditionals of these.
+TEST(Schedule, AffineFamiliesAreExact) {
+  // Bidirectional window (abs), prefix-LM, chunked (block indices), blocked
+  // local windows, and conditionals of these.
   const char *sources[] = {
+      "pattern p { q / 256 == k / 256 }",
+      "pattern p { causal and q / 300 == k / 300 }",
+      "pattern p { causal and (q / 64 == k / 64 or q - k < 100) }",
+      "pattern p { causal and k / 128 >= q / 128 - 2 }",
+      "pattern p { (q + 7) / 50 == (k + 7) / 50 and abs(q - k) < 40 }",
       "pattern p(w: int = 100) { abs(q - k) <= w }",
       "pattern p(prefix: int = 200) { k < prefix or causal }",
       "pattern p(w: int = 64) { if q < 300 then abs(q - k) < w else causal and "

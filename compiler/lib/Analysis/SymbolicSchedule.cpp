@@ -21,9 +21,16 @@ using namespace mlir;
 /// clause), which is sound.
 constexpr size_t kMaxClauses = 64;
 
+/// a*q + b*k + aQ*floor((q + qOff) / qDiv) + bK*floor((k + kOff) / kDiv) + s.
 struct Lin {
   int64_t a = 0, b = 0;
   SymExpr s;
+  int64_t aQ = 0, qDiv = 0, qOff = 0;
+  int64_t bK = 0, kDiv = 0, kOff = 0;
+
+  bool isConstant() const {
+    return a == 0 && b == 0 && aQ == 0 && bK == 0 && s.terms.empty();
+  }
 };
 
 bool addInto(SymExpr &x, const SymExpr &y, int64_t scale) {
@@ -43,12 +50,31 @@ bool addInto(SymExpr &x, const SymExpr &y, int64_t scale) {
 
 std::optional<Lin> combine(const Lin &x, const Lin &y, int64_t scale) {
   Lin r = x;
-  int64_t ta, tb;
+  int64_t ta, tb, tq, tk;
   if (__builtin_mul_overflow(y.a, scale, &ta) ||
       __builtin_add_overflow(r.a, ta, &r.a) ||
       __builtin_mul_overflow(y.b, scale, &tb) ||
-      __builtin_add_overflow(r.b, tb, &r.b) || !addInto(r.s, y.s, scale))
+      __builtin_add_overflow(r.b, tb, &r.b) || !addInto(r.s, y.s, scale) ||
+      __builtin_mul_overflow(y.aQ, scale, &tq) ||
+      __builtin_mul_overflow(y.bK, scale, &tk))
     return std::nullopt;
+  // One block variable per axis: both sides must agree on it.
+  if (y.aQ != 0) {
+    if (r.aQ != 0 && (r.qDiv != y.qDiv || r.qOff != y.qOff))
+      return std::nullopt;
+    r.qDiv = y.qDiv;
+    r.qOff = y.qOff;
+    if (__builtin_add_overflow(r.aQ, tq, &r.aQ))
+      return std::nullopt;
+  }
+  if (y.bK != 0) {
+    if (r.bK != 0 && (r.kDiv != y.kDiv || r.kOff != y.kOff))
+      return std::nullopt;
+    r.kDiv = y.kDiv;
+    r.kOff = y.kOff;
+    if (__builtin_add_overflow(r.bK, tk, &r.bK))
+      return std::nullopt;
+  }
   return r;
 }
 
@@ -113,6 +139,26 @@ std::optional<Lin> linearize(Value v, const Choices &choices,
       return std::nullopt;
     return combine(*x, *y, isa<arith::AddIOp>(op) ? 1 : -1);
   }
+  if (auto div = dyn_cast<DivOp>(op)) {
+    // floor((q + c) / d) or floor((k + c) / d): a block index (chunks,
+    // blocked windows).
+    auto d = div.getRhs().getDefiningOp<arith::ConstantIntOp>();
+    auto x = linearize(div.getLhs(), choices, blocker, depth + 1);
+    if (!d || d.value() <= 0 || !x || x->aQ || x->bK || !x->s.terms.empty() ||
+        !((x->a == 1 && x->b == 0) || (x->a == 0 && x->b == 1)))
+      return std::nullopt;
+    Lin l;
+    if (x->a == 1) {
+      l.aQ = 1;
+      l.qDiv = d.value();
+      l.qOff = x->s.constant;
+    } else {
+      l.bK = 1;
+      l.kDiv = d.value();
+      l.kOff = x->s.constant;
+    }
+    return l;
+  }
   if (isa<arith::MulIOp>(op)) {
     auto x = linearize(op->getOperand(0), choices, blocker, depth + 1);
     auto y = linearize(op->getOperand(1), choices, blocker, depth + 1);
@@ -120,9 +166,9 @@ std::optional<Lin> linearize(Value v, const Choices &choices,
       return std::nullopt;
     // Linear only when one side is a plain constant.
     const Lin *lin = &*x, *cst = &*y;
-    if (!(cst->a == 0 && cst->b == 0 && cst->s.terms.empty()))
+    if (!cst->isConstant())
       std::swap(lin, cst);
-    if (!(cst->a == 0 && cst->b == 0 && cst->s.terms.empty()))
+    if (!cst->isConstant())
       return std::nullopt;
     return combine(Lin{}, *lin, cst->s.constant);
   }
@@ -169,6 +215,8 @@ struct DnfBuilder {
     if (neg) { // l > 0  <=>  -l <= -1
       l.a = -l.a;
       l.b = -l.b;
+      l.aQ = -l.aQ;
+      l.bK = -l.bK;
       SymExpr s;
       if (!addInto(s, l.s, -1))
         return opaque();
@@ -178,9 +226,15 @@ struct DnfBuilder {
     SymAtom t;
     t.a = l.a;
     t.b = l.b;
+    t.aQ = l.aQ;
+    t.qDiv = l.qDiv;
+    t.qOff = l.qOff;
+    t.bK = l.bK;
+    t.kDiv = l.kDiv;
+    t.kOff = l.kOff;
     if (!addInto(t.rhs, l.s, -1))
       return opaque();
-    if (t.a == 0 && t.b == 0 && t.rhs.terms.empty())
+    if (l.isConstant())
       return t.rhs.constant >= 0 ? Dnf{SymClause{}} : Dnf{};
     return {SymClause{t}};
   }
@@ -227,8 +281,9 @@ struct DnfBuilder {
       auto m = mod.getRhs().getDefiningOp<arith::ConstantIntOp>();
       auto lhs = linearize(mod.getLhs());
       auto r = linearize(op->getOperand(1 - side));
-      if (!m || m.value() <= 0 || !lhs || !r || lhs->a != 0 ||
-          (lhs->b != 1 && lhs->b != -1) || r->a != 0 || r->b != 0)
+      if (!m || m.value() <= 0 || !lhs || !r || lhs->a != 0 || lhs->aQ ||
+          lhs->bK || (lhs->b != 1 && lhs->b != -1) || r->a != 0 || r->b != 0 ||
+          r->aQ || r->bK)
         continue;
       SymAtom t;
       t.b = lhs->b;
@@ -348,6 +403,12 @@ DictionaryAttr atomAttr(MLIRContext *ctx, const SymAtom &t) {
       b.getNamedAttr("b", b.getI64IntegerAttr(t.b)),
       b.getNamedAttr("c", b.getI64IntegerAttr(t.rhs.constant)),
       b.getNamedAttr("terms", termsAttr(b, t.rhs))};
+  if (t.aQ != 0)
+    fields.push_back(b.getNamedAttr(
+        "q_block", b.getDenseI64ArrayAttr({t.aQ, t.qDiv, t.qOff})));
+  if (t.bK != 0)
+    fields.push_back(b.getNamedAttr(
+        "k_block", b.getDenseI64ArrayAttr({t.bK, t.kDiv, t.kOff})));
   if (t.modulus > 0) {
     fields.push_back(b.getNamedAttr("modulus", b.getI64IntegerAttr(t.modulus)));
     fields.push_back(
@@ -408,6 +469,17 @@ std::optional<std::vector<SymClause>> dnfFromAttr(Attribute attr) {
         t.a = ga.getInt();
         t.b = gb.getInt();
         t.rhs.constant = gc.getInt();
+        for (const char *axis : {"q_block", "k_block"}) {
+          auto blk = dyn_cast_or_null<DenseI64ArrayAttr>(d.get(axis));
+          if (!blk)
+            continue;
+          if (blk.size() != 3 || blk[1] <= 0)
+            return std::nullopt;
+          bool isQ = StringRef(axis) == "q_block";
+          (isQ ? t.aQ : t.bK) = blk[0];
+          (isQ ? t.qDiv : t.kDiv) = blk[1];
+          (isQ ? t.qOff : t.kOff) = blk[2];
+        }
         if (auto m = dyn_cast_or_null<IntegerAttr>(d.get("modulus"))) {
           auto off = dyn_cast_or_null<IntegerAttr>(d.get("offset"));
           if (!off || m.getInt() <= 0 ||
@@ -507,6 +579,12 @@ bindSchedule(const SymbolicSchedule &s,
           return false;
         atom.modulus = t.modulus;
         atom.offset = offset;
+        atom.aQ = t.aQ;
+        atom.qDiv = t.qDiv;
+        atom.qOff = t.qOff;
+        atom.bK = t.bK;
+        atom.kDiv = t.kDiv;
+        atom.kOff = t.kOff;
         if (overflow) { // Sound: an unknown atom.
           atom.opaque = true;
           atom.modulus = 0;

@@ -41,9 +41,9 @@ int64_t minOver(const LinearAtom &t, int64_t q0, int64_t q1, int64_t k0,
 
 enum class Feasible { No, Maybe, Yes };
 
-/// Is some integer point of the box in the clause?
-Feasible feasible(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
-                  int64_t k1) {
+/// Is some integer point of the box in the clause? (No block terms.)
+Feasible feasiblePlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
+                       int64_t k1) {
   int64_t ql = q0, qh = q1, kl = k0, kh = k1, dl = -kInf, dh = kInf;
   bool maybe = false;
   for (const LinearAtom &t : c.atoms) {
@@ -88,13 +88,128 @@ Feasible feasible(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
   return maybe ? Feasible::Maybe : Feasible::Yes;
 }
 
-/// Does every point of the box satisfy the clause?
-bool holdsEverywhere(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
-                     int64_t k1) {
+/// Does every point of the box satisfy the clause? (No block terms.)
+bool holdsPlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
+                int64_t k1) {
   for (const LinearAtom &t : c.atoms)
     if (t.opaque || t.isCongruence() || maxOver(t, q0, q1, k0, k1) > t.rhs)
       return false;
   return true;
+}
+
+/// Block indices floor((v + off) / div) of v in [v0, v1] (one dummy block
+/// when the axis has no block term).
+struct BlockRange {
+  int64_t lo = 0, hi = 0;
+  int64_t count() const { return hi - lo + 1; }
+};
+BlockRange blockRange(int64_t coef, int64_t div, int64_t off, int64_t v0,
+                      int64_t v1) {
+  if (coef == 0 || div <= 0)
+    return {};
+  return {floorDiv(clampAdd(v0, off), div), floorDiv(clampAdd(v1, off), div)};
+}
+
+/// Past this many block pairs in one box, block terms are not enumerated
+/// (the atom counts as unknown: sound).
+constexpr int64_t kMaxBlockPairs = 4096;
+
+/// Calls fn(clause without block terms, sub-box) for each pair of blocks the
+/// box spans. Returns false when the clause's atoms disagree on the blocks
+/// or there are too many pairs.
+template <typename Fn>
+bool forEachBlockPair(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
+                      int64_t k1, Fn fn) {
+  int64_t qDiv = 0, qOff = 0, kDiv = 0, kOff = 0;
+  for (const LinearAtom &t : c.atoms) {
+    if (t.aQ != 0) {
+      if (qDiv != 0 && (qDiv != t.qDiv || qOff != t.qOff))
+        return false;
+      qDiv = t.qDiv;
+      qOff = t.qOff;
+    }
+    if (t.bK != 0) {
+      if (kDiv != 0 && (kDiv != t.kDiv || kOff != t.kOff))
+        return false;
+      kDiv = t.kDiv;
+      kOff = t.kOff;
+    }
+  }
+  BlockRange qr = blockRange(qDiv, qDiv, qOff, q0, q1);
+  BlockRange kr = blockRange(kDiv, kDiv, kOff, k0, k1);
+  if (qr.count() * kr.count() > kMaxBlockPairs)
+    return false;
+  for (int64_t qv = qr.lo; qv <= qr.hi; ++qv)
+    for (int64_t kv = kr.lo; kv <= kr.hi; ++kv) {
+      int64_t sq0 = q0, sq1 = q1, sk0 = k0, sk1 = k1;
+      if (qDiv) {
+        sq0 = std::max(q0, qv * qDiv - qOff);
+        sq1 = std::min(q1, (qv + 1) * qDiv - 1 - qOff);
+      }
+      if (kDiv) {
+        sk0 = std::max(k0, kv * kDiv - kOff);
+        sk1 = std::min(k1, (kv + 1) * kDiv - 1 - kOff);
+      }
+      Clause plain = c;
+      for (LinearAtom &t : plain.atoms) {
+        t.rhs =
+            clampAdd(t.rhs, -clampAdd(clampMul(t.aQ, qv), clampMul(t.bK, kv)));
+        t.aQ = t.bK = 0;
+      }
+      if (!fn(plain, sq0, sq1, sk0, sk1))
+        break;
+    }
+  return true;
+}
+
+bool hasBlocks(const Clause &c) {
+  for (const LinearAtom &t : c.atoms)
+    if (t.hasBlocks())
+      return true;
+  return false;
+}
+
+/// The clause with its block atoms made opaque (when they cannot be split).
+Clause withoutBlocks(const Clause &c) {
+  Clause out = c;
+  for (LinearAtom &t : out.atoms)
+    if (t.hasBlocks())
+      t.opaque = true;
+  return out;
+}
+
+Feasible feasible(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
+                  int64_t k1) {
+  if (!hasBlocks(c))
+    return feasiblePlain(c, q0, q1, k0, k1);
+  Feasible best = Feasible::No;
+  bool split = forEachBlockPair(
+      c, q0, q1, k0, k1,
+      [&](const Clause &p, int64_t a, int64_t b, int64_t x, int64_t y) {
+        Feasible f = feasiblePlain(p, a, b, x, y);
+        if (f == Feasible::Yes)
+          best = Feasible::Yes;
+        else if (f == Feasible::Maybe)
+          best = Feasible::Maybe;
+        return best != Feasible::Yes;
+      });
+  if (!split)
+    return feasiblePlain(withoutBlocks(c), q0, q1, k0, k1);
+  return best;
+}
+
+bool holdsEverywhere(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
+                     int64_t k1) {
+  if (!hasBlocks(c))
+    return holdsPlain(c, q0, q1, k0, k1);
+  bool all = true;
+  bool split = forEachBlockPair(
+      c, q0, q1, k0, k1,
+      [&](const Clause &p, int64_t a, int64_t b, int64_t x, int64_t y) {
+        all = all && holdsPlain(p, a, b, x, y);
+        return all;
+      });
+  return split && all;
 }
 
 /// Inclusive range [lo, hi] of a clause's keys over query rows [q0, q1]:
@@ -104,7 +219,7 @@ std::pair<int64_t, int64_t> keyRange(const Clause &c, int64_t q0, int64_t q1,
                                      int64_t lk) {
   int64_t ql = q0, qh = q1, kl = 0, kh = lk - 1, dl = -kInf, dh = kInf;
   for (const LinearAtom &t : c.atoms) {
-    if (t.opaque || t.isCongruence() || (t.a == 0 && t.b == 0))
+    if (t.opaque || t.isCongruence() || t.hasBlocks() || (t.a == 0 && t.b == 0))
       continue;
     if (t.b == 0) {
       if (t.a > 0)
@@ -282,23 +397,53 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
   // class may change. Each atom a*q + b*k <= r with b != 0 has its boundary
   // at k = (r - a*q) / b for q in [q0, q1].
   std::vector<std::pair<int64_t, int64_t>> cuts; // Tile ranges [lo, hi].
+  auto addCrossing = [&](int64_t a, int64_t b, int64_t rhs) {
+    int64_t e0 = clampAdd(rhs, -clampMul(a, q0));
+    int64_t e1 = clampAdd(rhs, -clampMul(a, q1));
+    int64_t lo = std::min(e0, e1), hi = std::max(e0, e1);
+    int64_t klo = b > 0 ? floorDiv(lo, b) : floorDiv(hi, b);
+    int64_t khi = b > 0 ? ceilDiv(hi, b) : ceilDiv(lo, b);
+    klo = clampAdd(klo, -1);
+    khi = clampAdd(khi, 1);
+    if (khi < 0 || klo >= lk)
+      return;
+    cuts.push_back(
+        {std::max<int64_t>(0, klo) / tileK, std::min(lk - 1, khi) / tileK});
+  };
+  bool cutAll = false;
   for (const std::vector<Clause> *dnf : {&clauses, &complement})
     for (const Clause &c : *dnf)
       for (const LinearAtom &t : c.atoms) {
-        if (t.opaque || t.isCongruence() || t.b == 0)
+        if (t.opaque || t.isCongruence())
           continue;
-        int64_t e0 = clampAdd(t.rhs, -clampMul(t.a, q0));
-        int64_t e1 = clampAdd(t.rhs, -clampMul(t.a, q1));
-        int64_t lo = std::min(e0, e1), hi = std::max(e0, e1);
-        int64_t klo = t.b > 0 ? floorDiv(lo, t.b) : floorDiv(hi, t.b);
-        int64_t khi = t.b > 0 ? ceilDiv(hi, t.b) : ceilDiv(lo, t.b);
-        klo = clampAdd(klo, -1);
-        khi = clampAdd(khi, 1);
-        if (khi < 0 || klo >= lk)
+        if (!t.hasBlocks()) {
+          if (t.b != 0)
+            addCrossing(t.a, t.b, t.rhs);
           continue;
-        cuts.push_back(
-            {std::max<int64_t>(0, klo) / tileK, std::min(lk - 1, khi) / tileK});
+        }
+        // Block terms are constant per block: one crossing per block pair,
+        // and a possible change at every key-block boundary.
+        BlockRange qr = blockRange(t.aQ, t.qDiv, t.qOff, q0, q1);
+        BlockRange kr = blockRange(t.bK, t.kDiv, t.kOff, 0, lk - 1);
+        if (qr.count() * kr.count() > kMaxBlockPairs || kr.count() > nk) {
+          cutAll = true;
+          continue;
+        }
+        for (int64_t qv = qr.lo; qv <= qr.hi; ++qv)
+          for (int64_t kv = kr.lo; kv <= kr.hi; ++kv) {
+            int64_t rhs = clampAdd(
+                t.rhs, -clampAdd(clampMul(t.aQ, qv), clampMul(t.bK, kv)));
+            if (t.b != 0)
+              addCrossing(t.a, t.b, rhs);
+            if (t.bK != 0) {
+              int64_t edge = clampAdd(clampMul(kv, t.kDiv), -t.kOff);
+              if (edge > 0 && edge < lk)
+                cuts.push_back({(edge - 1) / tileK, edge / tileK});
+            }
+          }
       }
+  if (cutAll)
+    cuts.assign(1, {0, nk - 1});
   std::sort(cuts.begin(), cuts.end());
   std::vector<std::pair<int64_t, int64_t>> merged;
   for (auto c : cuts) {

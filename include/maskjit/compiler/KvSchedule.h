@@ -35,12 +35,20 @@ namespace maskjit {
 /// `a*q + b*k <= rhs`; or an atom of unknown shape (`opaque`); or, with
 /// `modulus` > 0, the congruence `floormod(b*k + offset, modulus) == rhs`
 /// with b = +-1: the keys of an arithmetic progression.
+///
+/// A linear atom may also carry block terms: `aQ*floor((q + qOff)/qDiv)` and
+/// `bK*floor((k + kOff)/kDiv)` on its left side (chunked attention,
+/// `q / c == k / c`). Within one block of each axis they are constants, so
+/// a box is split into its blocks and each part decided as a plain atom.
 struct LinearAtom {
   int64_t a = 0, b = 0, rhs = 0;
   bool opaque = false;
   int64_t modulus = 0, offset = 0;
+  int64_t aQ = 0, qDiv = 0, qOff = 0;
+  int64_t bK = 0, kDiv = 0, kOff = 0;
 
   bool isCongruence() const { return modulus > 0; }
+  bool hasBlocks() const { return aQ != 0 || bK != 0; }
 };
 
 /// Keys start, start + step, ..., count of them.

@@ -32,12 +32,16 @@ struct SymExpr {
 
 /// `a*q + b*k <= rhs`; or, with `modulus` > 0, the congruence
 /// `floormod(b*k + offset, modulus) == rhs` (a GATHER candidate); or opaque.
+/// Block terms: aQ*floor((q + qOff)/qDiv) and bK*floor((k + kOff)/kDiv)
+/// may be added to the left side of a linear atom (chunked patterns).
 struct SymAtom {
   int64_t a = 0, b = 0;
   SymExpr rhs;
   bool opaque = false;
   int64_t modulus = 0;
   SymExpr offset;
+  int64_t aQ = 0, qDiv = 0, qOff = 0;
+  int64_t bK = 0, kDiv = 0, kOff = 0;
 };
 using SymClause = std::vector<SymAtom>;
 
