@@ -1,5 +1,6 @@
 //===- main.cpp - maskc, the maskjit command-line tool --------------------===//
 #include "Commands.h"
+#include "Run.h"
 
 #include <CLI/CLI.hpp>
 
@@ -96,6 +97,50 @@ int main(int argc, char **argv) {
   blocksCmd->add_option("--arch", blocks.arch,
                         "Target architecture (default sm_90a)");
 
+  MaskOptions compileMask;
+  CompileCmdOptions compileOpts;
+  auto *compileCmd = app.add_subcommand(
+      "compile",
+      "Compile a pattern's attention kernel with NVRTC (no GPU needed)");
+  compileCmd->add_option("file", compileMask.file, "The .mask file")
+      ->required();
+  compileCmd->add_option("-p,--pattern", compileMask.pattern,
+                         "Pattern to compile");
+  compileCmd
+      ->add_option("--set", compileMask.sets, "Compile-time param: name=value")
+      ->take_all()
+      ->allow_extra_args(false);
+  compileCmd->add_option(
+      "--arch", compileOpts.arch,
+      "sm_80, sm_90a, ... (cubin) or compute_90a (PTX only)");
+  compileCmd->add_option("--head-dim", compileOpts.headDim,
+                         "64 or 128 (default 128)");
+  compileCmd->add_option("--dtype", compileOpts.dtype,
+                         "bf16 or fp16 (default bf16)");
+  compileCmd->add_option("--emit", compileOpts.emit,
+                         "cuda, ptx or cubin (default ptx)");
+  compileCmd->add_option("-o,--output", compileOpts.output,
+                         "Output file (default stdout)");
+
+  MaskOptions runMask;
+  RunOptions runOpts;
+  auto *runCmd = app.add_subcommand(
+      "run", "Run a pattern's kernel on the GPU: --check against the CPU "
+             "reference, --bench for time and TFLOP/s");
+  addMaskOptions(runCmd, runMask);
+  runCmd->add_option("--batch", runOpts.batch, "Batch size (default 1)");
+  runCmd->add_option("--heads", runOpts.heads, "Query heads (default 1)");
+  runCmd->add_option("--kv-heads", runOpts.kvHeads,
+                     "Key/value heads (default: --heads)");
+  runCmd->add_option("--head-dim", runOpts.headDim, "64 or 128 (default 128)");
+  runCmd->add_option("--dtype", runOpts.dtype, "bf16 or fp16 (default bf16)");
+  runCmd->add_flag("--check", runOpts.check, "Compare with the CPU reference");
+  runCmd->add_flag("--bench", runOpts.bench,
+                   "Time it (median of --iters launches)");
+  runCmd->add_option("--iters", runOpts.iters, "Timed launches (default 20)");
+  runCmd->add_option("--seed", runOpts.seed, "Random inputs' seed (default 1)");
+  runCmd->add_option("--json", runOpts.json, "Also write the results as JSON");
+
   EmitOptions emit;
   auto *emitCmd = app.add_subcommand("emit", "Print a stage of the compiler");
   emitCmd->add_option("file", emit.file, "The .mask file")->required();
@@ -138,8 +183,8 @@ int main(int argc, char **argv) {
       std::cerr << "maskc: error: unknown command '" << arg << "'";
       if (auto best = maskjit::dsl::closestName(arg, names))
         std::cerr << "; did you mean '" << *best << "'?";
-      std::cerr
-          << " (commands: check, show, eval, emit, blocks; see maskc --help)\n";
+      std::cerr << " (commands: check, show, eval, emit, blocks, compile, run; "
+                   "see maskc --help)\n";
       return 2;
     }
     break;
@@ -165,6 +210,10 @@ int main(int argc, char **argv) {
       return runEmit(emit, common);
     if (*blocksCmd)
       return runBlocks(blocksMask, blocks, common);
+    if (*compileCmd)
+      return runCompile(compileMask, compileOpts, common);
+    if (*runCmd)
+      return runRun(runMask, runOpts, common);
   } catch (const UsageError &e) {
     std::cerr << "maskc: error: " << e.what() << '\n';
     return 2;

@@ -1,0 +1,88 @@
+//===- Attention.h - Compile a pattern to a kernel, and launch it -*- C++
+//-*-===//
+#ifndef MASKJIT_RUNTIME_ATTENTION_H
+#define MASKJIT_RUNTIME_ATTENTION_H
+
+#include "maskjit/codegen/KernelSource.h"
+#include "maskjit/compiler/SymbolicSchedule.h"
+#include "maskjit/dsl/Evaluator.h"
+#include "maskjit/runtime/Driver.h"
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace maskjit::runtime {
+
+struct CompileRequest {
+  std::vector<std::string> bindings; ///< Compile-time params, name=value.
+  int64_t headDim = 128;
+  std::string dtype = "bf16";
+  std::string arch = "sm_90a"; ///< sm_XX gives a cubin; compute_XX PTX only.
+};
+
+/// A pattern compiled for one configuration: CUDA source, PTX (and cubin),
+/// and the symbolic KV schedule bound at launch.
+struct CompiledKernel {
+  const dsl::PatternDecl *pattern = nullptr;
+  codegen::KernelSource source;
+  std::string arch;
+  std::string ptx;
+  std::vector<char> cubin;
+  std::string nvrtcLog;
+  mask::SymbolicSchedule schedule;
+  bool scheduleNeedsHead = false; ///< Per-head params: one schedule per head.
+};
+
+/// Runs the compiler to the predicate and the schedule, builds the kernel
+/// source and (when `compile`) compiles it with NVRTC. Compiler diagnostics
+/// go to `errors`; failures throw (CudaError for NVRTC).
+CompiledKernel compileKernel(const dsl::Program &program,
+                             const dsl::PatternDecl &pattern,
+                             const dsl::SourceManager &sources,
+                             const CompileRequest &request,
+                             std::ostream &errors, bool compile = true);
+
+/// Shapes and data of one attention call. Tensors are BSHD with the given
+/// element strides (the last dimension contiguous).
+struct AttentionCall {
+  int64_t batch = 1, heads = 1, kvHeads = 1, lq = 0, lk = 0;
+  Driver::DevicePtr q = 0, k = 0, v = 0, o = 0, lse = 0;
+  int64_t qStrides[3] = {0, 0, 0}; ///< batch, seq, head
+  int64_t kStrides[3] = {0, 0, 0};
+  int64_t vStrides[3] = {0, 0, 0};
+  int64_t oStrides[3] = {0, 0, 0};
+  float softmaxScale = 0;           ///< 0: 1/sqrt(head_dim)
+  dsl::ParamBindings runtimeValues; ///< Runtime params and arrays.
+  dsl::Selections selections;       ///< Chosen sets of dynamic selectors.
+};
+
+/// A loaded kernel with the device copy of its schedule for one shape.
+class Launcher {
+public:
+  Launcher(const CompiledKernel &kernel);
+  ~Launcher();
+  /// Validates the call (throws std::invalid_argument with a message), builds
+  /// and uploads the schedule and arguments when the shape or runtime values
+  /// changed, then launches.
+  void launch(const AttentionCall &call);
+  /// Key tiles visited and keys gathered by the last launch's schedule.
+  int64_t visitedTiles() const { return visitedTiles_; }
+  int64_t gatheredKeys() const { return gatheredKeys_; }
+
+private:
+  void prepare(const AttentionCall &call);
+  const CompiledKernel &kernel_;
+  Driver::Module module_ = nullptr;
+  Driver::Function function_ = nullptr;
+  std::vector<Driver::DevicePtr> buffers_;
+  std::vector<uint64_t> argWords_;
+  Driver::DevicePtr segPtr_ = 0, segs_ = 0, gatherPtr_ = 0, gatherKeys_ = 0;
+  int schedHeads_ = 1, numQTiles_ = 0;
+  std::string preparedKey_;
+  int64_t visitedTiles_ = 0, gatheredKeys_ = 0;
+};
+
+} // namespace maskjit::runtime
+
+#endif

@@ -1,0 +1,92 @@
+//===- Driver.h - libcuda and libnvrtc, loaded lazily -----------*- C++ -*-===//
+//
+// Nothing in maskjit links against the CUDA driver or NVRTC: they are opened
+// with dlopen on first use, so everything but launching (and compiling)
+// works on machines without a GPU or a toolkit, and reports what is missing
+// in plain words when it is needed.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MASKJIT_RUNTIME_DRIVER_H
+#define MASKJIT_RUNTIME_DRIVER_H
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace maskjit::runtime {
+
+/// A CUDA, NVRTC or launch failure, with a message that says what failed.
+class CudaError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// NVRTC, opened on first use.
+class Nvrtc {
+public:
+  static Nvrtc &get(); ///< Throws CudaError when libnvrtc cannot be loaded.
+  static bool available();
+
+  struct Output {
+    std::string ptx;
+    std::vector<char> cubin; ///< Empty when compiled to a virtual arch.
+    std::string log;
+  };
+  /// Compiles `source` for `arch` ("sm_90a" gives PTX and a cubin,
+  /// "compute_90a" PTX only). Throws CudaError with the log on failure.
+  Output compile(const std::string &source, const std::string &name,
+                 const std::string &arch,
+                 const std::vector<std::string> &options) const;
+  std::string version() const;
+
+private:
+  Nvrtc();
+  void *lib_ = nullptr;
+  struct Fns;
+  Fns *fns_ = nullptr;
+};
+
+/// The CUDA driver API, opened on first use; one context on device 0.
+class Driver {
+public:
+  static Driver &get(); ///< Throws CudaError ("no CUDA driver") when absent.
+
+  int computeCapability() const { return cc_; }
+  std::string deviceName() const { return name_; }
+
+  using Module = void *;
+  using Function = void *;
+  using DevicePtr = unsigned long long;
+  using Event = void *;
+
+  Module loadModule(const void *image) const;
+  Function function(Module m, const char *name) const;
+  void setMaxDynamicShared(Function f, int bytes) const;
+  void launch(Function f, unsigned gx, unsigned gy, unsigned gz, unsigned block,
+              unsigned sharedBytes, void **params) const;
+  DevicePtr alloc(size_t bytes) const;
+  void free(DevicePtr p) const;
+  void upload(DevicePtr dst, const void *src, size_t bytes) const;
+  void download(void *dst, DevicePtr src, size_t bytes) const;
+  void memset8(DevicePtr dst, unsigned char value, size_t bytes) const;
+  void synchronize() const;
+  Event createEvent() const;
+  void record(Event e) const;
+  float elapsedMs(Event start, Event stop) const;
+
+private:
+  Driver();
+  void check(int status, const char *what) const;
+  void *lib_ = nullptr;
+  struct Fns;
+  Fns *fns_ = nullptr;
+  void *ctx_ = nullptr;
+  int cc_ = 0;
+  std::string name_;
+};
+
+} // namespace maskjit::runtime
+
+#endif

@@ -1,0 +1,280 @@
+//===- Attention.cpp - Compile a pattern to a kernel, and launch it -------===//
+#include "maskjit/runtime/Attention.h"
+
+#include "maskjit/compiler/MaskDialect.h"
+#include "maskjit/compiler/Pipeline.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+namespace maskjit::runtime {
+
+CompiledKernel compileKernel(const dsl::Program &program,
+                             const dsl::PatternDecl &pattern,
+                             const dsl::SourceManager &sources,
+                             const CompileRequest &request,
+                             std::ostream &errors, bool compile) {
+  CompiledKernel out;
+  out.pattern = &pattern;
+  out.arch = request.arch;
+  mlir::MLIRContext context;
+  mask::CompileOptions opts;
+  opts.bindings = request.bindings;
+  opts.headDim = request.headDim;
+  opts.dtype = request.dtype;
+  opts.tileM = 64; // The portable kernel's tile.
+  opts.tileN = 64;
+  auto module = mask::compilePattern(context, program, pattern, sources, opts,
+                                     mask::Stage::EmitC, errors);
+  if (!module)
+    throw std::runtime_error("the compiler failed on pattern `" + pattern.name +
+                             "`");
+  mask::PatternOp op = *module->getOps<mask::PatternOp>().begin();
+  auto sym =
+      mask::fromAttr(op->getAttrOfType<mlir::DictionaryAttr>("mask.schedule"));
+  if (!sym)
+    throw std::runtime_error("internal error: no schedule for `" +
+                             pattern.name + "`");
+  out.schedule = *sym;
+  for (const dsl::ParamDecl &p : pattern.params)
+    out.scheduleNeedsHead |= p.type == dsl::Type::HeadArray;
+  std::string predicate;
+  std::ostringstream cppErrors;
+  if (!mask::translatePredicates(*module, predicate, cppErrors))
+    throw std::runtime_error(cppErrors.str());
+  out.source =
+      codegen::buildKernelSource(pattern, dsl::selectorsUsed(program, pattern),
+                                 predicate, {request.headDim, request.dtype});
+  if (compile) {
+    Nvrtc::Output o = Nvrtc::get().compile(
+        out.source.code, pattern.name + ".cu", request.arch, {"-lineinfo"});
+    out.ptx = std::move(o.ptx);
+    out.cubin = std::move(o.cubin);
+    out.nvrtcLog = std::move(o.log);
+  }
+  return out;
+}
+
+Launcher::Launcher(const CompiledKernel &kernel) : kernel_(kernel) {
+  Driver &d = Driver::get();
+  const void *image = kernel.cubin.empty()
+                          ? static_cast<const void *>(kernel.ptx.c_str())
+                          : static_cast<const void *>(kernel.cubin.data());
+  module_ = d.loadModule(image);
+  function_ = d.function(module_, kernel.source.kernelName.c_str());
+  d.setMaxDynamicShared(function_, kernel.source.sharedBytes);
+}
+
+Launcher::~Launcher() {
+  try {
+    Driver &d = Driver::get();
+    for (Driver::DevicePtr p : buffers_)
+      d.free(p);
+    d.free(segPtr_);
+    d.free(segs_);
+    d.free(gatherPtr_);
+    d.free(gatherKeys_);
+  } catch (...) {
+  }
+}
+
+namespace {
+std::string describe(const AttentionCall &c) {
+  std::ostringstream s;
+  s << c.lq << ',' << c.lk << ',' << c.heads;
+  for (auto &[n, v] : c.runtimeValues) {
+    s << ';' << n << '=' << v.scalar;
+    for (int64_t x : v.array)
+      s << ',' << x;
+  }
+  for (const auto *set : {&c.selections.columns, &c.selections.diagonals})
+    if (*set)
+      for (int64_t x : **set)
+        s << '|' << x;
+  return s.str();
+}
+} // namespace
+
+void Launcher::prepare(const AttentionCall &c) {
+  Driver &d = Driver::get();
+  const dsl::PatternDecl &pattern = *kernel_.pattern;
+  for (Driver::DevicePtr p : buffers_)
+    d.free(p);
+  buffers_.clear();
+  auto upload64 = [&](const std::vector<int64_t> &v) {
+    Driver::DevicePtr p = d.alloc(v.size() * 8);
+    d.upload(p, v.data(), v.size() * 8);
+    buffers_.push_back(p);
+    return p;
+  };
+  // Arguments of the predicate, in the kernel's layout.
+  argWords_.clear();
+  std::map<std::string, int64_t> symbols;
+  for (const codegen::ArgField &f : kernel_.source.args) {
+    if (f.kind == codegen::ArgField::Selector) {
+      const auto &set = f.name == "topk_columns" ? c.selections.columns
+                                                 : c.selections.diagonals;
+      if (!set)
+        throw std::invalid_argument("pattern `" + pattern.name + "` uses " +
+                                    f.name + "(...): give the chosen set");
+      std::vector<int64_t> sorted = *set;
+      std::sort(sorted.begin(), sorted.end());
+      argWords_.push_back(upload64(sorted));
+      argWords_.push_back(sorted.size());
+      continue;
+    }
+    auto it = c.runtimeValues.find(f.name);
+    const dsl::ParamDecl &decl = pattern.params[*pattern.findParam(f.name)];
+    if (f.kind == codegen::ArgField::Scalar) {
+      int64_t v;
+      if (it != c.runtimeValues.end())
+        v = it->second.scalar;
+      else if (decl.defaultConstant)
+        v = *decl.defaultConstant;
+      else
+        throw std::invalid_argument("runtime parameter `" + f.name +
+                                    "` has no value");
+      argWords_.push_back(static_cast<uint64_t>(v));
+      symbols[f.name] = v;
+      continue;
+    }
+    if (it == c.runtimeValues.end())
+      throw std::invalid_argument("array parameter `" + f.name +
+                                  "` has no value");
+    const std::vector<int64_t> &arr = it->second.array;
+    if (f.kind == codegen::ArgField::HeadArray &&
+        static_cast<int64_t>(arr.size()) < c.heads)
+      throw std::invalid_argument("per-head parameter `" + f.name + "` has " +
+                                  std::to_string(arr.size()) + " values for " +
+                                  std::to_string(c.heads) + " heads");
+    argWords_.push_back(upload64(arr));
+    argWords_.push_back(arr.size());
+    if (f.kind == codegen::ArgField::Array) {
+      std::vector<int64_t> sorted = arr;
+      std::sort(sorted.begin(), sorted.end());
+      argWords_.push_back(upload64(sorted));
+      argWords_.push_back(sorted.size());
+    }
+  }
+  argWords_.push_back(0); // maskjit_unused
+
+  // The schedule, per query tile, as CSR tables.
+  schedHeads_ = kernel_.scheduleNeedsHead ? static_cast<int>(c.heads) : 1;
+  std::vector<int> segPtr, segs, gPtr, gKeys;
+  visitedTiles_ = gatheredKeys_ = 0;
+  for (int h = 0; h < schedHeads_; ++h) {
+    std::map<std::string, int64_t> values = symbols;
+    values["h"] = h;
+    values["b"] = 0;
+    for (const codegen::ArgField &f : kernel_.source.args)
+      if (f.kind == codegen::ArgField::HeadArray)
+        values[f.name] = c.runtimeValues.at(f.name).array[h];
+    std::string error;
+    auto s =
+        mask::bindSchedule(kernel_.schedule, values, c.lq, c.lk,
+                           kernel_.source.tileM, kernel_.source.tileN, error);
+    if (!s)
+      throw std::invalid_argument(error);
+    numQTiles_ = static_cast<int>(s->queryTiles());
+    segPtr.push_back(static_cast<int>(segs.size() / 3));
+    gPtr.push_back(static_cast<int>(gKeys.size()));
+    for (int64_t qt = 0; qt < s->queryTiles(); ++qt) {
+      for (const KvSegment &seg : s->kernelSegments(qt)) {
+        segs.push_back(static_cast<int>(seg.begin));
+        segs.push_back(static_cast<int>(seg.end));
+        segs.push_back(seg.kind == TileKind::Full ? 1 : 0);
+        visitedTiles_ += seg.end - seg.begin;
+      }
+      for (const KeyRun &r : s->gather(qt))
+        for (int64_t i = 0; i < r.count; ++i)
+          gKeys.push_back(static_cast<int>(r.start + i * r.step));
+      segPtr.push_back(static_cast<int>(segs.size() / 3));
+      gPtr.push_back(static_cast<int>(gKeys.size()));
+    }
+    // CSR offsets per head are relative to the whole table.
+  }
+  // Per-head tables: each head's pointers were pushed with a leading entry;
+  // flatten into [head][numQTiles + 1].
+  gatheredKeys_ = static_cast<int64_t>(gKeys.size());
+  auto upload32 = [&](Driver::DevicePtr &dst, const std::vector<int> &v) {
+    d.free(dst);
+    dst = d.alloc(std::max<size_t>(v.size(), 1) * 4);
+    d.upload(dst, v.data(), v.size() * 4);
+  };
+  upload32(segPtr_, segPtr);
+  upload32(segs_, segs);
+  upload32(gatherPtr_, gPtr);
+  upload32(gatherKeys_, gKeys);
+  preparedKey_ = describe(c);
+}
+
+void Launcher::launch(const AttentionCall &c) {
+  if (c.batch <= 0 || c.heads <= 0 || c.kvHeads <= 0 || c.lq <= 0 || c.lk <= 0)
+    throw std::invalid_argument(
+        "batch, heads, kv_heads, Lq and Lk must be positive");
+  if (c.heads % c.kvHeads != 0)
+    throw std::invalid_argument("heads (" + std::to_string(c.heads) +
+                                ") must be a multiple of kv_heads (" +
+                                std::to_string(c.kvHeads) + ")");
+  if (c.lq > (int64_t{1} << 30) || c.lk > (int64_t{1} << 30))
+    throw std::invalid_argument("sequence length over the limit of 2^30");
+  if (!c.q || !c.k || !c.v || !c.o || !c.lse)
+    throw std::invalid_argument("null tensor pointer");
+  for (Driver::DevicePtr p : {c.q, c.k, c.v, c.o})
+    if (p % 16 != 0)
+      throw std::invalid_argument("tensor pointers must be 16-byte aligned");
+  for (const int64_t *s : {c.qStrides, c.kStrides, c.vStrides, c.oStrides})
+    for (int i = 0; i < 3; ++i)
+      if (s[i] % 8 != 0)
+        throw std::invalid_argument("strides must be multiples of 8 elements");
+  if (describe(c) != preparedKey_)
+    prepare(c);
+
+  // maskjit_params, laid out as the kernel declares it.
+  struct Params {
+    Driver::DevicePtr q, k, v, o, lse;
+    int64_t qs[3], ks[3], vs[3], os[3];
+    int lq, lk, heads, kvHeads;
+    float scaleLog2;
+    Driver::DevicePtr segPtr, segs, gPtr, gKeys;
+    int schedHeads, numQTiles;
+  };
+  std::vector<unsigned char> buf(sizeof(Params) + argWords_.size() * 8);
+  Params p{};
+  p.q = c.q;
+  p.k = c.k;
+  p.v = c.v;
+  p.o = c.o;
+  p.lse = c.lse;
+  std::memcpy(p.qs, c.qStrides, sizeof p.qs);
+  std::memcpy(p.ks, c.kStrides, sizeof p.ks);
+  std::memcpy(p.vs, c.vStrides, sizeof p.vs);
+  std::memcpy(p.os, c.oStrides, sizeof p.os);
+  p.lq = static_cast<int>(c.lq);
+  p.lk = static_cast<int>(c.lk);
+  p.heads = static_cast<int>(c.heads);
+  p.kvHeads = static_cast<int>(c.kvHeads);
+  float scale =
+      c.softmaxScale > 0
+          ? c.softmaxScale
+          : 1.0f / std::sqrt(static_cast<float>(kernel_.source.headDim));
+  p.scaleLog2 = scale * 1.4426950408889634f;
+  p.segPtr = segPtr_;
+  p.segs = segs_;
+  p.gPtr = gatherPtr_;
+  p.gKeys = gatherKeys_;
+  p.schedHeads = schedHeads_;
+  p.numQTiles = numQTiles_;
+  std::memcpy(buf.data(), &p, sizeof p);
+  std::memcpy(buf.data() + sizeof p, argWords_.data(), argWords_.size() * 8);
+  void *args[] = {buf.data()};
+  Driver::get().launch(function_, numQTiles_, static_cast<unsigned>(c.heads),
+                       static_cast<unsigned>(c.batch), kernel_.source.threads,
+                       kernel_.source.sharedBytes, args);
+}
+
+} // namespace maskjit::runtime

@@ -1,0 +1,429 @@
+//===- Run.cpp - maskc compile and maskc run ------------------------------===//
+#include "Run.h"
+
+#include "maskjit/runtime/Attention.h"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <tuple>
+#include <unistd.h>
+
+namespace maskjit::maskc {
+namespace {
+
+using runtime::Driver;
+
+/// Splits --set values into compile-time bindings and runtime values.
+void splitSets(const dsl::PatternDecl &pattern, const MaskOptions &mask,
+               std::vector<std::string> &bindings,
+               dsl::ParamBindings &runtimeValues, dsl::ParamBindings &all) {
+  for (const std::string &set : mask.sets) {
+    auto eq = set.find('=');
+    if (eq == std::string::npos)
+      throw UsageError("--set expects name=value, got '" + set + "'");
+    std::string name = set.substr(0, eq), value = set.substr(eq + 1);
+    auto idx = pattern.findParam(name);
+    if (!idx)
+      throw UsageError("pattern `" + pattern.name + "` has no parameter `" +
+                       name + "`");
+    const dsl::ParamDecl &p = pattern.params[*idx];
+    dsl::ParamValue v;
+    if (p.type == dsl::Type::IntArray || p.type == dsl::Type::HeadArray) {
+      v = dsl::ParamValue::ints(parseIntList(value, "--set " + name));
+      v.type = p.type;
+      runtimeValues[name] = v;
+    } else {
+      std::vector<int64_t> one =
+          p.type == dsl::Type::Bool
+              ? std::vector<int64_t>{value == "true" || value == "1"}
+              : parseIntList(value, "--set " + name);
+      if (one.size() != 1)
+        throw UsageError("--set " + name + " must be one value");
+      v = p.type == dsl::Type::Bool ? dsl::ParamValue::boolean(one[0] != 0)
+                                    : dsl::ParamValue::integer(one[0]);
+      if (p.runtime)
+        runtimeValues[name] = v;
+      else
+        bindings.push_back(name + "=" + std::to_string(one[0]));
+    }
+    all[name] = v;
+  }
+}
+
+void writeAtomically(const std::string &path, const void *data, size_t size) {
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(static_cast<const char *>(data),
+              static_cast<std::streamsize>(size));
+    if (!out)
+      throw std::runtime_error("cannot write '" + path + "'");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw std::runtime_error("cannot write '" + path + "'");
+  }
+}
+
+uint16_t toHalf(float f, bool fp16) {
+  if (fp16) {
+    _Float16 h = static_cast<_Float16>(f);
+    uint16_t u;
+    std::memcpy(&u, &h, 2);
+    return u;
+  }
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7FFF + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+float fromHalf(uint16_t u, bool fp16) {
+  if (fp16) {
+    _Float16 h;
+    std::memcpy(&h, &u, 2);
+    return static_cast<float>(h);
+  }
+  uint32_t w = static_cast<uint32_t>(u) << 16;
+  float f;
+  std::memcpy(&f, &w, 4);
+  return f;
+}
+
+template <typename Fn>
+int withRun(const MaskOptions &mask, const CommonOptions &common, Fn body) {
+  dsl::Frontend fe(dsl::FrontendOptions{common.importDirs});
+  const dsl::Program *program = loadProgram(fe, mask.file, common);
+  if (!program)
+    return 1;
+  try {
+    const dsl::PatternDecl &pattern = choosePattern(*program, mask.pattern);
+    return body(fe, *program, pattern);
+  } catch (const UsageError &e) {
+    std::cerr << "maskc: error: " << e.what() << '\n';
+    return 2;
+  } catch (const std::invalid_argument &e) {
+    std::cerr << "maskc: error: " << e.what() << '\n';
+    return 2;
+  } catch (const dsl::MaskError &e) {
+    reportMaskError(fe, e, common);
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "maskc: error: " << e.what() << '\n';
+    return 1;
+  }
+}
+
+} // namespace
+
+int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
+               const CommonOptions &common) {
+  return withRun(
+      mask, common,
+      [&](dsl::Frontend &fe, const dsl::Program &program,
+          const dsl::PatternDecl &pattern) {
+        if (opts.emit != "cuda" && opts.emit != "ptx" && opts.emit != "cubin")
+          throw UsageError("--emit must be cuda, ptx or cubin");
+        if (opts.emit == "cubin" && opts.arch.rfind("sm_", 0) != 0)
+          throw UsageError(
+              "--emit cubin needs a real architecture such as sm_90a");
+        if (opts.emit == "cubin" && (opts.output.empty() || opts.output == "-"))
+          throw UsageError("--emit cubin needs -o FILE");
+        std::vector<std::string> bindings;
+        dsl::ParamBindings runtimeValues, all;
+        splitSets(pattern, mask, bindings, runtimeValues, all);
+        runtime::CompileRequest req{bindings, opts.headDim, opts.dtype,
+                                    opts.arch};
+        std::ostringstream errors;
+        auto kernel = runtime::compileKernel(program, pattern, fe.sources(),
+                                             req, errors, opts.emit != "cuda");
+        std::cerr << errors.str();
+        std::string text =
+            opts.emit == "cuda" ? kernel.source.code : kernel.ptx;
+        const void *data = opts.emit == "cubin"
+                               ? static_cast<const void *>(kernel.cubin.data())
+                               : static_cast<const void *>(text.data());
+        size_t size = opts.emit == "cubin" ? kernel.cubin.size() : text.size();
+        if (opts.output.empty() || opts.output == "-")
+          std::cout.write(static_cast<const char *>(data),
+                          static_cast<std::streamsize>(size));
+        else
+          writeAtomically(opts.output, data, size);
+        return 0;
+      });
+}
+
+int runRun(const MaskOptions &mask, const RunOptions &opts,
+           const CommonOptions &common) {
+  return withRun(
+      mask, common,
+      [&](dsl::Frontend &fe, const dsl::Program &program,
+          const dsl::PatternDecl &pattern) {
+        const int64_t B = opts.batch, H = opts.heads,
+                      Hkv = opts.kvHeads ? opts.kvHeads : H;
+        const int64_t Lq = mask.lq, Lk = mask.lk < 0 ? mask.lq : mask.lk,
+                      D = opts.headDim;
+        if (B <= 0 || H <= 0 || Hkv <= 0 || Lq <= 0 || Lk <= 0)
+          throw UsageError(
+              "--batch, --heads, --kv-heads, --lq and --lk must be positive");
+        const bool fp16 = opts.dtype == "fp16";
+        std::vector<std::string> bindings;
+        dsl::ParamBindings runtimeValues, all;
+        splitSets(pattern, mask, bindings, runtimeValues, all);
+
+        Driver &drv = Driver::get();
+        int cc = drv.computeCapability();
+        if (cc < 80)
+          throw std::runtime_error(
+              "the portable kernel needs sm_80 or newer; this GPU is sm_" +
+              std::to_string(cc));
+        std::string arch = "sm_" + std::to_string(cc) + (cc == 90 ? "a" : "");
+        runtime::CompileRequest req{bindings, D, opts.dtype, arch};
+        std::ostringstream errors;
+        auto t0 = std::chrono::steady_clock::now();
+        auto kernel =
+            runtime::compileKernel(program, pattern, fe.sources(), req, errors);
+        double compileMs = std::chrono::duration<double, std::milli>(
+                               std::chrono::steady_clock::now() - t0)
+                               .count();
+        std::cerr << errors.str();
+        runtime::Launcher launcher(kernel);
+
+        // Inputs: BSHD, random, fixed seed.
+        std::mt19937_64 rng(opts.seed);
+        std::normal_distribution<float> normal(0.f, 1.f);
+        auto fill = [&](size_t n) {
+          std::vector<uint16_t> v(n);
+          for (auto &x : v)
+            x = toHalf(normal(rng), fp16);
+          return v;
+        };
+        std::vector<uint16_t> hq = fill(B * Lq * H * D),
+                              hk = fill(B * Lk * Hkv * D),
+                              hv = fill(B * Lk * Hkv * D);
+        auto dq = drv.alloc(hq.size() * 2), dk = drv.alloc(hk.size() * 2),
+             dv = drv.alloc(hv.size() * 2),
+             dout = drv.alloc(B * Lq * H * D * 2),
+             dlse = drv.alloc(B * H * Lq * 4);
+        drv.upload(dq, hq.data(), hq.size() * 2);
+        drv.upload(dk, hk.data(), hk.size() * 2);
+        drv.upload(dv, hv.data(), hv.size() * 2);
+        drv.memset8(dout, 0xFF,
+                    B * Lq * H * D * 2); // Poison: NaN in bf16/fp16.
+        drv.memset8(dlse, 0xFF, B * H * Lq * 4);
+
+        runtime::AttentionCall call;
+        call.batch = B;
+        call.heads = H;
+        call.kvHeads = Hkv;
+        call.lq = Lq;
+        call.lk = Lk;
+        call.q = dq;
+        call.k = dk;
+        call.v = dv;
+        call.o = dout;
+        call.lse = dlse;
+        int64_t qs[3] = {Lq * H * D, H * D, D},
+                ks[3] = {Lk * Hkv * D, Hkv * D, D};
+        std::memcpy(call.qStrides, qs, sizeof qs);
+        std::memcpy(call.oStrides, qs, sizeof qs);
+        std::memcpy(call.kStrides, ks, sizeof ks);
+        std::memcpy(call.vStrides, ks, sizeof ks);
+        call.runtimeValues = runtimeValues;
+        launcher.launch(call);
+        drv.synchronize();
+
+        nlohmann::json result;
+        result["pattern"] = pattern.name;
+        result["device"] = drv.deviceName();
+        result["shape"] = {
+            {"batch", B}, {"heads", H},    {"kv_heads", Hkv},    {"lq", Lq},
+            {"lk", Lk},   {"head_dim", D}, {"dtype", opts.dtype}};
+        result["compile_ms"] = compileMs;
+        result["visited_tiles"] = launcher.visitedTiles();
+        result["gathered_keys"] = launcher.gatheredKeys();
+        std::cout << fmt::format(
+            "{}  B={} H={} KV={} Lq={} Lk={} D={} {}  on {}\n", pattern.name, B,
+            H, Hkv, Lq, Lk, D, opts.dtype, drv.deviceName());
+        std::cout << fmt::format(
+            "compile {:.0f} ms; schedule: {} key tiles, {} gathered keys\n",
+            compileMs, launcher.visitedTiles(), launcher.gatheredKeys());
+        int status = 0;
+
+        // Reference check on rows (all of them when small, else a sample).
+        if (opts.check) {
+          std::vector<uint16_t> ho(B * Lq * H * D);
+          std::vector<float> hl(B * H * Lq);
+          drv.download(ho.data(), dout, ho.size() * 2);
+          drv.download(hl.data(), dlse, hl.size() * 4);
+          std::vector<std::tuple<int64_t, int64_t, int64_t>> rows;
+          if (B * H * Lq <= 4096) {
+            for (int64_t b = 0; b < B; ++b)
+              for (int64_t h = 0; h < H; ++h)
+                for (int64_t q = 0; q < Lq; ++q)
+                  rows.push_back({b, h, q});
+          } else {
+            std::uniform_int_distribution<int64_t> rb(0, B - 1), rh(0, H - 1),
+                rq(0, Lq - 1);
+            rows.push_back({0, 0, 0});
+            rows.push_back({B - 1, H - 1, Lq - 1});
+            for (int i = 0; i < 510; ++i)
+              rows.push_back({rb(rng), rh(rng), rq(rng)});
+          }
+          std::map<int64_t, std::unique_ptr<dsl::MaskEvaluator>> evals;
+          const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+          double errKernel = 0, errLow = 0, errLse = 0;
+          int64_t bad = 0, emptyRows = 0;
+          std::vector<uint8_t> allowed(Lk);
+          std::vector<double> sc(Lk);
+          for (auto [b, h, q] : rows) {
+            auto &ev = evals[h];
+            if (!ev) {
+              MaskOptions m = mask;
+              m.head = h;
+              m.lk = Lk;
+              ev = makeEvaluator(program, pattern, m);
+            }
+            ev->row(q, allowed.data());
+            const int64_t kvh = h / (H / Hkv);
+            const uint16_t *qrow = &hq[((b * Lq + q) * H + h) * D];
+            double mx = -INFINITY;
+            for (int64_t k = 0; k < Lk; ++k) {
+              if (!allowed[k])
+                continue;
+              const uint16_t *krow = &hk[((b * Lk + k) * Hkv + kvh) * D];
+              double s = 0;
+              for (int64_t d = 0; d < D; ++d)
+                s += static_cast<double>(fromHalf(qrow[d], fp16)) *
+                     fromHalf(krow[d], fp16);
+              sc[k] = s * scale;
+              mx = std::max(mx, sc[k]);
+            }
+            const uint16_t *orow = &ho[((b * Lq + q) * H + h) * D];
+            float lse = hl[(b * H + h) * Lq + q];
+            if (mx == -INFINITY) { // No allowed key: O = 0, LSE = -inf.
+              ++emptyRows;
+              bool ok = lse == -INFINITY;
+              for (int64_t d = 0; d < D; ++d)
+                ok &= fromHalf(orow[d], fp16) == 0.f;
+              bad += !ok;
+              continue;
+            }
+            std::vector<double> ref(D, 0.0), low(D, 0.0);
+            double l = 0;
+            for (int64_t k = 0; k < Lk; ++k) {
+              if (!allowed[k])
+                continue;
+              double pk = std::exp(sc[k] - mx);
+              double pLow =
+                  fromHalf(toHalf(static_cast<float>(pk), fp16), fp16);
+              l += pk;
+              const uint16_t *vrow = &hv[((b * Lk + k) * Hkv + kvh) * D];
+              for (int64_t d = 0; d < D; ++d) {
+                double vv = fromHalf(vrow[d], fp16);
+                ref[d] += pk * vv;
+                low[d] += pLow * vv;
+              }
+            }
+            for (int64_t d = 0; d < D; ++d) {
+              double r = ref[d] / l;
+              double lowOut =
+                  fromHalf(toHalf(static_cast<float>(low[d] / l), fp16), fp16);
+              double got = fromHalf(orow[d], fp16);
+              if (!std::isfinite(got))
+                ++bad;
+              errKernel = std::max(errKernel, std::fabs(got - r));
+              errLow = std::max(errLow, std::fabs(lowOut - r));
+            }
+            errLse = std::max(errLse, std::fabs(lse - (mx + std::log(l))));
+          }
+          double tol = 2 * errLow;
+          bool pass = bad == 0 && errKernel <= tol && errLse <= 1e-3;
+          std::cout << fmt::format("check: {} rows ({} with no allowed key): "
+                                   "max |O - ref| = {:.3g}, "
+                                   "same-precision reference {:.3g} (tolerance "
+                                   "{:.3g}), max |LSE - ref| = "
+                                   "{:.3g}, bad values {}: {}\n",
+                                   rows.size(), emptyRows, errKernel, errLow,
+                                   tol, errLse, bad, pass ? "PASS" : "FAIL");
+          result["check"] = {{"rows", rows.size()}, {"max_err", errKernel},
+                             {"ref_err", errLow},   {"tolerance", tol},
+                             {"lse_err", errLse},   {"bad_values", bad},
+                             {"pass", pass}};
+          if (!pass)
+            status = 1;
+        }
+
+        if (opts.bench) {
+          for (int i = 0; i < 3; ++i)
+            launcher.launch(call);
+          drv.synchronize();
+          std::vector<float> times;
+          auto e0 = drv.createEvent(), e1 = drv.createEvent();
+          for (int i = 0; i < opts.iters; ++i) {
+            drv.record(e0);
+            launcher.launch(call);
+            drv.record(e1);
+            times.push_back(drv.elapsedMs(e0, e1));
+          }
+          std::sort(times.begin(), times.end());
+          double ms = times[times.size() / 2];
+          // Useful work: 4*D flops per allowed (q, k) pair.
+          int64_t pairs = 0;
+          bool perHead = pattern.isDispatch();
+          for (const dsl::ParamDecl &p : pattern.params)
+            perHead |= p.type == dsl::Type::HeadArray;
+          std::vector<uint8_t> row(Lk);
+          for (int64_t h = 0; h < (perHead ? H : 1); ++h) {
+            MaskOptions m = mask;
+            m.head = h;
+            m.lk = Lk;
+            auto ev = makeEvaluator(program, pattern, m);
+            int64_t n = 0;
+            for (int64_t q = 0; q < Lq; ++q) {
+              ev->row(q, row.data());
+              for (uint8_t x : row)
+                n += x;
+            }
+            pairs += perHead ? n : n * H;
+          }
+          pairs *= B;
+          double tflops =
+              4.0 * D * static_cast<double>(pairs) / (ms * 1e-3) / 1e12;
+          std::cout << fmt::format(
+              "bench: median {:.3f} ms over {} launches, {:.1f} useful "
+              "TFLOP/s, density {:.2f}%\n",
+              ms, opts.iters, tflops,
+              100.0 * static_cast<double>(pairs) /
+                  static_cast<double>(B * H * Lq * Lk));
+          result["bench"] = {{"median_ms", ms},
+                             {"iters", opts.iters},
+                             {"tflops", tflops},
+                             {"pairs", pairs}};
+        }
+        drv.free(dq);
+        drv.free(dk);
+        drv.free(dv);
+        drv.free(dout);
+        drv.free(dlse);
+        if (!opts.json.empty()) {
+          std::string text = result.dump(2) + "\n";
+          writeAtomically(opts.json, text.data(), text.size());
+        }
+        return status;
+      });
+}
+
+} // namespace maskjit::maskc

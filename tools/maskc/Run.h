@@ -1,0 +1,33 @@
+//===- Run.h - maskc compile and maskc run ----------------------*- C++ -*-===//
+#ifndef MASKJIT_TOOLS_MASKC_RUN_H
+#define MASKJIT_TOOLS_MASKC_RUN_H
+
+#include "Inputs.h"
+
+namespace maskjit::maskc {
+
+struct CompileCmdOptions {
+  std::string arch = "sm_90a";
+  int64_t headDim = 128;
+  std::string dtype = "bf16";
+  std::string emit = "ptx"; ///< cuda, ptx or cubin
+  std::string output;       ///< - for stdout
+};
+
+struct RunOptions {
+  int64_t batch = 1, heads = 1, kvHeads = 0, headDim = 128;
+  std::string dtype = "bf16";
+  bool check = false, bench = false;
+  int iters = 20;
+  uint64_t seed = 1;
+  std::string json; ///< Write results as JSON here.
+};
+
+int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
+               const CommonOptions &common);
+int runRun(const MaskOptions &mask, const RunOptions &opts,
+           const CommonOptions &common);
+
+} // namespace maskjit::maskc
+
+#endif
