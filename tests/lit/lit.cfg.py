@@ -14,3 +14,10 @@ config.substitutions.append(("%docs", config.docs_dir))
 config.environment["PATH"] = os.pathsep.join(
     [config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.environment["NO_COLOR"] = "1"
+
+# The CUDA toolkit (NVRTC and ptxas) compiles kernels without a GPU.
+import shutil
+ptxas = shutil.which("ptxas") or ("/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
+if ptxas and os.path.exists("/usr/local/cuda/lib64/libnvrtc.so"):
+    config.available_features.add("cuda-toolkit")
+    config.environment["PATH"] = os.pathsep.join([os.path.dirname(ptxas), config.environment["PATH"]])

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Compiles each static example pattern to PTX with maskc (NVRTC) and
+# assembles it with ptxas; prints a summary line and fails on any spill.
+set -euo pipefail
+maskc=$1 patterns=$2 work=$3
+rm -rf "$work" && mkdir -p "$work"
+ptxas=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
+n=0 spills=0
+declare -A sets=(
+  [causal]=""
+  [sliding_window]=""
+  [a_shape]=""
+  [strided]=""
+  [document]=""
+  [neighborhood_2d]="--set width=64"
+)
+for p in "${!sets[@]}"; do
+  for arch in sm_80 sm_90a; do
+    for d in 64 128; do
+      for t in bf16 fp16; do
+        out="$work/$p.$arch.$d.$t"
+        # shellcheck disable=SC2086
+        "$maskc" compile "$patterns/$p.mask" ${sets[$p]} --arch "$arch" --head-dim "$d" \
+          --dtype "$t" --emit ptx -o "$out.ptx"
+        info=$("$ptxas" -arch="$arch" -v "$out.ptx" -o "$out.cubin" 2>&1)
+        n=$((n + 1))
+        if ! grep -q "0 bytes spill stores, 0 bytes spill loads" <<<"$info"; then
+          spills=$((spills + 1))
+          echo "SPILL: $p $arch d=$d $t" >&2
+          echo "$info" >&2
+        fi
+      done
+    done
+  done
+done
+echo "assembled $n kernels, $spills with spills"
+[ "$spills" -eq 0 ]
