@@ -13,11 +13,19 @@
 
 namespace maskjit::runtime {
 
-CompiledKernel compileKernel(const dsl::Program &program,
-                             const dsl::PatternDecl &pattern,
-                             const dsl::SourceManager &sources,
-                             const CompileRequest &request,
-                             std::ostream &errors, bool compile) {
+const char *maskjitVersion() { return "0.1.0"; }
+
+CompiledKernel
+compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
+              const dsl::SourceManager &sources, const CompileRequest &request,
+              std::ostream &errors, bool compile, KernelRegistry *registry) {
+  if (request.headDim != 64 && request.headDim != 128)
+    throw std::invalid_argument(
+        "the portable kernel supports head_dim 64 and 128, not " +
+        std::to_string(request.headDim));
+  if (request.dtype != "bf16" && request.dtype != "fp16")
+    throw std::invalid_argument("dtype must be bf16 or fp16, not " +
+                                request.dtype);
   CompiledKernel out;
   out.pattern = &pattern;
   out.arch = request.arch;
@@ -28,10 +36,13 @@ CompiledKernel compileKernel(const dsl::Program &program,
   opts.dtype = request.dtype;
   opts.tileM = 64; // The portable kernel's tile.
   opts.tileN = 64;
+  std::ostringstream diagnostics;
   auto module = mask::compilePattern(context, program, pattern, sources, opts,
-                                     mask::Stage::EmitC, errors);
+                                     mask::Stage::EmitC, diagnostics);
+  errors << diagnostics.str();
   if (!module)
-    throw std::runtime_error("the compiler failed on pattern `" + pattern.name +
+    throw std::runtime_error(diagnostics.str() +
+                             "the compiler failed on pattern `" + pattern.name +
                              "`");
   mask::PatternOp op = *module->getOps<mask::PatternOp>().begin();
   auto sym =
@@ -50,11 +61,27 @@ CompiledKernel compileKernel(const dsl::Program &program,
       codegen::buildKernelSource(pattern, dsl::selectorsUsed(program, pattern),
                                  predicate, {request.headDim, request.dtype});
   if (compile) {
-    Nvrtc::Output o = Nvrtc::get().compile(
-        out.source.code, pattern.name + ".cu", request.arch, {"-lineinfo"});
-    out.ptx = std::move(o.ptx);
-    out.cubin = std::move(o.cubin);
-    out.nvrtcLog = std::move(o.log);
+    // The key covers what decides the binary: the generated source (pattern,
+    // bindings, head_dim, dtype, template), the arch and both versions.
+    std::string material = out.source.code + "\n//arch=" + request.arch +
+                           "\n//maskjit=" + maskjitVersion() +
+                           "\n//nvrtc=" + Nvrtc::get().version();
+    out.cacheKey = contentHash(material);
+    auto build = [&] {
+      Nvrtc::Output o = Nvrtc::get().compile(
+          out.source.code, pattern.name + ".cu", request.arch, {"-lineinfo"});
+      return KernelBinary{std::move(o.ptx), std::move(o.cubin),
+                          std::move(o.log)};
+    };
+    std::shared_ptr<const KernelBinary> bin;
+    if (registry) {
+      bin = registry->getOrBuild(out.cacheKey, build, &out.cacheSource);
+    } else {
+      bin = std::make_shared<KernelBinary>(build());
+    }
+    out.ptx = bin->ptx;
+    out.cubin = bin->cubin;
+    out.nvrtcLog = bin->meta;
   }
   return out;
 }

@@ -147,9 +147,22 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
         runtime::CompileRequest req{bindings, opts.headDim, opts.dtype,
                                     opts.arch};
         std::ostringstream errors;
-        auto kernel = runtime::compileKernel(program, pattern, fe.sources(),
-                                             req, errors, opts.emit != "cuda");
+        runtime::KernelRegistry registry;
+        auto start = std::chrono::steady_clock::now();
+        auto kernel = runtime::compileKernel(
+            program, pattern, fe.sources(), req, errors, opts.emit != "cuda",
+            opts.noCache ? nullptr : &registry);
+        double ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
         std::cerr << errors.str();
+        if (opts.emit != "cuda")
+          std::cerr << fmt::format(
+              "maskc: kernel {} for {}: {} in {:.1f} ms\n", kernel.cacheKey,
+              opts.arch,
+              opts.noCache ? "compiled"
+                           : runtime::cacheSourceName(kernel.cacheSource),
+              ms);
         std::string text =
             opts.emit == "cuda" ? kernel.source.code : kernel.ptx;
         const void *data = opts.emit == "cubin"
@@ -193,8 +206,9 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         runtime::CompileRequest req{bindings, D, opts.dtype, arch};
         std::ostringstream errors;
         auto t0 = std::chrono::steady_clock::now();
-        auto kernel =
-            runtime::compileKernel(program, pattern, fe.sources(), req, errors);
+        runtime::KernelRegistry registry;
+        auto kernel = runtime::compileKernel(program, pattern, fe.sources(),
+                                             req, errors, true, &registry);
         double compileMs = std::chrono::duration<double, std::milli>(
                                std::chrono::steady_clock::now() - t0)
                                .count();
@@ -252,14 +266,17 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
             {"batch", B}, {"heads", H},    {"kv_heads", Hkv},    {"lq", Lq},
             {"lk", Lk},   {"head_dim", D}, {"dtype", opts.dtype}};
         result["compile_ms"] = compileMs;
+        result["cache"] = runtime::cacheSourceName(kernel.cacheSource);
         result["visited_tiles"] = launcher.visitedTiles();
         result["gathered_keys"] = launcher.gatheredKeys();
         std::cout << fmt::format(
             "{}  B={} H={} KV={} Lq={} Lk={} D={} {}  on {}\n", pattern.name, B,
             H, Hkv, Lq, Lk, D, opts.dtype, drv.deviceName());
         std::cout << fmt::format(
-            "compile {:.0f} ms; schedule: {} key tiles, {} gathered keys\n",
-            compileMs, launcher.visitedTiles(), launcher.gatheredKeys());
+            "compile {:.0f} ms (kernel cache: {}); schedule: "
+            "{} key tiles, {} gathered keys\n",
+            compileMs, runtime::cacheSourceName(kernel.cacheSource),
+            launcher.visitedTiles(), launcher.gatheredKeys());
         int status = 0;
 
         // Reference check on rows (all of them when small, else a sample).

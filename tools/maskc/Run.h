@@ -12,6 +12,7 @@ struct CompileCmdOptions {
   std::string dtype = "bf16";
   std::string emit = "ptx"; ///< cuda, ptx or cubin
   std::string output;       ///< - for stdout
+  bool noCache = false;
 };
 
 struct RunOptions {

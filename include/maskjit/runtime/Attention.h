@@ -7,6 +7,7 @@
 #include "maskjit/compiler/SymbolicSchedule.h"
 #include "maskjit/dsl/Evaluator.h"
 #include "maskjit/runtime/Driver.h"
+#include "maskjit/runtime/Registry.h"
 
 #include <iosfwd>
 #include <string>
@@ -32,7 +33,12 @@ struct CompiledKernel {
   std::string nvrtcLog;
   mask::SymbolicSchedule schedule;
   bool scheduleNeedsHead = false; ///< Per-head params: one schedule per head.
+  std::string cacheKey;           ///< Registry key (content hash).
+  CacheSource cacheSource = CacheSource::Built;
 };
+
+/// maskjit's version, part of every cache key.
+const char *maskjitVersion();
 
 /// Runs the compiler to the predicate and the schedule, builds the kernel
 /// source and (when `compile`) compiles it with NVRTC. Compiler diagnostics
@@ -41,7 +47,8 @@ CompiledKernel compileKernel(const dsl::Program &program,
                              const dsl::PatternDecl &pattern,
                              const dsl::SourceManager &sources,
                              const CompileRequest &request,
-                             std::ostream &errors, bool compile = true);
+                             std::ostream &errors, bool compile = true,
+                             KernelRegistry *registry = nullptr);
 
 /// Shapes and data of one attention call. Tensors are BSHD with the given
 /// element strides (the last dimension contiguous).
