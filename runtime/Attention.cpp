@@ -301,7 +301,7 @@ void Launcher::launch(const AttentionCall &c) {
   void *args[] = {buf.data()};
   Driver::get().launch(function_, numQTiles_, static_cast<unsigned>(c.heads),
                        static_cast<unsigned>(c.batch), kernel_.source.threads,
-                       kernel_.source.sharedBytes, args);
+                       kernel_.source.sharedBytes, args, c.stream);
 }
 
 } // namespace maskjit::runtime

@@ -252,8 +252,9 @@ void Driver::setMaxDynamicShared(Function f, int bytes) const {
   check(fns_->funcSetAttribute(f, 8, bytes), "cuFuncSetAttribute");
 }
 void Driver::launch(Function f, unsigned gx, unsigned gy, unsigned gz,
-                    unsigned block, unsigned sharedBytes, void **params) const {
-  check(fns_->launchKernel(f, gx, gy, gz, block, 1, 1, sharedBytes, nullptr,
+                    unsigned block, unsigned sharedBytes, void **params,
+                    void *stream) const {
+  check(fns_->launchKernel(f, gx, gy, gz, block, 1, 1, sharedBytes, stream,
                            params, nullptr),
         "cuLaunchKernel");
 }

@@ -65,7 +65,8 @@ public:
   Function function(Module m, const char *name) const;
   void setMaxDynamicShared(Function f, int bytes) const;
   void launch(Function f, unsigned gx, unsigned gy, unsigned gz, unsigned block,
-              unsigned sharedBytes, void **params) const;
+              unsigned sharedBytes, void **params,
+              void *stream = nullptr) const;
   DevicePtr alloc(size_t bytes) const;
   void free(DevicePtr p) const;
   void upload(DevicePtr dst, const void *src, size_t bytes) const;
