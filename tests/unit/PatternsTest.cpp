@@ -50,9 +50,10 @@ void expectMatchesFormula(const std::string &file, const std::string &name,
         bool want = f(q, k, lq, lk);
         ASSERT_EQ(row[k] != 0, want)
             << name << " Lq=" << lq << " Lk=" << lk << " q=" << q << " k=" << k;
-        if ((q * 7 + k) % 97 == 0)
+        if ((q * 7 + k) % 97 == 0) {
           ASSERT_EQ(e.allowed(q, k), want)
               << "lazy path, q=" << q << " k=" << k;
+        }
       }
     }
   }
