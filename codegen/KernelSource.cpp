@@ -96,6 +96,7 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
   code += "#define MASKJIT_HEAD_DIM " + std::to_string(config.headDim) + "\n";
   code += std::string("#define MASKJIT_DTYPE_FP16 ") +
           (config.dtype == "fp16" ? "1" : "0") + "\n";
+  code += "#define MASKJIT_TILE_M " + std::to_string(config.tileM) + "\n";
   code += "struct maskjit_args {\n" + fields + "};\n\n";
   code += "// The pattern's predicate, lowered through MLIR EmitC.\n" +
           predicateCpp + "\n";
@@ -103,7 +104,11 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
           "_allowed(q, k, h, b, Lq, Lk, a)\n\n";
   code += attentionTemplate();
   out.code = std::move(code);
+  if (config.tileM != 64 && config.tileM != 128)
+    throw std::invalid_argument("tile_m must be 64 or 128");
   out.headDim = static_cast<int>(config.headDim);
+  out.tileM = static_cast<int>(config.tileM);
+  out.threads = out.tileM * 2;
   const int row = static_cast<int>(config.headDim) + 8;
   out.sharedBytes = (out.tileM * row + 4 * out.tileN * row) * 2;
   return out;

@@ -34,7 +34,7 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   opts.bindings = request.bindings;
   opts.headDim = request.headDim;
   opts.dtype = request.dtype;
-  opts.tileM = 64; // The portable kernel's tile.
+  opts.tileM = request.tileM; // The portable kernel's tile.
   opts.tileN = 64;
   std::ostringstream diagnostics;
   auto module = mask::compilePattern(context, program, pattern, sources, opts,
@@ -57,9 +57,9 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   std::ostringstream cppErrors;
   if (!mask::translatePredicates(*module, predicate, cppErrors))
     throw std::runtime_error(cppErrors.str());
-  out.source =
-      codegen::buildKernelSource(pattern, dsl::selectorsUsed(program, pattern),
-                                 predicate, {request.headDim, request.dtype});
+  out.source = codegen::buildKernelSource(
+      pattern, dsl::selectorsUsed(program, pattern), predicate,
+      {request.headDim, request.dtype, request.tileM});
   if (compile) {
     // The key covers what decides the binary: the generated source (pattern,
     // bindings, head_dim, dtype, template), the arch and both versions.

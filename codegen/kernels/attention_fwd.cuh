@@ -1,7 +1,7 @@
 // maskjit attention forward kernel (portable path, sm_80+).
 //
-// FlashAttention-2 style: one CTA of 4 warps per (query tile of 64 rows,
-// head, batch); each warp owns 16 query rows. K/V tiles of 64 keys are
+// FlashAttention-2 style: one CTA per (query tile of MASKJIT_TILE_M rows,
+// head, batch), one warp per 16 query rows (4 or 8 warps). K/V tiles of 64 keys are
 // double-buffered in shared memory with cp.async; S = Q K^T and O += P V
 // run on mma.sync m16n8k16 with fp32 accumulation; softmax is online, in
 // base 2. The KV schedule decides which key tiles are visited: FULL tiles
@@ -17,9 +17,12 @@
 #error "MASKJIT_HEAD_DIM must be defined by the prelude"
 #endif
 
-#define MJ_BM 64
+#ifndef MASKJIT_TILE_M
+#define MASKJIT_TILE_M 64
+#endif
+#define MJ_BM MASKJIT_TILE_M // 16 query rows per warp
 #define MJ_BN 64
-#define MJ_THREADS 128
+#define MJ_THREADS (MJ_BM * 2)
 #define MJ_D MASKJIT_HEAD_DIM
 #define MJ_ROW (MJ_D + 8) // Padded shared-memory row, in elements.
 

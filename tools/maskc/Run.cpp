@@ -145,7 +145,7 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
         dsl::ParamBindings runtimeValues, all;
         splitSets(pattern, mask, bindings, runtimeValues, all);
         runtime::CompileRequest req{bindings, opts.headDim, opts.dtype,
-                                    opts.arch};
+                                    opts.arch, opts.tileM};
         std::ostringstream errors;
         runtime::KernelRegistry registry;
         auto start = std::chrono::steady_clock::now();
@@ -203,7 +203,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
               "the portable kernel needs sm_80 or newer; this GPU is sm_" +
               std::to_string(cc));
         std::string arch = "sm_" + std::to_string(cc) + (cc == 90 ? "a" : "");
-        runtime::CompileRequest req{bindings, D, opts.dtype, arch};
+        runtime::CompileRequest req{bindings, D, opts.dtype, arch, opts.tileM};
         std::ostringstream errors;
         auto t0 = std::chrono::steady_clock::now();
         runtime::KernelRegistry registry;

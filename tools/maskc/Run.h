@@ -13,6 +13,7 @@ struct CompileCmdOptions {
   std::string emit = "ptx"; ///< cuda, ptx or cubin
   std::string output;       ///< - for stdout
   bool noCache = false;
+  int64_t tileM = 64;
 };
 
 struct RunOptions {
@@ -22,6 +23,7 @@ struct RunOptions {
   int iters = 20;
   uint64_t seed = 1;
   std::string json; ///< Write results as JSON here.
+  int64_t tileM = 64;
 };
 
 int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,

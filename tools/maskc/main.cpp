@@ -121,6 +121,11 @@ int main(int argc, char **argv) {
                          "cuda, ptx or cubin (default ptx)");
   compileCmd->add_option("-o,--output", compileOpts.output,
                          "Output file (default stdout)");
+  compileCmd->add_flag("--no-cache", compileOpts.noCache,
+                       "Skip the kernel cache ($MASKJIT_CACHE_DIR, default "
+                       "~/.cache/maskjit)");
+  compileCmd->add_option("--tile-m", compileOpts.tileM,
+                         "Query rows per CTA: 64 or 128 (default 64)");
 
   MaskOptions runMask;
   RunOptions runOpts;
@@ -140,6 +145,8 @@ int main(int argc, char **argv) {
   runCmd->add_option("--iters", runOpts.iters, "Timed launches (default 20)");
   runCmd->add_option("--seed", runOpts.seed, "Random inputs' seed (default 1)");
   runCmd->add_option("--json", runOpts.json, "Also write the results as JSON");
+  runCmd->add_option("--tile-m", runOpts.tileM,
+                     "Query rows per CTA: 64 or 128 (default 64)");
 
   EmitOptions emit;
   auto *emitCmd = app.add_subcommand("emit", "Print a stage of the compiler");

@@ -13,6 +13,7 @@ namespace maskjit::codegen {
 struct KernelConfig {
   int64_t headDim = 128;
   std::string dtype = "bf16"; ///< bf16 or fp16
+  int64_t tileM = 64;         ///< Query rows per CTA: 64 (4 warps) or 128 (8).
 };
 
 /// One field of the `maskjit_args` struct the predicate reads, in order.
