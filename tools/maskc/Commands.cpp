@@ -21,30 +21,6 @@
 namespace maskjit::maskc {
 namespace {
 
-/// Runs `body` with the file loaded and the pattern chosen, mapping errors
-/// to exit statuses.
-template <typename Fn>
-int withPattern(const std::string &file, const std::string &patternName,
-                const CommonOptions &common, Fn body) {
-  dsl::Frontend fe(dsl::FrontendOptions{common.importDirs});
-  const dsl::Program *program = loadProgram(fe, file, common);
-  if (!program)
-    return 1;
-  try {
-    const dsl::PatternDecl &pattern = choosePattern(*program, patternName);
-    return body(fe, *program, pattern);
-  } catch (const UsageError &e) {
-    std::cerr << "maskc: error: " << e.what() << '\n';
-    return 2;
-  } catch (const dsl::MaskError &e) {
-    reportMaskError(fe, e, common);
-    return 1;
-  } catch (const std::exception &e) {
-    std::cerr << "maskc: error: " << e.what() << '\n';
-    return 1;
-  }
-}
-
 std::pair<int64_t, int64_t> parseTile(const std::string &tile) {
   auto x = tile.find('x');
   std::string a = tile.substr(0, x),
@@ -210,26 +186,11 @@ int runEmit(const EmitOptions &emit, const CommonOptions &common) {
           return 0;
         }
         mask::CompileOptions opts;
-        for (const std::string &set : emit.sets) {
-          auto eq = set.find('=');
-          if (eq == std::string::npos)
-            throw UsageError("--set expects name=value, got '" + set + "'");
-          std::string name = set.substr(0, eq), value = set.substr(eq + 1);
-          auto idx = pattern.findParam(name);
-          if (!idx)
-            throw UsageError("pattern `" + pattern.name +
-                             "` has no parameter `" + name + "`");
-          const dsl::ParamDecl &param = pattern.params[*idx];
-          if (param.type == dsl::Type::IntArray ||
-              param.type == dsl::Type::HeadArray || param.runtime)
-            throw UsageError("`" + name +
-                             "` is a runtime parameter; it is not compiled in");
-          if (param.type == dsl::Type::Bool)
-            value = (value == "true" || value == "1") ? "1" : "0";
-          else
-            value = std::to_string(parseIntList(value, "--set " + name).at(0));
-          opts.bindings.push_back(name + "=" + value);
-        }
+        SplitSets split = splitSets(pattern, emit.sets);
+        if (!split.runtime.empty())
+          throw UsageError("`" + split.runtime.begin()->first +
+                           "` is a runtime parameter; it is not compiled in");
+        opts.bindings = split.bindings;
         opts.head = emit.head;
         opts.headDim = emit.headDim;
         opts.dtype = emit.dtype;
@@ -281,41 +242,23 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
         mask::CompileOptions opts;
         std::map<std::string, int64_t> runtimeValues{{"h", mask.head},
                                                      {"b", mask.batchIndex}};
-        std::set<std::string> given;
-        for (const std::string &set : mask.sets) {
-          auto eq = set.find('=');
-          if (eq == std::string::npos)
-            throw UsageError("--set expects name=value, got '" + set + "'");
-          std::string name = set.substr(0, eq), value = set.substr(eq + 1);
-          auto idx = pattern.findParam(name);
-          if (!idx)
-            throw UsageError("pattern `" + pattern.name +
-                             "` has no parameter `" + name + "`");
-          const dsl::ParamDecl &param = pattern.params[*idx];
-          given.insert(name);
-          if (param.type == dsl::Type::IntArray)
-            continue; // Only opaque atoms read arrays.
-          std::vector<int64_t> v =
-              param.type == dsl::Type::Bool
-                  ? std::vector<int64_t>{value == "true" || value == "1"}
-                  : parseIntList(value, "--set " + name);
-          if (param.type == dsl::Type::HeadArray) {
+        SplitSets split = splitSets(pattern, mask.sets);
+        opts.bindings = split.bindings;
+        for (const dsl::ParamDecl &param : pattern.params) {
+          auto it = split.runtime.find(param.name);
+          if (param.type == dsl::Type::HeadArray && it != split.runtime.end()) {
+            const std::vector<int64_t> &v = it->second.array;
             if (mask.head < 0 || mask.head >= static_cast<int64_t>(v.size()))
-              throw UsageError("--set " + name + " has no value for head " +
+              throw UsageError("--set " + param.name +
+                               " has no value for head " +
                                std::to_string(mask.head));
-            runtimeValues[name] = v[mask.head];
-          } else if (v.size() != 1) {
-            throw UsageError("--set " + name + " must be one value");
-          } else if (param.runtime) {
-            runtimeValues[name] = v[0];
-          } else {
-            opts.bindings.push_back(name + "=" + std::to_string(v[0]));
+            runtimeValues[param.name] = v[mask.head];
+          } else if (param.runtime && it != split.runtime.end()) {
+            runtimeValues[param.name] = it->second.scalar;
+          } else if (param.runtime && param.defaultConstant) {
+            runtimeValues[param.name] = *param.defaultConstant;
           }
         }
-        for (const dsl::ParamDecl &param : pattern.params)
-          if (param.runtime && !given.count(param.name) &&
-              param.defaultConstant)
-            runtimeValues[param.name] = *param.defaultConstant;
         opts.head = mask.head;
         opts.headDim = blocks.headDim;
         opts.arch = blocks.arch;

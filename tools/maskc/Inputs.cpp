@@ -127,32 +127,55 @@ int64_t parseInt(const std::string &s, const std::string &what) {
 
 } // namespace
 
-std::unique_ptr<dsl::MaskEvaluator>
-makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
-              const MaskOptions &opts) {
-  dsl::ParamBindings params;
-  for (const std::string &s : opts.sets) {
+SplitSets splitSets(const dsl::PatternDecl &pattern,
+                    const std::vector<std::string> &sets) {
+  SplitSets out;
+  for (const std::string &s : sets) {
     auto [name, value] = splitAssign(s, "--set");
     std::string what = "--set " + name;
     auto idx = pattern.findParam(name);
-    dsl::Type type = idx ? pattern.params[*idx].type : dsl::Type::Int;
-    if (params.count(name))
+    if (!idx) {
+      std::vector<std::string> names;
+      for (const dsl::ParamDecl &p : pattern.params)
+        names.push_back(p.name);
+      std::string msg =
+          "pattern `" + pattern.name + "` has no parameter `" + name + "`";
+      if (auto best = dsl::closestName(name, names))
+        msg += "; did you mean `" + *best + "`?";
+      throw UsageError(msg);
+    }
+    if (out.all.count(name))
       throw UsageError("--set " + name + " is given twice");
-    switch (type) {
+    const dsl::ParamDecl &p = pattern.params[*idx];
+    dsl::ParamValue v;
+    switch (p.type) {
     case dsl::Type::Bool:
       if (value != "true" && value != "false" && value != "1" && value != "0")
         throw UsageError(what + " expects true or false, got '" + value + "'");
-      params[name] = dsl::ParamValue::boolean(value == "true" || value == "1");
+      v = dsl::ParamValue::boolean(value == "true" || value == "1");
       break;
     case dsl::Type::IntArray:
     case dsl::Type::HeadArray:
-      params[name] = dsl::ParamValue::ints(parseIntList(value, what));
-      params[name].type = type;
+      v = dsl::ParamValue::ints(parseIntList(value, what));
+      v.type = p.type;
       break;
     default:
-      params[name] = dsl::ParamValue::integer(parseInt(value, what));
+      v = dsl::ParamValue::integer(parseInt(value, what));
     }
+    out.all[name] = v;
+    if (p.type == dsl::Type::IntArray || p.type == dsl::Type::HeadArray ||
+        p.runtime)
+      out.runtime[name] = v;
+    else
+      out.bindings.push_back(name + "=" + std::to_string(v.scalar));
   }
+  return out;
+}
+
+std::unique_ptr<dsl::MaskEvaluator>
+makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
+              const MaskOptions &opts) {
+  dsl::ParamBindings params = splitSets(pattern, opts.sets).all;
   dsl::Selections sel;
   for (const std::string &s : opts.selects) {
     auto [name, value] = splitAssign(s, "--select");

@@ -5,6 +5,7 @@
 #include "maskjit/dsl/Evaluator.h"
 #include "maskjit/dsl/Frontend.h"
 
+#include <iostream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -45,6 +46,18 @@ const dsl::Program *loadProgram(dsl::Frontend &fe, const std::string &file,
 const dsl::PatternDecl &choosePattern(const dsl::Program &program,
                                       const std::string &name);
 
+/// --set values, typed by the pattern's declarations: compile-time scalars
+/// as `name=value` bindings for the compiler, runtime values (runtime
+/// scalars, arrays, per-head arrays) apart, and every value in `all` (for
+/// the evaluator). Throws UsageError (unknown name, bad value, given twice).
+struct SplitSets {
+  std::vector<std::string> bindings;
+  dsl::ParamBindings runtime;
+  dsl::ParamBindings all;
+};
+SplitSets splitSets(const dsl::PatternDecl &pattern,
+                    const std::vector<std::string> &sets);
+
 /// Binds a mask for evaluation. Throws UsageError or dsl::MaskError.
 std::unique_ptr<dsl::MaskEvaluator>
 makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
@@ -58,6 +71,33 @@ std::vector<int64_t> parseIntList(const std::string &text,
 /// Prints a MaskError as a diagnostic.
 void reportMaskError(dsl::Frontend &fe, const dsl::MaskError &err,
                      const CommonOptions &common);
+
+/// Runs `body` with the file loaded and the pattern chosen, mapping errors
+/// to exit statuses: 1 for bad input (diagnostics printed), 2 for bad usage.
+template <typename Fn>
+int withPattern(const std::string &file, const std::string &patternName,
+                const CommonOptions &common, Fn body) {
+  dsl::Frontend fe(dsl::FrontendOptions{common.importDirs});
+  const dsl::Program *program = loadProgram(fe, file, common);
+  if (!program)
+    return 1;
+  try {
+    const dsl::PatternDecl &pattern = choosePattern(*program, patternName);
+    return body(fe, *program, pattern);
+  } catch (const UsageError &e) {
+    std::cerr << "maskc: error: " << e.what() << '\n';
+    return 2;
+  } catch (const std::invalid_argument &e) { // A bad launch configuration.
+    std::cerr << "maskc: error: " << e.what() << '\n';
+    return 2;
+  } catch (const dsl::MaskError &e) {
+    reportMaskError(fe, e, common);
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "maskc: error: " << e.what() << '\n';
+    return 1;
+  }
+}
 
 } // namespace maskjit::maskc
 

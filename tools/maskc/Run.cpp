@@ -24,43 +24,6 @@ namespace {
 
 using runtime::Driver;
 
-/// Splits --set values into compile-time bindings and runtime values.
-void splitSets(const dsl::PatternDecl &pattern, const MaskOptions &mask,
-               std::vector<std::string> &bindings,
-               dsl::ParamBindings &runtimeValues, dsl::ParamBindings &all) {
-  for (const std::string &set : mask.sets) {
-    auto eq = set.find('=');
-    if (eq == std::string::npos)
-      throw UsageError("--set expects name=value, got '" + set + "'");
-    std::string name = set.substr(0, eq), value = set.substr(eq + 1);
-    auto idx = pattern.findParam(name);
-    if (!idx)
-      throw UsageError("pattern `" + pattern.name + "` has no parameter `" +
-                       name + "`");
-    const dsl::ParamDecl &p = pattern.params[*idx];
-    dsl::ParamValue v;
-    if (p.type == dsl::Type::IntArray || p.type == dsl::Type::HeadArray) {
-      v = dsl::ParamValue::ints(parseIntList(value, "--set " + name));
-      v.type = p.type;
-      runtimeValues[name] = v;
-    } else {
-      std::vector<int64_t> one =
-          p.type == dsl::Type::Bool
-              ? std::vector<int64_t>{value == "true" || value == "1"}
-              : parseIntList(value, "--set " + name);
-      if (one.size() != 1)
-        throw UsageError("--set " + name + " must be one value");
-      v = p.type == dsl::Type::Bool ? dsl::ParamValue::boolean(one[0] != 0)
-                                    : dsl::ParamValue::integer(one[0]);
-      if (p.runtime)
-        runtimeValues[name] = v;
-      else
-        bindings.push_back(name + "=" + std::to_string(one[0]));
-    }
-    all[name] = v;
-  }
-}
-
 void writeAtomically(const std::string &path, const void *data, size_t size) {
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   {
@@ -102,35 +65,11 @@ float fromHalf(uint16_t u, bool fp16) {
   return f;
 }
 
-template <typename Fn>
-int withRun(const MaskOptions &mask, const CommonOptions &common, Fn body) {
-  dsl::Frontend fe(dsl::FrontendOptions{common.importDirs});
-  const dsl::Program *program = loadProgram(fe, mask.file, common);
-  if (!program)
-    return 1;
-  try {
-    const dsl::PatternDecl &pattern = choosePattern(*program, mask.pattern);
-    return body(fe, *program, pattern);
-  } catch (const UsageError &e) {
-    std::cerr << "maskc: error: " << e.what() << '\n';
-    return 2;
-  } catch (const std::invalid_argument &e) {
-    std::cerr << "maskc: error: " << e.what() << '\n';
-    return 2;
-  } catch (const dsl::MaskError &e) {
-    reportMaskError(fe, e, common);
-    return 1;
-  } catch (const std::exception &e) {
-    std::cerr << "maskc: error: " << e.what() << '\n';
-    return 1;
-  }
-}
-
 } // namespace
 
 int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
                const CommonOptions &common) {
-  return withRun(
+  return withPattern(
       mask, common,
       [&](dsl::Frontend &fe, const dsl::Program &program,
           const dsl::PatternDecl &pattern) {
@@ -141,9 +80,9 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
               "--emit cubin needs a real architecture such as sm_90a");
         if (opts.emit == "cubin" && (opts.output.empty() || opts.output == "-"))
           throw UsageError("--emit cubin needs -o FILE");
-        std::vector<std::string> bindings;
-        dsl::ParamBindings runtimeValues, all;
-        splitSets(pattern, mask, bindings, runtimeValues, all);
+        SplitSets split = splitSets(pattern, mask.sets);
+        const std::vector<std::string> &bindings = split.bindings;
+        const dsl::ParamBindings &runtimeValues = split.runtime;
         runtime::CompileRequest req{bindings, opts.headDim, opts.dtype,
                                     opts.arch, opts.tileM};
         std::ostringstream errors;
@@ -180,7 +119,7 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
 
 int runRun(const MaskOptions &mask, const RunOptions &opts,
            const CommonOptions &common) {
-  return withRun(
+  return withPattern(
       mask, common,
       [&](dsl::Frontend &fe, const dsl::Program &program,
           const dsl::PatternDecl &pattern) {
@@ -192,9 +131,9 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           throw UsageError(
               "--batch, --heads, --kv-heads, --lq and --lk must be positive");
         const bool fp16 = opts.dtype == "fp16";
-        std::vector<std::string> bindings;
-        dsl::ParamBindings runtimeValues, all;
-        splitSets(pattern, mask, bindings, runtimeValues, all);
+        SplitSets split = splitSets(pattern, mask.sets);
+        const std::vector<std::string> &bindings = split.bindings;
+        const dsl::ParamBindings &runtimeValues = split.runtime;
 
         Driver &drv = Driver::get();
         int cc = drv.computeCapability();

@@ -39,12 +39,43 @@ int64_t minOver(const LinearAtom &t, int64_t q0, int64_t q1, int64_t k0,
                   clampMul(t.b, t.b >= 0 ? k0 : k1));
 }
 
+/// Interval bounds on q, k and d = q - k, tightened atom by atom. Exact for
+/// atoms over those three forms; other atoms are left to the caller.
+struct Bounds {
+  int64_t ql, qh, kl, kh, dl = -kInf, dh = kInf;
+
+  /// Returns false when `t` is not over q, k or q - k alone.
+  bool tighten(const LinearAtom &t) {
+    if (t.b == 0 && t.a != 0) {
+      if (t.a > 0)
+        qh = std::min(qh, floorDiv(t.rhs, t.a));
+      else
+        ql = std::max(ql, ceilDiv(t.rhs, t.a));
+    } else if (t.a == 0 && t.b != 0) {
+      if (t.b > 0)
+        kh = std::min(kh, floorDiv(t.rhs, t.b));
+      else
+        kl = std::max(kl, ceilDiv(t.rhs, t.b));
+    } else if (t.a == -t.b && t.a != 0) {
+      // a*(q - k) <= rhs.
+      if (t.a > 0)
+        dh = std::min(dh, floorDiv(t.rhs, t.a));
+      else
+        dl = std::max(dl, ceilDiv(t.rhs, t.a));
+    } else {
+      return false;
+    }
+    return true;
+  }
+  bool emptyAxes() const { return ql > qh || kl > kh || dl > dh; }
+};
+
 enum class Feasible { No, Maybe, Yes };
 
 /// Is some integer point of the box in the clause? (No block terms.)
 Feasible feasiblePlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
                        int64_t k1) {
-  int64_t ql = q0, qh = q1, kl = k0, kh = k1, dl = -kInf, dh = kInf;
+  Bounds bd{q0, q1, k0, k1};
   bool maybe = false;
   for (const LinearAtom &t : c.atoms) {
     if (t.isCongruence()) {
@@ -56,26 +87,12 @@ Feasible feasiblePlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
     } else if (t.b == 0 && t.a == 0) {
       if (0 > t.rhs)
         return Feasible::No;
-    } else if (t.b == 0) {
-      if (t.a > 0)
-        qh = std::min(qh, floorDiv(t.rhs, t.a));
-      else
-        ql = std::max(ql, ceilDiv(t.rhs, t.a));
-    } else if (t.a == 0) {
-      if (t.b > 0)
-        kh = std::min(kh, floorDiv(t.rhs, t.b));
-      else
-        kl = std::max(kl, ceilDiv(t.rhs, t.b));
-    } else if (t.a == -t.b) {
-      // a*(q - k) <= rhs.
-      if (t.a > 0)
-        dh = std::min(dh, floorDiv(t.rhs, t.a));
-      else
-        dl = std::max(dl, ceilDiv(t.rhs, t.a));
-    } else {
+    } else if (!bd.tighten(t)) {
       maybe = true; // Checked alone below.
     }
   }
+  const int64_t ql = bd.ql, qh = bd.qh, kl = bd.kl, kh = bd.kh, dl = bd.dl,
+                dh = bd.dh;
   if (ql > qh || kl > kh || dl > dh)
     return Feasible::No;
   if (std::max(dl, ql - kh) > std::min(dh, qh - kl))
@@ -217,27 +234,12 @@ bool holdsEverywhere(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
 /// Empty (lo > hi) when the clause holds nowhere there.
 std::pair<int64_t, int64_t> keyRange(const Clause &c, int64_t q0, int64_t q1,
                                      int64_t lk) {
-  int64_t ql = q0, qh = q1, kl = 0, kh = lk - 1, dl = -kInf, dh = kInf;
-  for (const LinearAtom &t : c.atoms) {
-    if (t.opaque || t.isCongruence() || t.hasBlocks() || (t.a == 0 && t.b == 0))
-      continue;
-    if (t.b == 0) {
-      if (t.a > 0)
-        qh = std::min(qh, floorDiv(t.rhs, t.a));
-      else
-        ql = std::max(ql, ceilDiv(t.rhs, t.a));
-    } else if (t.a == 0) {
-      if (t.b > 0)
-        kh = std::min(kh, floorDiv(t.rhs, t.b));
-      else
-        kl = std::max(kl, ceilDiv(t.rhs, t.b));
-    } else if (t.a == -t.b) {
-      if (t.a > 0)
-        dh = std::min(dh, floorDiv(t.rhs, t.a));
-      else
-        dl = std::max(dl, ceilDiv(t.rhs, t.a));
-    }
-  }
+  Bounds bd{q0, q1, 0, lk - 1};
+  for (const LinearAtom &t : c.atoms)
+    if (!t.opaque && !t.isCongruence() && !t.hasBlocks())
+      bd.tighten(t);
+  const int64_t ql = bd.ql, qh = bd.qh, kl = bd.kl, kh = bd.kh, dl = bd.dl,
+                dh = bd.dh;
   if (ql > qh || dl > dh)
     return {1, 0};
   return {std::max(kl, clampAdd(ql, -dh)), std::min(kh, clampAdd(qh, -dl))};
