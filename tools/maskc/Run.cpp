@@ -70,7 +70,7 @@ float fromHalf(uint16_t u, bool fp16) {
 int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
                const CommonOptions &common) {
   return withPattern(
-      mask, common,
+      mask.file, mask.pattern, common,
       [&](dsl::Frontend &fe, const dsl::Program &program,
           const dsl::PatternDecl &pattern) {
         if (opts.emit != "cuda" && opts.emit != "ptx" && opts.emit != "cubin")
@@ -120,7 +120,7 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
 int runRun(const MaskOptions &mask, const RunOptions &opts,
            const CommonOptions &common) {
   return withPattern(
-      mask, common,
+      mask.file, mask.pattern, common,
       [&](dsl::Frontend &fe, const dsl::Program &program,
           const dsl::PatternDecl &pattern) {
         const int64_t B = opts.batch, H = opts.heads,
