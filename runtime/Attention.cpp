@@ -190,6 +190,10 @@ void Launcher::prepare(const AttentionCall &c) {
   argWords_.push_back(0); // maskjit_unused
 
   // The schedule, per query tile, as CSR tables.
+  std::map<std::string, std::vector<int64_t>> arrays;
+  for (auto &[name, v] : c.runtimeValues)
+    if (v.type == dsl::Type::IntArray)
+      arrays[name] = v.array;
   schedHeads_ = kernel_.scheduleNeedsHead ? static_cast<int>(c.heads) : 1;
   std::vector<int> segPtr, segs, gPtr, gKeys;
   visitedTiles_ = gatheredKeys_ = 0;
@@ -201,9 +205,9 @@ void Launcher::prepare(const AttentionCall &c) {
       if (f.kind == codegen::ArgField::HeadArray)
         values[f.name] = c.runtimeValues.at(f.name).array[h];
     std::string error;
-    auto s =
-        mask::bindSchedule(kernel_.schedule, values, c.lq, c.lk,
-                           kernel_.source.tileM, kernel_.source.tileN, error);
+    auto s = mask::bindSchedule(kernel_.schedule, values, c.lq, c.lk,
+                                kernel_.source.tileM, kernel_.source.tileN,
+                                error, arrays);
     if (!s)
       throw std::invalid_argument(error);
     numQTiles_ = static_cast<int>(s->queryTiles());

@@ -283,8 +283,12 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
           throw std::runtime_error("internal error: no schedule attached");
         std::string error;
         int64_t lk = mask.lk < 0 ? mask.lq : mask.lk;
+        std::map<std::string, std::vector<int64_t>> arrays;
+        for (auto &[name, v] : split.runtime)
+          if (v.type == dsl::Type::IntArray)
+            arrays[name] = v.array;
         auto schedule = mask::bindSchedule(*sym, runtimeValues, mask.lq, lk,
-                                           tile[0], tile[1], error);
+                                           tile[0], tile[1], error, arrays);
         if (!schedule)
           throw UsageError(error);
         if (blocks.json) {

@@ -295,7 +295,32 @@ struct DnfBuilder {
     return std::nullopt;
   }
 
+  /// `a[q] == a[k]` (or `!=`) for one runtime array: same document.
+  std::optional<Dnf> sameRun(arith::CmpIOp op, bool neg) {
+    using P = arith::CmpIPredicate;
+    if (op.getPredicate() != P::eq && op.getPredicate() != P::ne)
+      return std::nullopt;
+    auto x = op.getLhs().getDefiningOp<LoadOp>();
+    auto y = op.getRhs().getDefiningOp<LoadOp>();
+    if (!x || !y || x.getArray() != y.getArray())
+      return std::nullopt;
+    auto vx = x.getIndex().getDefiningOp<VarOp>();
+    auto vy = y.getIndex().getDefiningOp<VarOp>();
+    if (!vx || !vy)
+      return std::nullopt;
+    std::string a = vx.getName().str(), b = vy.getName().str();
+    if (!((a == "q" && b == "k") || (a == "k" && b == "q")))
+      return std::nullopt;
+    SymAtom t;
+    t.runArray = x.getArray().str();
+    t.negated = (op.getPredicate() == P::ne) != neg;
+    return Dnf{SymClause{t}};
+  }
+
   Dnf cmp(arith::CmpIOp op, bool neg, const Choices &choices = {}) {
+    if (choices.empty())
+      if (auto r = sameRun(op, neg))
+        return *r;
     if (op.getPredicate() == arith::CmpIPredicate::eq && !neg &&
         choices.empty())
       if (auto c = congruence(op))
@@ -398,6 +423,10 @@ DictionaryAttr atomAttr(MLIRContext *ctx, const SymAtom &t) {
   Builder b(ctx);
   if (t.opaque)
     return b.getDictionaryAttr({b.getNamedAttr("opaque", b.getUnitAttr())});
+  if (!t.runArray.empty())
+    return b.getDictionaryAttr(
+        {b.getNamedAttr("run_array", b.getStringAttr(t.runArray)),
+         b.getNamedAttr("negated", b.getBoolAttr(t.negated))});
   SmallVector<NamedAttribute> fields = {
       b.getNamedAttr("a", b.getI64IntegerAttr(t.a)),
       b.getNamedAttr("b", b.getI64IntegerAttr(t.b)),
@@ -460,6 +489,12 @@ std::optional<std::vector<SymClause>> dnfFromAttr(Attribute attr) {
       SymAtom t;
       if (d.get("opaque")) {
         t.opaque = true;
+      } else if (auto run = dyn_cast_or_null<StringAttr>(d.get("run_array"))) {
+        auto negated = dyn_cast_or_null<BoolAttr>(d.get("negated"));
+        if (!negated)
+          return std::nullopt;
+        t.runArray = run.str();
+        t.negated = negated.getValue();
       } else {
         auto ga = dyn_cast_or_null<IntegerAttr>(d.get("a"));
         auto gb = dyn_cast_or_null<IntegerAttr>(d.get("b"));
@@ -534,7 +569,20 @@ std::optional<SymbolicSchedule> fromAttr(DictionaryAttr attr) {
 std::optional<KvSchedule>
 bindSchedule(const SymbolicSchedule &s,
              const std::map<std::string, int64_t> &values, int64_t lq,
-             int64_t lk, int64_t tileQ, int64_t tileK, std::string &error) {
+             int64_t lk, int64_t tileQ, int64_t tileK, std::string &error,
+             const std::map<std::string, std::vector<int64_t>> &arrays) {
+  // Each runtime array compared at q and k is checked (and indexed) once.
+  std::map<std::string, std::shared_ptr<const RunArray>> runs;
+  auto runArray =
+      [&](const std::string &name) -> std::shared_ptr<const RunArray> {
+    auto it = runs.find(name);
+    if (it != runs.end())
+      return it->second;
+    auto a = arrays.find(name);
+    auto r = a == arrays.end() ? nullptr : RunArray::make(a->second);
+    runs[name] = r;
+    return r;
+  };
   KvSchedule out;
   out.lq = lq;
   out.lk = lk;
@@ -570,6 +618,14 @@ bindSchedule(const SymbolicSchedule &s,
       Clause clause;
       for (const SymAtom &t : c) {
         LinearAtom atom;
+        if (!t.runArray.empty()) {
+          // Unknown or not sorted: an opaque atom (sound).
+          atom.runs = runArray(t.runArray);
+          atom.negated = t.negated;
+          atom.opaque = !atom.runs;
+          clause.atoms.push_back(atom);
+          continue;
+        }
         atom.opaque = t.opaque;
         atom.a = t.a;
         atom.b = t.b;

@@ -78,7 +78,9 @@ Feasible feasiblePlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
   Bounds bd{q0, q1, k0, k1};
   bool maybe = false;
   for (const LinearAtom &t : c.atoms) {
-    if (t.isCongruence()) {
+    if (t.isRun()) {
+      continue; // Decided below, on the tightened box.
+    } else if (t.isCongruence()) {
       if (t.rhs < 0 || t.rhs >= t.modulus)
         return Feasible::No; // A floor modulo is in [0, modulus).
       maybe = true;
@@ -102,15 +104,43 @@ Feasible feasiblePlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
     if (!t.opaque && !t.isCongruence() && t.a != 0 && t.b != 0 && t.a != -t.b &&
         minOver(t, ql, qh, kl, kh) > t.rhs)
       return Feasible::No;
+  for (const LinearAtom &t : c.atoms) {
+    if (!t.isRun())
+      continue;
+    const std::vector<int64_t> &v = t.runs->values;
+    const int64_t n = static_cast<int64_t>(v.size());
+    if (ql < 0 || kl < 0 || qh >= n || kh >= n) {
+      maybe = true;
+      continue;
+    }
+    const bool disjoint = v[qh] < v[kl] || v[kh] < v[ql];
+    const bool single = v[ql] == v[qh] && v[kl] == v[kh] && v[ql] == v[kl];
+    if (t.negated ? single : disjoint)
+      return Feasible::No;
+    if (!(t.negated ? disjoint : single))
+      maybe = true;
+  }
   return maybe ? Feasible::Maybe : Feasible::Yes;
 }
 
 /// Does every point of the box satisfy the clause? (No block terms.)
 bool holdsPlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
                 int64_t k1) {
-  for (const LinearAtom &t : c.atoms)
+  for (const LinearAtom &t : c.atoms) {
+    if (t.isRun()) {
+      const std::vector<int64_t> &v = t.runs->values;
+      const int64_t n = static_cast<int64_t>(v.size());
+      if (q0 < 0 || k0 < 0 || q1 >= n || k1 >= n)
+        return false;
+      const bool disjoint = v[q1] < v[k0] || v[k1] < v[q0];
+      const bool single = v[q0] == v[q1] && v[k0] == v[k1] && v[q0] == v[k0];
+      if (!(t.negated ? disjoint : single))
+        return false;
+      continue;
+    }
     if (t.opaque || t.isCongruence() || maxOver(t, q0, q1, k0, k1) > t.rhs)
       return false;
+  }
   return true;
 }
 
@@ -236,7 +266,7 @@ std::pair<int64_t, int64_t> keyRange(const Clause &c, int64_t q0, int64_t q1,
                                      int64_t lk) {
   Bounds bd{q0, q1, 0, lk - 1};
   for (const LinearAtom &t : c.atoms)
-    if (!t.opaque && !t.isCongruence() && !t.hasBlocks())
+    if (!t.opaque && !t.isCongruence() && !t.hasBlocks() && !t.isRun())
       bd.tighten(t);
   const int64_t ql = bd.ql, qh = bd.qh, kl = bd.kl, kh = bd.kh, dl = bd.dl,
                 dh = bd.dh;
@@ -246,6 +276,18 @@ std::pair<int64_t, int64_t> keyRange(const Clause &c, int64_t q0, int64_t q1,
 }
 
 } // namespace
+
+std::shared_ptr<const RunArray> RunArray::make(std::vector<int64_t> values) {
+  auto r = std::make_shared<RunArray>();
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0 && values[i] < values[i - 1])
+      return nullptr;
+    if (i == 0 || values[i] != values[i - 1])
+      r->starts.push_back(static_cast<int64_t>(i));
+  }
+  r->values = std::move(values);
+  return r;
+}
 
 bool KvSchedule::exact() const {
   for (const std::vector<Clause> *dnf : {&clauses, &complement})
@@ -416,6 +458,35 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
   for (const std::vector<Clause> *dnf : {&clauses, &complement})
     for (const Clause &c : *dnf)
       for (const LinearAtom &t : c.atoms) {
+        if (t.isRun()) {
+          // The class can change only at the runs this query tile's values
+          // reach: where they start and end among the keys.
+          const std::vector<int64_t> &v = t.runs->values;
+          if (q1 >= static_cast<int64_t>(v.size()) ||
+              lk > static_cast<int64_t>(v.size())) {
+            cutAll = true;
+            continue;
+          }
+          auto end = v.begin() + lk;
+          int64_t first = std::lower_bound(v.begin(), end, v[q0]) - v.begin();
+          int64_t last = std::upper_bound(v.begin(), end, v[q1]) - v.begin();
+          auto cutAt = [&](int64_t key) {
+            if (key > 0 && key < lk)
+              cuts.push_back({(key - 1) / tileK, key / tileK});
+          };
+          cutAt(first);
+          cutAt(last);
+          const std::vector<int64_t> &starts = t.runs->starts;
+          auto s0 = std::upper_bound(starts.begin(), starts.end(), first);
+          auto s1 = std::lower_bound(starts.begin(), starts.end(), last);
+          if (s1 - s0 > nk) {
+            cutAll = true;
+            continue;
+          }
+          for (auto it = s0; it < s1; ++it)
+            cutAt(*it);
+          continue;
+        }
         if (t.opaque || t.isCongruence())
           continue;
         if (!t.hasBlocks()) {

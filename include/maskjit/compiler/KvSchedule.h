@@ -27,6 +27,7 @@
 #define MASKJIT_COMPILER_KVSCHEDULE_H
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,15 +41,30 @@ namespace maskjit {
 /// `bK*floor((k + kOff)/kDiv)` on its left side (chunked attention,
 /// `q / c == k / c`). Within one block of each axis they are constants, so
 /// a box is split into its blocks and each part decided as a plain atom.
+/// A non-decreasing runtime array (document ids of packed sequences) with
+/// the index where each of its runs starts.
+struct RunArray {
+  std::vector<int64_t> values;
+  std::vector<int64_t> starts;
+  /// Builds it; null when `values` is not non-decreasing.
+  static std::shared_ptr<const RunArray> make(std::vector<int64_t> values);
+};
+
 struct LinearAtom {
   int64_t a = 0, b = 0, rhs = 0;
   bool opaque = false;
   int64_t modulus = 0, offset = 0;
   int64_t aQ = 0, qDiv = 0, qOff = 0;
   int64_t bK = 0, kDiv = 0, kOff = 0;
+  /// `runs[q] == runs[k]` (`!=` when `negated`): same document. On a box the
+  /// values of a non-decreasing array form an interval, so feasibility is
+  /// decided from four lookups.
+  std::shared_ptr<const RunArray> runs;
+  bool negated = false;
 
   bool isCongruence() const { return modulus > 0; }
   bool hasBlocks() const { return aQ != 0 || bK != 0; }
+  bool isRun() const { return runs != nullptr; }
 };
 
 /// Keys start, start + step, ..., count of them.

@@ -42,6 +42,10 @@ struct SymAtom {
   SymExpr offset;
   int64_t aQ = 0, qDiv = 0, qOff = 0;
   int64_t bK = 0, kDiv = 0, kOff = 0;
+  /// `array[q] == array[k]` (`!=` when negated): a runtime array compared at
+  /// the two positions (packed documents).
+  std::string runArray;
+  bool negated = false;
 };
 using SymClause = std::vector<SymAtom>;
 
@@ -63,7 +67,8 @@ std::optional<SymbolicSchedule> fromAttr(mlir::DictionaryAttr attr);
 std::optional<KvSchedule>
 bindSchedule(const SymbolicSchedule &s,
              const std::map<std::string, int64_t> &values, int64_t lq,
-             int64_t lk, int64_t tileQ, int64_t tileK, std::string &error);
+             int64_t lk, int64_t tileQ, int64_t tileK, std::string &error,
+             const std::map<std::string, std::vector<int64_t>> &arrays = {});
 
 } // namespace maskjit::mask
 

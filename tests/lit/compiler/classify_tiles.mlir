@@ -59,3 +59,20 @@ mask.pattern @opaque_mod {
   %r = arith.cmpi eq, %m, %z : i64
   mask.yield %r
 }
+
+// The same runtime array read at q and at k: a document atom, decided at
+// launch from the array's runs.
+// CHECK-LABEL: mask.pattern @documents
+// CHECK-SAME:  clauses = {{\[\[}}{a = -1 : i64, b = 1 : i64, c = 0 : i64, terms = {Lk = 1 : i64, Lq = -1 : i64}}, {negated = false, run_array = "doc"}]]
+// CHECK-SAME:  complement = {{\[\[}}{a = 1 : i64, b = -1 : i64, c = -1 : i64, terms = {Lk = -1 : i64, Lq = 1 : i64}}], [{negated = true, run_array = "doc"}]]
+mask.pattern @documents {
+  mask.array_param "doc"
+  %c = mask.causal
+  %q = mask.var "q"
+  %k = mask.var "k"
+  %dq = mask.load "doc"[%q]
+  %dk = mask.load "doc"[%k]
+  %same = arith.cmpi eq, %dq, %dk : i64
+  %r = arith.andi %c, %same : i1
+  mask.yield %r
+}
