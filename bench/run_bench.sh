@@ -5,8 +5,8 @@
 # Usage (repo root, on the GPU machine): bench/run_bench.sh [maskc]
 set -u
 M=${1:-.gpu/maskc}
-OUTDIR=${OUT:-/tmp/maskjit-bench}
-mkdir -p "$OUTDIR"
+OUTDIR=/tmp/maskjit-bench
+rm -rf "$OUTDIR" && mkdir -p "$OUTDIR"
 SIZES=${SIZES:-"16384 32768"}
 P=examples/patterns
 for s in $SIZES; do
@@ -22,3 +22,9 @@ done
 python3 bench/peers.py "$(echo $SIZES | tr ' ' ',')" > "$OUTDIR/peers.jsonl" 2> "$OUTDIR/peers.err"
 tail -3 "$OUTDIR/peers.err"
 python3 bench/report.py "$OUTDIR" | tee "$OUTDIR/results.md"
+# What comes back from the device machine: the table, the peers' log and
+# everything else in one archive.
+if [ -n "${OUT:-}" ]; then
+  cp "$OUTDIR/results.md" "$OUTDIR/peers.err" "$OUT"/
+  tar czf "$OUT/bench.tgz" -C "$OUTDIR" .
+fi
