@@ -70,7 +70,7 @@ def main():
                 else:
                     torch.cuda.synchronize()
                     t0 = time.perf_counter()
-                    bm = create_block_mask(mod, 1, 1, s, s, device="cuda")
+                    bm = create_block_mask(mod, 1, 1, s, s, device="cuda", _compile=True)
                     torch.cuda.synchronize()
                     build = (time.perf_counter() - t0) * 1e3
                     ms = median_ms(lambda: flex(q, k, v, block_mask=bm))
