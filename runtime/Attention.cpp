@@ -110,19 +110,23 @@ Launcher::~Launcher() {
 }
 
 namespace {
-std::string describe(const AttentionCall &c) {
-  std::ostringstream s;
-  s << c.lq << ',' << c.lk << ',' << c.heads;
-  for (auto &[n, v] : c.runtimeValues) {
-    s << ';' << n << '=' << v.scalar;
-    for (int64_t x : v.array)
-      s << ',' << x;
-  }
-  for (const auto *set : {&c.selections.columns, &c.selections.diagonals})
-    if (*set)
-      for (int64_t x : **set)
-        s << '|' << x;
-  return s.str();
+/// Whether two calls need the same schedule and predicate arguments: same
+/// lengths, heads, runtime values and chosen sets. A direct comparison (no
+/// string building) keeps the per-launch check cheap on the hot path.
+bool sameInputs(const AttentionCall &a, const AttentionCall &b) {
+  if (a.lq != b.lq || a.lk != b.lk || a.heads != b.heads ||
+      a.runtimeValues.size() != b.runtimeValues.size() ||
+      a.selections.columns != b.selections.columns ||
+      a.selections.diagonals != b.selections.diagonals ||
+      a.selections.blocks != b.selections.blocks)
+    return false;
+  for (auto ia = a.runtimeValues.begin(), ib = b.runtimeValues.begin();
+       ia != a.runtimeValues.end(); ++ia, ++ib)
+    if (ia->first != ib->first || ia->second.type != ib->second.type ||
+        ia->second.scalar != ib->second.scalar ||
+        ia->second.array != ib->second.array)
+      return false;
+  return true;
 }
 } // namespace
 
@@ -240,7 +244,8 @@ void Launcher::prepare(const AttentionCall &c) {
   upload32(segs_, segs);
   upload32(gatherPtr_, gPtr);
   upload32(gatherKeys_, gKeys);
-  preparedKey_ = describe(c);
+  prepared_ = c;
+  hasPrepared_ = true;
 }
 
 void Launcher::launch(const AttentionCall &c) {
@@ -262,7 +267,7 @@ void Launcher::launch(const AttentionCall &c) {
     for (int i = 0; i < 3; ++i)
       if (s[i] % 8 != 0)
         throw std::invalid_argument("strides must be multiples of 8 elements");
-  if (describe(c) != preparedKey_)
+  if (!hasPrepared_ || !sameInputs(c, prepared_))
     prepare(c);
 
   // maskjit_params, laid out as the kernel declares it.

@@ -88,7 +88,8 @@ private:
   std::vector<uint64_t> argWords_;
   Driver::DevicePtr segPtr_ = 0, segs_ = 0, gatherPtr_ = 0, gatherKeys_ = 0;
   int schedHeads_ = 1, numQTiles_ = 0;
-  std::string preparedKey_;
+  AttentionCall prepared_; ///< The inputs the schedule was built for.
+  bool hasPrepared_ = false;
   int64_t visitedTiles_ = 0, gatheredKeys_ = 0;
 };
 
