@@ -15,6 +15,10 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
 H, D = 32, 128
+# One compiled variant per mask and size: past dynamo's default limit of 8,
+# flex_attention falls back to eager and runs out of memory at 32k.
+torch._dynamo.config.recompile_limit = 64
+torch._dynamo.config.accumulated_recompile_limit = 256
 flex = torch.compile(flex_attention, dynamic=False)
 
 
