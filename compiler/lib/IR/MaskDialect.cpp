@@ -64,6 +64,16 @@ LogicalResult DispatchOp::verify() {
   return success();
 }
 
+Value DispatchOp::inlineArm(unsigned i) {
+  Block &arm = getArms()[i].front();
+  auto yield = cast<YieldOp>(arm.getTerminator());
+  Value v = yield.getValue();
+  yield->erase();
+  (*this)->getBlock()->getOperations().splice(Block::iterator(*this),
+                                              arm.getOperations());
+  return v;
+}
+
 namespace {
 /// Folds a binary i64 op on two constants with a checked operation.
 OpFoldResult foldInt(Attribute lhs, Attribute rhs,

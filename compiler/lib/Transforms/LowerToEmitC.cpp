@@ -29,12 +29,7 @@ void inlineDispatch(DispatchOp d) {
   Value result = arith::ConstantIntOp::create(b, loc, 0, 1);
   auto first = d.getFirst(), last = d.getLast();
   for (size_t i = d.getArms().size(); i-- > 0;) {
-    Block &arm = d.getArms()[i].front();
-    auto yield = cast<YieldOp>(arm.getTerminator());
-    Value v = yield.getValue();
-    yield->erase();
-    d->getBlock()->getOperations().splice(Block::iterator(d),
-                                          arm.getOperations());
+    Value v = d.inlineArm(i);
     b.setInsertionPoint(d);
     Value lo = arith::ConstantIntOp::create(b, loc, first[i], 64);
     Value in = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, h, lo);

@@ -88,13 +88,7 @@ private:
       for (size_t i = 0; i < first.size(); ++i) {
         if (head < first[i] || (last[i] >= 0 && head > last[i]))
           continue;
-        Block &arm = d.getArms()[i].front();
-        auto yield = cast<YieldOp>(arm.getTerminator());
-        Value v = yield.getValue();
-        yield->erase();
-        d->getBlock()->getOperations().splice(Block::iterator(d),
-                                              arm.getOperations());
-        d.getResult().replaceAllUsesWith(v);
+        d.getResult().replaceAllUsesWith(d.inlineArm(i));
         d->erase();
         break;
       }

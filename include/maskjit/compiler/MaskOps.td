@@ -115,6 +115,11 @@ def Mask_DispatchOp : Mask_Op<"dispatch", [
   let regions = (region VariadicRegion<SizedRegion<1>>:$arms);
   let assemblyFormat = "`heads` $first `to` $last attr-dict-with-keyword $arms";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Moves arm `i`'s operations in front of this op (dropping its
+    /// mask.yield) and returns the value the arm yielded.
+    ::mlir::Value inlineArm(unsigned i);
+  }];
 }
 
 #endif
