@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # GPU correctness: every static example pattern x head_dim {64,128} x
 # {bf16,fp16} x shapes {B=2 H=8 KV=2 Lq=Lk=1000; Lq=300 Lk=1000; Lq=Lk=4096}
-# against the CPU reference, then a compute-sanitizer memcheck run.
+# against the CPU reference, for each kernel in KERNELS (default: "auto
+# portable"; auto is the Hopper kernel on an H100), then compute-sanitizer
+# memcheck runs.
 # Usage (repo root, on the GPU machine): bench/gpu_tests.sh [maskc] [outdir]
 set -u
 M=${1:-.gpu/maskc}
@@ -19,10 +21,11 @@ run() {
     grep -E "^check" /tmp/run.log | sed "s|^|$(basename "$1") $* : |" | cut -c1-220
   fi
 }
+for k in ${KERNELS:-auto portable}; do
 for d in 64 128; do
   for t in bf16 fp16; do
     for shape in "--lq 1000 --lk 1000" "--lq 300 --lk 1000" "--lq 4096 --lk 4096"; do
-      common="--head-dim $d --dtype $t $shape"
+      common="--kernel $k --head-dim $d --dtype $t $shape"
       run $P/causal.mask $common
       run $P/sliding_window.mask $common --set window=300
       run $P/a_shape.mask $common --set sink=64 --set window=256
@@ -33,17 +36,20 @@ for d in 64 128; do
   done
 done
 # More queries than keys: the first rows see no key (O = 0, LSE = -inf).
-run $P/causal.mask --lq 1000 --lk 300 --head-dim 128
-run $P/sliding_window.mask --lq 1000 --lk 300 --head-dim 64 --dtype fp16 --set window=50
+run $P/causal.mask --kernel $k --lq 1000 --lk 300 --head-dim 128
+run $P/sliding_window.mask --kernel $k --lq 1000 --lk 300 --head-dim 64 --dtype fp16 --set window=50
+done
 echo "gpu tests: $((total - fail)) of $total passed"
 if command -v compute-sanitizer >/dev/null 2>&1; then
-  compute-sanitizer --tool memcheck --error-exitcode 9 "$M" run $P/strided.mask \
-    --lq 300 --lk 1000 --batch 2 --heads 8 --kv-heads 2 --set stride=64 --set local=128 \
-    --check > /tmp/memcheck.log 2>&1
-  rc=$?
-  tail -3 /tmp/memcheck.log
-  echo "memcheck exit status: $rc"
-  [ $rc -eq 0 ] || fail=$((fail + 1))
+  for k in ${KERNELS:-auto portable}; do
+    compute-sanitizer --tool memcheck --error-exitcode 9 "$M" run $P/strided.mask \
+      --kernel "$k" --lq 300 --lk 1000 --batch 2 --heads 8 --kv-heads 2 \
+      --set stride=64 --set local=128 --check > /tmp/memcheck.log 2>&1
+    rc=$?
+    tail -3 /tmp/memcheck.log
+    echo "memcheck ($k) exit status: $rc"
+    [ $rc -eq 0 ] || fail=$((fail + 1))
+  done
 fi
 echo "{\"total\": $total, \"failed\": $fail}" > "$OUTDIR/gpu_tests.json"
 [ $fail -eq 0 ]

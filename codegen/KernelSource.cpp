@@ -57,6 +57,23 @@ static __device__ __forceinline__ bool maskjit_contains(const int64_t *a, int64_
 
 } // namespace
 
+const char *kernelFamilyName(KernelFamily family) {
+  return family == KernelFamily::Hopper ? "hopper" : "portable";
+}
+
+KernelFamily defaultKernelFamily(const std::string &arch) {
+  return arch == "sm_90a" || arch == "compute_90a" ? KernelFamily::Hopper
+                                                   : KernelFamily::Portable;
+}
+
+int64_t kernelTileM(const KernelConfig &config) {
+  return config.family == KernelFamily::Hopper ? 128 : config.tileM;
+}
+
+int64_t kernelTileN(const KernelConfig &config) {
+  return config.family == KernelFamily::Hopper ? 128 : 64;
+}
+
 KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
                                const std::vector<dsl::Builtin> &selectors,
                                const std::string &predicateCpp,
@@ -96,21 +113,31 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
   code += "#define MASKJIT_HEAD_DIM " + std::to_string(config.headDim) + "\n";
   code += std::string("#define MASKJIT_DTYPE_FP16 ") +
           (config.dtype == "fp16" ? "1" : "0") + "\n";
-  code += "#define MASKJIT_TILE_M " + std::to_string(config.tileM) + "\n";
+  code +=
+      "#define MASKJIT_TILE_M " + std::to_string(kernelTileM(config)) + "\n";
   code += "struct maskjit_args {\n" + fields + "};\n\n";
   code += "// The pattern's predicate, lowered through MLIR EmitC.\n" +
           predicateCpp + "\n";
   code += "#define MASKJIT_ALLOWED(q, k, h, b, Lq, Lk, a) " + pattern.name +
           "_allowed(q, k, h, b, Lq, Lk, a)\n\n";
-  code += attentionTemplate();
+  code += attentionTemplate(config.family);
   out.code = std::move(code);
   if (config.tileM != 64 && config.tileM != 128)
     throw std::invalid_argument("tile_m must be 64 or 128");
+  out.family = config.family;
   out.headDim = static_cast<int>(config.headDim);
-  out.tileM = static_cast<int>(config.tileM);
-  out.threads = out.tileM * 2;
-  const int row = static_cast<int>(config.headDim) + 8;
-  out.sharedBytes = (out.tileM * row + 4 * out.tileN * row) * 2;
+  out.tileM = static_cast<int>(kernelTileM(config));
+  out.tileN = static_cast<int>(kernelTileN(config));
+  if (config.family == KernelFamily::Hopper) {
+    // Two warpgroups; Q plus double-buffered K and V, unpadded (swizzled),
+    // and 1 KiB of slack to align the swizzle atoms.
+    out.threads = 256;
+    out.sharedBytes = (out.tileM + 4 * out.tileN) * out.headDim * 2 + 1024;
+  } else {
+    out.threads = out.tileM * 2;
+    const int row = out.headDim + 8;
+    out.sharedBytes = (out.tileM * row + 4 * out.tileN * row) * 2;
+  }
   return out;
 }
 

@@ -26,6 +26,20 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   if (request.dtype != "bf16" && request.dtype != "fp16")
     throw std::invalid_argument("dtype must be bf16 or fp16, not " +
                                 request.dtype);
+  codegen::KernelConfig config{request.headDim, request.dtype, request.tileM,
+                               codegen::defaultKernelFamily(request.arch)};
+  if (request.kernel == "portable")
+    config.family = codegen::KernelFamily::Portable;
+  else if (request.kernel == "hopper") {
+    if (codegen::defaultKernelFamily(request.arch) !=
+        codegen::KernelFamily::Hopper)
+      throw std::invalid_argument("the Hopper kernel needs --arch sm_90a (or "
+                                  "compute_90a), not " +
+                                  request.arch);
+    config.family = codegen::KernelFamily::Hopper;
+  } else if (request.kernel != "auto")
+    throw std::invalid_argument(
+        "kernel must be auto, portable or hopper, not " + request.kernel);
   CompiledKernel out;
   out.pattern = &pattern;
   out.arch = request.arch;
@@ -34,8 +48,8 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   opts.bindings = request.bindings;
   opts.headDim = request.headDim;
   opts.dtype = request.dtype;
-  opts.tileM = request.tileM; // The portable kernel's tile.
-  opts.tileN = 64;
+  opts.tileM = codegen::kernelTileM(config);
+  opts.tileN = codegen::kernelTileN(config);
   std::ostringstream diagnostics;
   auto module = mask::compilePattern(context, program, pattern, sources, opts,
                                      mask::Stage::EmitC, diagnostics);
@@ -58,8 +72,7 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   if (!mask::translatePredicates(*module, predicate, cppErrors))
     throw std::runtime_error(cppErrors.str());
   out.source = codegen::buildKernelSource(
-      pattern, dsl::selectorsUsed(program, pattern), predicate,
-      {request.headDim, request.dtype, request.tileM});
+      pattern, dsl::selectorsUsed(program, pattern), predicate, config);
   if (compile) {
     // The key covers what decides the binary: the generated source (pattern,
     // bindings, head_dim, dtype, template), the arch and both versions.

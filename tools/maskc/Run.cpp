@@ -83,8 +83,8 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
         SplitSets split = splitSets(pattern, mask.sets);
         const std::vector<std::string> &bindings = split.bindings;
         const dsl::ParamBindings &runtimeValues = split.runtime;
-        runtime::CompileRequest req{bindings, opts.headDim, opts.dtype,
-                                    opts.arch, opts.tileM};
+        runtime::CompileRequest req{bindings,  opts.headDim, opts.dtype,
+                                    opts.arch, opts.tileM,   opts.kernel};
         std::ostringstream errors;
         runtime::KernelRegistry registry;
         auto start = std::chrono::steady_clock::now();
@@ -142,7 +142,8 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
               "the portable kernel needs sm_80 or newer; this GPU is sm_" +
               std::to_string(cc));
         std::string arch = "sm_" + std::to_string(cc) + (cc == 90 ? "a" : "");
-        runtime::CompileRequest req{bindings, D, opts.dtype, arch, opts.tileM};
+        runtime::CompileRequest req{bindings, D,          opts.dtype,
+                                    arch,     opts.tileM, opts.kernel};
         std::ostringstream errors;
         auto t0 = std::chrono::steady_clock::now();
         runtime::KernelRegistry registry;

@@ -14,6 +14,7 @@ struct CompileCmdOptions {
   std::string output;       ///< - for stdout
   bool noCache = false;
   int64_t tileM = 64;
+  std::string kernel = "auto";
 };
 
 struct RunOptions {
@@ -24,6 +25,7 @@ struct RunOptions {
   uint64_t seed = 1;
   std::string json; ///< Write results as JSON here.
   int64_t tileM = 64;
+  std::string kernel = "auto";
 };
 
 int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,

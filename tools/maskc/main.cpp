@@ -124,8 +124,12 @@ int main(int argc, char **argv) {
   compileCmd->add_flag("--no-cache", compileOpts.noCache,
                        "Skip the kernel cache ($MASKJIT_CACHE_DIR, default "
                        "~/.cache/maskjit)");
-  compileCmd->add_option("--tile-m", compileOpts.tileM,
-                         "Query rows per CTA: 64 or 128 (default 64)");
+  compileCmd->add_option(
+      "--tile-m", compileOpts.tileM,
+      "Portable kernel: query rows per CTA, 64 or 128 (default 64)");
+  compileCmd->add_option("--kernel", compileOpts.kernel,
+                         "auto (default: hopper for sm_90a, else portable), "
+                         "portable or hopper");
 
   MaskOptions runMask;
   RunOptions runOpts;
@@ -145,8 +149,12 @@ int main(int argc, char **argv) {
   runCmd->add_option("--iters", runOpts.iters, "Timed launches (default 20)");
   runCmd->add_option("--seed", runOpts.seed, "Random inputs' seed (default 1)");
   runCmd->add_option("--json", runOpts.json, "Also write the results as JSON");
-  runCmd->add_option("--tile-m", runOpts.tileM,
-                     "Query rows per CTA: 64 or 128 (default 64)");
+  runCmd->add_option(
+      "--tile-m", runOpts.tileM,
+      "Portable kernel: query rows per CTA, 64 or 128 (default 64)");
+  runCmd->add_option("--kernel", runOpts.kernel,
+                     "auto (default: hopper on an H100, else portable), "
+                     "portable or hopper");
 
   EmitOptions emit;
   auto *emitCmd = app.add_subcommand("emit", "Print a stage of the compiler");

@@ -10,11 +10,29 @@
 
 namespace maskjit::codegen {
 
+/// Which attention kernel a pattern instantiates.
+enum class KernelFamily {
+  Portable, ///< sm_80+: mma.sync, 64x64 tiles (or 128x64), 4 or 8 warps.
+  Hopper,   ///< sm_90a only: wgmma, 128x128 tiles, two warpgroups.
+};
+
+/// "portable" or "hopper".
+const char *kernelFamilyName(KernelFamily family);
+
+/// The kernel an architecture gets by default: Hopper for sm_90a (and
+/// compute_90a), the portable kernel for everything else.
+KernelFamily defaultKernelFamily(const std::string &arch);
+
 struct KernelConfig {
   int64_t headDim = 128;
   std::string dtype = "bf16"; ///< bf16 or fp16
-  int64_t tileM = 64;         ///< Query rows per CTA: 64 (4 warps) or 128 (8).
+  int64_t tileM = 64; ///< Portable kernel: query rows per CTA, 64 or 128.
+  KernelFamily family = KernelFamily::Portable;
 };
+
+/// Query and key tile sizes of a configuration (the schedule's tiles).
+int64_t kernelTileM(const KernelConfig &config);
+int64_t kernelTileN(const KernelConfig &config);
 
 /// One field of the `maskjit_args` struct the predicate reads, in order.
 /// Every field is 8 bytes, so the host builds it as an array of words.
@@ -27,6 +45,7 @@ struct KernelSource {
   std::string code;           ///< Complete CUDA C++, no toolkit header needed.
   std::vector<ArgField> args; ///< Layout of maskjit_args.
   std::string kernelName = "maskjit_attention_fwd";
+  KernelFamily family = KernelFamily::Portable;
   int tileM = 64, tileN = 64, threads = 128;
   int headDim = 128;
   int sharedBytes = 0; ///< Dynamic shared memory per CTA.
@@ -40,8 +59,9 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
                                const std::string &predicateCpp,
                                const KernelConfig &config);
 
-/// The attention template alone (embedded in the library at build time).
-const char *attentionTemplate();
+/// The attention template of a family alone (embedded in the library at
+/// build time).
+const char *attentionTemplate(KernelFamily family);
 
 } // namespace maskjit::codegen
 

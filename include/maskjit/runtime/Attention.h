@@ -20,7 +20,9 @@ struct CompileRequest {
   int64_t headDim = 128;
   std::string dtype = "bf16";
   std::string arch = "sm_90a"; ///< sm_XX gives a cubin; compute_XX PTX only.
-  int64_t tileM = 64;          ///< Query rows per CTA (64 or 128).
+  int64_t tileM = 64; ///< Portable kernel: query rows per CTA (64 or 128).
+  /// auto (Hopper kernel on sm_90a, portable elsewhere), portable or hopper.
+  std::string kernel = "auto";
 };
 
 /// A pattern compiled for one configuration: CUDA source, PTX (and cubin),

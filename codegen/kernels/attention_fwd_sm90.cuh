@@ -1,0 +1,261 @@
+// maskjit attention forward kernel, Hopper path (sm_90a).
+//
+// One CTA per (query tile of 128 rows, head, batch): two warpgroups of 128
+// threads, each owning 64 query rows. S = Q K^T and O += P V run on wgmma
+// (64 x 128 x 16 per instruction, fp32 accumulators in registers): Q and K
+// are read from shared memory through matrix descriptors, P goes from the S
+// accumulators straight into A registers, V is read N-major (transposed by
+// the tensor cores). K/V tiles of 128 keys are double-buffered with cp.async,
+// which also loads GATHER keys by index into the same dense tiles. Shared
+// tiles use the 128-byte swizzle wgmma expects: a [rows][D] tile is stored as
+// D/64 blocks of [rows][64], and 16-byte chunk c of row r sits at chunk
+// c ^ (r % 8) of its 128-byte line, so neither cp.async writes nor tensor
+// core reads collide on banks.
+//
+// The schedule is the portable kernel's (FULL tiles skip the predicate,
+// EMPTY tiles are never loaded). Query tiles are launched heaviest first
+// (the last tiles of a causal pattern visit the most keys). Rows with no
+// allowed key get O = 0, LSE = -inf.
+//
+// It follows attention_common.cuh and wgmma.cuh in the generated source.
+
+#define MJ_BM 128
+#define MJ_BN 128
+#define MJ_THREADS 256
+#define MJ_Q_BYTES (MJ_BM * MJ_D * 2)
+#define MJ_KV_BYTES (MJ_BN * MJ_D * 2)
+
+// Byte offset of 16-byte chunk `c8` of row `r` in a swizzled [rows][D] tile.
+static __device__ __forceinline__ unsigned mj_swizzle(int rows, int r, int c8) {
+  return (c8 >> 3) * rows * 128 + r * 128 + (((c8 & 7) ^ (r & 7)) << 4);
+}
+
+// A wgmma shared-memory matrix descriptor with the 128-byte swizzle.
+// `lbo`: bytes between 64-element blocks along M/N (N-major operands only);
+// `sbo`: bytes between groups of 8 rows.
+static __device__ __forceinline__ uint64_t mj_desc(unsigned addr, unsigned lbo,
+                                                   unsigned sbo) {
+  return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) |
+         ((uint64_t)(sbo >> 4) << 32) | (1ull << 62);
+}
+
+static __device__ __forceinline__ void mj_wgmma_fence() {
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+}
+static __device__ __forceinline__ void mj_wgmma_commit() {
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+template <int N> static __device__ __forceinline__ void mj_wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// Makes shared memory written through the generic proxy (cp.async) visible
+// to the tensor cores' async proxy.
+static __device__ __forceinline__ void mj_fence_proxy_async() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+
+// O (64 x D) += P (64 x 16, registers) V (16 x D, N-major in shared memory).
+static __device__ __forceinline__ void mj_wgmma_pv(float (&o)[MJ_D / 2],
+                                                   const unsigned (&a)[4], uint64_t db) {
+#if MJ_D == 128
+  mj_wgmma_rs_n128(o, a, db);
+#else
+  mj_wgmma_rs_n64(o, a, db);
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
+    maskjit_attention_fwd(const maskjit_params p) {
+  extern __shared__ __align__(1024) unsigned char mj_shared[];
+  __shared__ int sKey[2][MJ_BN];
+  // Swizzle atoms must be 1024-byte aligned; the launch adds the slack.
+  const unsigned raw = mj_smem(mj_shared);
+  const unsigned base = (raw + 1023u) & ~1023u;
+  unsigned char *const gbase = mj_shared + (base - raw);
+  const unsigned sQ = base, sK = base + MJ_Q_BYTES, sV = sK + 2 * MJ_KV_BYTES;
+  unsigned char *const gQ = gbase;
+  unsigned char *const gK = gbase + MJ_Q_BYTES;
+  unsigned char *const gV = gK + 2 * MJ_KV_BYTES;
+
+  const int qt = p.num_q_tiles - 1 - blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+  const int tid = threadIdx.x, wg = tid / 128, lane = tid % 32;
+  const int warp = (tid % 128) / 32, g = lane / 4, t4 = lane % 4;
+  const int kvh = h / (p.heads / p.kv_heads);
+  const int q0 = qt * MJ_BM;
+  const uint16_t *Qg = p.q + b * p.q_sb + h * p.q_sh;
+  const uint16_t *Kg = p.k + b * p.k_sb + kvh * p.k_sh;
+  const uint16_t *Vg = p.v + b * p.v_sb + kvh * p.v_sh;
+  const mj_schedule sched(p, h, qt, MJ_BN);
+
+  constexpr int chunks = MJ_D / 8; // 16-byte pieces per row
+  auto loadKV = [&](int item, int stage) {
+    int tile;
+    const int kind = sched.item(item, tile);
+    if (tid < MJ_BN)
+      sKey[stage][tid] = sched.key(kind, tile, tid);
+    // Not unrolled: the copies are asynchronous, and their addresses would
+    // otherwise hold registers the accumulators need.
+#pragma unroll 1
+    for (int i = 0; i < MJ_BN * chunks / MJ_THREADS; ++i) {
+      const int c = tid + i * MJ_THREADS;
+      const int r = c / chunks, c8 = c % chunks;
+      const int key = sched.key(kind, tile, r);
+      const bool ok = key >= 0;
+      const int64_t kk = ok ? key : 0;
+      const unsigned off = stage * MJ_KV_BYTES + mj_swizzle(MJ_BN, r, c8);
+      mj_cp_async16(gK + off, Kg + kk * p.k_ss + c8 * 8, ok);
+      mj_cp_async16(gV + off, Vg + kk * p.v_ss + c8 * 8, ok);
+    }
+  };
+
+  // Q tile (rows past Lq are zero).
+#pragma unroll
+  for (int i = 0; i < MJ_BM * chunks / MJ_THREADS; ++i) {
+    const int c = tid + i * MJ_THREADS;
+    const int r = c / chunks, c8 = c % chunks;
+    const bool ok = q0 + r < p.lq;
+    const int64_t qq = ok ? q0 + r : 0;
+    mj_cp_async16(gQ + mj_swizzle(MJ_BM, r, c8), Qg + qq * p.q_ss + c8 * 8, ok);
+  }
+  if (sched.num_items > 0)
+    loadKV(0, 0);
+  mj_cp_commit();
+
+  float o[MJ_D / 2];
+#pragma unroll
+  for (int i = 0; i < MJ_D / 2; ++i)
+    o[i] = 0.f;
+  // Running max (raw scores, unscaled) and sum of each thread's two rows.
+  float m[2] = {mj_neg_inf(), mj_neg_inf()}, l[2] = {0.f, 0.f};
+  const int row0 = q0 + wg * 64 + warp * 16 + g, row1 = row0 + 8;
+  const float scale = p.scale_log2;
+  // Descriptors of the tiles' first k-step; later steps add their offset
+  // (in 16-byte units) to the start address field.
+  const uint64_t qDesc = mj_desc(sQ + wg * 64 * 128, 16, 1024);
+  const uint64_t kDesc0 = mj_desc(sK, 16, 1024);
+  const uint64_t vDesc0 = mj_desc(sV, MJ_BN * 128, 1024);
+
+  for (int item = 0; item < sched.num_items; ++item) {
+    const int stage = item & 1;
+    if (item + 1 < sched.num_items) {
+      loadKV(item + 1, stage ^ 1);
+      mj_cp_commit();
+      mj_cp_wait<1>();
+    } else {
+      mj_cp_wait<0>();
+    }
+    mj_fence_proxy_async();
+    __syncthreads();
+    int tile;
+    const int kind = sched.item(item, tile);
+    const uint64_t kDesc = kDesc0 + stage * (MJ_KV_BYTES >> 4);
+    const uint64_t vDesc = vDesc0 + stage * (MJ_KV_BYTES >> 4);
+
+    // S = Q K^T for this warpgroup's 64 rows and the 128 keys.
+    float s[MJ_BN / 2];
+    mj_wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < MJ_D / 16; ++kk) {
+      // 16 elements further along the 128-byte line, or the next block.
+      const unsigned qOff = (kk / 4) * MJ_BM * 128 + (kk % 4) * 32;
+      const unsigned kOff = (kk / 4) * MJ_BN * 128 + (kk % 4) * 32;
+      mj_wgmma_ss_n128(s, qDesc + (qOff >> 4), kDesc + (kOff >> 4), kk > 0);
+    }
+    mj_wgmma_commit();
+    mj_wgmma_wait<0>();
+
+    // Mask: keys out of range always; the predicate on PARTIAL tiles and
+    // gathered keys only. A FULL tile inside [0, Lk) needs neither.
+    if (kind != 1 || (tile + 1) * MJ_BN > p.lk) {
+#pragma unroll
+      for (int i = 0; i < MJ_BN / 8; ++i) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int col = i * 8 + 2 * t4 + (e & 1);
+          const int key = kind == 2 ? sKey[stage][col]
+                                    : (tile * MJ_BN + col < p.lk ? tile * MJ_BN + col : -1);
+          const int row = e < 2 ? row0 : row1;
+          bool ok = key >= 0;
+          if (ok && kind != 1)
+            ok = MASKJIT_ALLOWED(row, key, h, b, p.lq, p.lk, &p.args);
+          if (!ok)
+            s[4 * i + e] = mj_neg_inf();
+        }
+      }
+    }
+
+    // Online softmax in base 2 on scaled scores; a row's 128 keys are
+    // spread over the 4 threads of a quad.
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      float mx = m[r];
+#pragma unroll
+      for (int i = 0; i < MJ_BN / 8; ++i)
+        mx = fmaxf(mx, fmaxf(s[4 * i + 2 * r], s[4 * i + 2 * r + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
+      // A row with nothing allowed so far keeps m = -inf: no rescale.
+      const float base2 = mx == mj_neg_inf() ? 0.f : mx * scale;
+      const float alpha = exp2f(m[r] * scale - base2);
+      float sum = 0.f;
+#pragma unroll
+      for (int i = 0; i < MJ_BN / 8; ++i) {
+        s[4 * i + 2 * r] = exp2f(fmaf(s[4 * i + 2 * r], scale, -base2));
+        s[4 * i + 2 * r + 1] = exp2f(fmaf(s[4 * i + 2 * r + 1], scale, -base2));
+        sum += s[4 * i + 2 * r] + s[4 * i + 2 * r + 1];
+      }
+      l[r] = l[r] * alpha + sum;
+      m[r] = mx;
+#pragma unroll
+      for (int i = 0; i < MJ_D / 8; ++i) {
+        o[4 * i + 2 * r] *= alpha;
+        o[4 * i + 2 * r + 1] *= alpha;
+      }
+    }
+
+    // O += P V: the S accumulators of keys 16j..16j+15 are exactly the A
+    // fragment of the j-th k-step. All of P is packed before the first
+    // wgmma so that no register changes between the fence and the MMAs.
+    unsigned pa[MJ_BN / 16][4];
+#pragma unroll
+    for (int j = 0; j < MJ_BN / 16; ++j) {
+      pa[j][0] = mj_pack(s[8 * j + 0], s[8 * j + 1]);
+      pa[j][1] = mj_pack(s[8 * j + 2], s[8 * j + 3]);
+      pa[j][2] = mj_pack(s[8 * j + 4], s[8 * j + 5]);
+      pa[j][3] = mj_pack(s[8 * j + 6], s[8 * j + 7]);
+    }
+    mj_wgmma_fence();
+#pragma unroll
+    for (int j = 0; j < MJ_BN / 16; ++j)
+      mj_wgmma_pv(o, pa[j], vDesc + ((j * 16 * 128) >> 4));
+    mj_wgmma_commit();
+    mj_wgmma_wait<0>();
+    __syncthreads(); // This stage is refilled by the next prefetch.
+  }
+
+  // Epilogue: normalize, write O and LSE.
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    l[r] += __shfl_xor_sync(0xffffffff, l[r], 1);
+    l[r] += __shfl_xor_sync(0xffffffff, l[r], 2);
+  }
+  uint16_t *Og = p.o + b * p.o_sb + h * p.o_sh;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int row = r == 0 ? row0 : row1;
+    if (row >= p.lq)
+      continue;
+    const bool any = l[r] > 0.f;
+    const float inv = any ? 1.f / l[r] : 0.f;
+    uint16_t *orow = Og + (int64_t)row * p.o_ss;
+#pragma unroll
+    for (int i = 0; i < MJ_D / 8; ++i) {
+      const int col = i * 8 + 2 * t4;
+      *reinterpret_cast<unsigned *>(orow + col) =
+          mj_pack(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
+    }
+    if (t4 == 0)
+      p.lse[((int64_t)b * p.heads + h) * p.lq + row] =
+          any ? m[r] * scale * 0.69314718055994531f + logf(l[r]) : mj_neg_inf();
+  }
+}
