@@ -129,10 +129,10 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
   out.tileM = static_cast<int>(kernelTileM(config));
   out.tileN = static_cast<int>(kernelTileN(config));
   if (config.family == KernelFamily::Hopper) {
-    // Two warpgroups; Q plus double-buffered K and V, unpadded (swizzled),
+    // Two warpgroups; Q plus three stages of K and V, unpadded (swizzled),
     // and 1 KiB of slack to align the swizzle atoms.
     out.threads = 256;
-    out.sharedBytes = (out.tileM + 4 * out.tileN) * out.headDim * 2 + 1024;
+    out.sharedBytes = (out.tileM + 6 * out.tileN) * out.headDim * 2 + 1024;
   } else {
     out.threads = out.tileM * 2;
     const int row = out.headDim + 8;

@@ -58,6 +58,14 @@ static __device__ __forceinline__ unsigned mj_pack(float lo, float hi) {
   return r;
 }
 
+// 2^x on the special function unit (subnormal results flush to zero,
+// which a softmax weight can afford).
+static __device__ __forceinline__ float mj_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
 static __device__ __forceinline__ float mj_neg_inf() { return __int_as_float(0xff800000); }
 
 // The key tiles and gathered keys one query tile visits, as a sequence of

@@ -169,12 +169,12 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS)
       const float mNew = fmaxf(m[r], mx);
       // A row with nothing allowed so far keeps m = -inf: no rescale.
       const float base = mNew == mj_neg_inf() ? 0.f : mNew;
-      const float alpha = exp2f(m[r] - base);
+      const float alpha = mj_exp2(m[r] - base);
       float sum = 0.f;
 #pragma unroll
       for (int j = 0; j < MJ_BN / 8; ++j) {
-        s[j][2 * r] = exp2f(s[j][2 * r] - base);
-        s[j][2 * r + 1] = exp2f(s[j][2 * r + 1] - base);
+        s[j][2 * r] = mj_exp2(s[j][2 * r] - base);
+        s[j][2 * r + 1] = mj_exp2(s[j][2 * r + 1] - base);
         sum += s[j][2 * r] + s[j][2 * r + 1];
       }
       l[r] = l[r] * alpha + sum;

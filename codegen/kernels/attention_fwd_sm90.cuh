@@ -22,6 +22,7 @@
 #define MJ_BM 128
 #define MJ_BN 128
 #define MJ_THREADS 256
+#define MJ_STAGES 3 // K/V stages in shared memory
 #define MJ_Q_BYTES (MJ_BM * MJ_D * 2)
 #define MJ_KV_BYTES (MJ_BN * MJ_D * 2)
 
@@ -54,6 +55,14 @@ static __device__ __forceinline__ void mj_fence_proxy_async() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
 
+// Keeps the compiler from moving register reads or writes of in-flight
+// wgmma operands across the wait that completes them.
+template <int N> static __device__ __forceinline__ void mj_fence_operands(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+    asm volatile("" : "+f"(r[i])::"memory");
+}
+
 // O (64 x D) += P (64 x 16, registers) V (16 x D, N-major in shared memory).
 static __device__ __forceinline__ void mj_wgmma_pv(float (&o)[MJ_D / 2],
                                                    const unsigned (&a)[4], uint64_t db) {
@@ -67,15 +76,16 @@ static __device__ __forceinline__ void mj_wgmma_pv(float (&o)[MJ_D / 2],
 extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
     maskjit_attention_fwd(const maskjit_params p) {
   extern __shared__ __align__(1024) unsigned char mj_shared[];
-  __shared__ int sKey[2][MJ_BN];
+  __shared__ int sKey[MJ_STAGES][MJ_BN];
+  __shared__ int sItem[MJ_STAGES][2]; // kind and tile of each stage's item
   // Swizzle atoms must be 1024-byte aligned; the launch adds the slack.
   const unsigned raw = mj_smem(mj_shared);
   const unsigned base = (raw + 1023u) & ~1023u;
   unsigned char *const gbase = mj_shared + (base - raw);
-  const unsigned sQ = base, sK = base + MJ_Q_BYTES, sV = sK + 2 * MJ_KV_BYTES;
+  const unsigned sQ = base, sK = base + MJ_Q_BYTES, sV = sK + MJ_STAGES * MJ_KV_BYTES;
   unsigned char *const gQ = gbase;
   unsigned char *const gK = gbase + MJ_Q_BYTES;
-  unsigned char *const gV = gK + 2 * MJ_KV_BYTES;
+  unsigned char *const gV = gK + MJ_STAGES * MJ_KV_BYTES;
 
   const int qt = p.num_q_tiles - 1 - blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   const int tid = threadIdx.x, wg = tid / 128, lane = tid % 32;
@@ -93,6 +103,10 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
     const int kind = sched.item(item, tile);
     if (tid < MJ_BN)
       sKey[stage][tid] = sched.key(kind, tile, tid);
+    if (tid == 0) {
+      sItem[stage][0] = kind;
+      sItem[stage][1] = tile;
+    }
     // Not unrolled: the copies are asynchronous, and their addresses would
     // otherwise hold registers the accumulators need.
 #pragma unroll 1
@@ -135,25 +149,12 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
   const uint64_t kDesc0 = mj_desc(sK, 16, 1024);
   const uint64_t vDesc0 = mj_desc(sV, MJ_BN * 128, 1024);
 
-  for (int item = 0; item < sched.num_items; ++item) {
-    const int stage = item & 1;
-    if (item + 1 < sched.num_items) {
-      loadKV(item + 1, stage ^ 1);
-      mj_cp_commit();
-      mj_cp_wait<1>();
-    } else {
-      mj_cp_wait<0>();
-    }
-    mj_fence_proxy_async();
-    __syncthreads();
-    int tile;
-    const int kind = sched.item(item, tile);
-    const uint64_t kDesc = kDesc0 + stage * (MJ_KV_BYTES >> 4);
-    const uint64_t vDesc = vDesc0 + stage * (MJ_KV_BYTES >> 4);
+  float s[MJ_BN / 2];      // S, then P, of the current item
+  unsigned pa[MJ_BN / 16][4]; // P of the previous item as A fragments
 
-    // S = Q K^T for this warpgroup's 64 rows and the 128 keys.
-    float s[MJ_BN / 2];
-    mj_wgmma_fence();
+  // S = Q K^T for this warpgroup's 64 rows and the 128 keys of a stage.
+  auto issueS = [&](int stage) {
+    const uint64_t kDesc = kDesc0 + stage * (MJ_KV_BYTES >> 4);
 #pragma unroll
     for (int kk = 0; kk < MJ_D / 16; ++kk) {
       // 16 elements further along the 128-byte line, or the next block.
@@ -161,31 +162,58 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
       const unsigned kOff = (kk / 4) * MJ_BN * 128 + (kk % 4) * 32;
       mj_wgmma_ss_n128(s, qDesc + (qOff >> 4), kDesc + (kOff >> 4), kk > 0);
     }
-    mj_wgmma_commit();
-    mj_wgmma_wait<0>();
-
-    // Mask: keys out of range always; the predicate on PARTIAL tiles and
-    // gathered keys only. A FULL tile inside [0, Lk) needs neither.
-    if (kind != 1 || (tile + 1) * MJ_BN > p.lk) {
+  };
+  // O += P V: the S accumulators of keys 16j..16j+15 are exactly the A
+  // fragment of the j-th k-step.
+  auto issuePV = [&](int stage) {
+    const uint64_t vDesc = vDesc0 + stage * (MJ_KV_BYTES >> 4);
 #pragma unroll
-      for (int i = 0; i < MJ_BN / 8; ++i) {
+    for (int j = 0; j < MJ_BN / 16; ++j)
+      mj_wgmma_pv(o, pa[j], vDesc + ((j * 16 * 128) >> 4));
+  };
+  // Which of this thread's 64 (query, key) pairs of a stage's item are
+  // allowed: bit 2i+c of bits[r] is element 4i+2r+c of S. Needs no score,
+  // so it runs while the tensor cores compute S. Keys out of range are
+  // never allowed; the predicate runs on PARTIAL tiles and gathered keys
+  // only. Returns false when every pair is allowed (a FULL tile inside
+  // [0, Lk)).
+  auto allowedBits = [&](int stage, unsigned (&bits)[2]) -> bool {
+    const int kind = sItem[stage][0], tile = sItem[stage][1];
+    if (kind == 1 && (tile + 1) * MJ_BN <= p.lk)
+      return false;
+    bits[0] = bits[1] = 0;
+    // A loop, not unrolled: unrolled, the compiler would precompute all 32
+    // keys (in 64 bits) in registers the accumulators need.
+#pragma unroll 1
+    for (int i = 0; i < MJ_BN / 8; ++i) {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int col = i * 8 + 2 * t4 + (e & 1);
-          const int key = kind == 2 ? sKey[stage][col]
-                                    : (tile * MJ_BN + col < p.lk ? tile * MJ_BN + col : -1);
-          const int row = e < 2 ? row0 : row1;
+      for (int c = 0; c < 2; ++c) {
+        const int col = i * 8 + 2 * t4 + c;
+        const int key = kind == 2 ? sKey[stage][col]
+                                  : (tile * MJ_BN + col < p.lk ? tile * MJ_BN + col : -1);
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
           bool ok = key >= 0;
           if (ok && kind != 1)
-            ok = MASKJIT_ALLOWED(row, key, h, b, p.lq, p.lk, &p.args);
-          if (!ok)
-            s[4 * i + e] = mj_neg_inf();
+            ok = MASKJIT_ALLOWED(r == 0 ? row0 : row1, key, h, b, p.lq, p.lk, &p.args);
+          bits[r] |= (ok ? 1u : 0u) << (2 * i + c);
         }
       }
     }
-
-    // Online softmax in base 2 on scaled scores; a row's 128 keys are
-    // spread over the 4 threads of a quad.
+    return true;
+  };
+  // Masks S and turns it into P (base-2 online softmax); returns in
+  // alpha[r] the factor that rescales row r's earlier O and sum.
+  auto softmax = [&](bool masked, const unsigned (&bits)[2], float (&alpha)[2]) {
+    if (masked) {
+#pragma unroll
+      for (int i = 0; i < MJ_BN / 8; ++i)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          if (!((bits[e >> 1] >> (2 * i + (e & 1))) & 1u))
+            s[4 * i + e] = mj_neg_inf();
+    }
+    // A row's 128 keys are spread over the 4 threads of a quad.
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       float mx = m[r];
@@ -196,27 +224,19 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
       // A row with nothing allowed so far keeps m = -inf: no rescale.
       const float base2 = mx == mj_neg_inf() ? 0.f : mx * scale;
-      const float alpha = exp2f(m[r] * scale - base2);
+      alpha[r] = mj_exp2(m[r] * scale - base2);
       float sum = 0.f;
 #pragma unroll
       for (int i = 0; i < MJ_BN / 8; ++i) {
-        s[4 * i + 2 * r] = exp2f(fmaf(s[4 * i + 2 * r], scale, -base2));
-        s[4 * i + 2 * r + 1] = exp2f(fmaf(s[4 * i + 2 * r + 1], scale, -base2));
+        s[4 * i + 2 * r] = mj_exp2(fmaf(s[4 * i + 2 * r], scale, -base2));
+        s[4 * i + 2 * r + 1] = mj_exp2(fmaf(s[4 * i + 2 * r + 1], scale, -base2));
         sum += s[4 * i + 2 * r] + s[4 * i + 2 * r + 1];
       }
-      l[r] = l[r] * alpha + sum;
+      l[r] = l[r] * alpha[r] + sum;
       m[r] = mx;
-#pragma unroll
-      for (int i = 0; i < MJ_D / 8; ++i) {
-        o[4 * i + 2 * r] *= alpha;
-        o[4 * i + 2 * r + 1] *= alpha;
-      }
     }
-
-    // O += P V: the S accumulators of keys 16j..16j+15 are exactly the A
-    // fragment of the j-th k-step. All of P is packed before the first
-    // wgmma so that no register changes between the fence and the MMAs.
-    unsigned pa[MJ_BN / 16][4];
+  };
+  auto packP = [&] {
 #pragma unroll
     for (int j = 0; j < MJ_BN / 16; ++j) {
       pa[j][0] = mj_pack(s[8 * j + 0], s[8 * j + 1]);
@@ -224,13 +244,55 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
       pa[j][2] = mj_pack(s[8 * j + 4], s[8 * j + 5]);
       pa[j][3] = mj_pack(s[8 * j + 6], s[8 * j + 7]);
     }
+  };
+
+  // Software pipeline: while the tensor cores run S_j = Q K_j^T and then
+  // O += P_{j-1} V_{j-1}, the warpgroup copies item j+1 into the third
+  // stage (stage j-2 is free: every thread finished with it before this
+  // iteration's barrier), evaluates the mask, waits for S_j only and
+  // computes its softmax; O is rescaled once the PV product has landed.
+  for (int item = 0; item < sched.num_items; ++item) {
+    const int stage = item % MJ_STAGES;
+    mj_cp_wait<0>();
+    mj_fence_proxy_async();
+    __syncthreads();
     mj_wgmma_fence();
+    issueS(stage);
+    mj_wgmma_commit();
+    // Item 0 commits an empty PV group, so that the wait below is the same
+    // on every iteration (a data-dependent wait count makes ptxas serialize
+    // all wgmma).
+    if (item > 0)
+      issuePV((item - 1) % MJ_STAGES);
+    mj_wgmma_commit();
+    // The copies are issued while the tensor cores work.
+    if (item + 1 < sched.num_items) {
+      loadKV(item + 1, (item + 1) % MJ_STAGES);
+      mj_cp_commit();
+    }
+    unsigned bits[2];
+    const bool masked = allowedBits(stage, bits);
+    mj_wgmma_wait<1>();
+    mj_fence_operands(s);
+    float alpha[2];
+    softmax(masked, bits, alpha);
+    mj_wgmma_wait<0>();
+    mj_fence_operands(o);
 #pragma unroll
-    for (int j = 0; j < MJ_BN / 16; ++j)
-      mj_wgmma_pv(o, pa[j], vDesc + ((j * 16 * 128) >> 4));
+    for (int i = 0; i < MJ_D / 8; ++i) {
+      o[4 * i + 0] *= alpha[0];
+      o[4 * i + 1] *= alpha[0];
+      o[4 * i + 2] *= alpha[1];
+      o[4 * i + 3] *= alpha[1];
+    }
+    packP();
+  }
+  if (sched.num_items > 0) {
+    mj_wgmma_fence();
+    issuePV((sched.num_items - 1) % MJ_STAGES);
     mj_wgmma_commit();
     mj_wgmma_wait<0>();
-    __syncthreads(); // This stage is refilled by the next prefetch.
+    mj_fence_operands(o);
   }
 
   // Epilogue: normalize, write O and LSE.
