@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -79,10 +80,19 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
     std::string material = out.source.code + "\n//arch=" + request.arch +
                            "\n//maskjit=" + maskjitVersion() +
                            "\n//nvrtc=" + Nvrtc::get().version();
+    // Kernel development: extra NVRTC options (e.g. -D switches), part of
+    // the key like everything else that changes the binary.
+    std::vector<std::string> options = {"-lineinfo"};
+    if (const char *extra = std::getenv("MASKJIT_NVRTC_FLAGS")) {
+      std::istringstream words(extra);
+      for (std::string w; words >> w;)
+        options.push_back(w);
+      material += "\n//flags=" + std::string(extra);
+    }
     out.cacheKey = contentHash(material);
     auto build = [&] {
       Nvrtc::Output o = Nvrtc::get().compile(
-          out.source.code, pattern.name + ".cu", request.arch, {"-lineinfo"});
+          out.source.code, pattern.name + ".cu", request.arch, options);
       return KernelBinary{std::move(o.ptx), std::move(o.cubin),
                           std::move(o.log)};
     };
@@ -291,6 +301,7 @@ void Launcher::launch(const AttentionCall &c) {
     float scaleLog2;
     Driver::DevicePtr segPtr, segs, gPtr, gKeys;
     int schedHeads, numQTiles;
+    int tmaSeqDim, tmaHeadDim, tmaBatchDim;
   };
   std::vector<unsigned char> buf(sizeof(Params) + argWords_.size() * 8);
   Params p{};
@@ -318,9 +329,51 @@ void Launcher::launch(const AttentionCall &c) {
   p.gKeys = gatherKeys_;
   p.schedHeads = schedHeads_;
   p.numQTiles = numQTiles_;
+  // The Hopper kernel copies key tiles with the TMA: one tensor map each
+  // for K and V, dimensions (head_dim, then sequence, head and batch in
+  // order of stride), a box of 64 columns by one tile of keys.
+  struct TensorMaps {
+    Driver::TensorMap k, v;
+  } maps;
+  if (kernel_.source.family == codegen::KernelFamily::Hopper) {
+    struct Dim {
+      uint64_t extent, stride; // stride in elements
+      int *slot;
+    };
+    auto encode = [&](Driver::TensorMap &map, Driver::DevicePtr base,
+                      const int64_t *strides) {
+      // strides: batch, seq, head. A dimension of extent 1 gets a large
+      // stride so that it sorts last (its stride is never used).
+      Dim dims[3] = {{static_cast<uint64_t>(c.lk),
+                      static_cast<uint64_t>(strides[1]), &p.tmaSeqDim},
+                     {static_cast<uint64_t>(c.kvHeads),
+                      static_cast<uint64_t>(strides[2]), &p.tmaHeadDim},
+                     {static_cast<uint64_t>(c.batch),
+                      static_cast<uint64_t>(strides[0]), &p.tmaBatchDim}};
+      for (Dim &d : dims)
+        if (d.extent == 1)
+          d.stride = uint64_t{1} << 35;
+      std::stable_sort(dims, dims + 3, [](const Dim &x, const Dim &y) {
+        return x.stride < y.stride;
+      });
+      uint64_t extents[4] = {static_cast<uint64_t>(kernel_.source.headDim)};
+      uint64_t strideBytes[3];
+      uint32_t box[4] = {64, 1, 1, 1};
+      for (int i = 0; i < 3; ++i) {
+        extents[i + 1] = dims[i].extent;
+        strideBytes[i] = dims[i].stride * 2;
+        *dims[i].slot = i + 1;
+        if (dims[i].slot == &p.tmaSeqDim)
+          box[i + 1] = static_cast<uint32_t>(kernel_.source.tileN);
+      }
+      Driver::get().encodeTensorMap16(map, base, 4, extents, strideBytes, box);
+    };
+    encode(maps.k, c.k, c.kStrides);
+    encode(maps.v, c.v, c.vStrides);
+  }
   std::memcpy(buf.data(), &p, sizeof p);
   std::memcpy(buf.data() + sizeof p, argWords_.data(), argWords_.size() * 8);
-  void *args[] = {buf.data()};
+  void *args[] = {buf.data(), &maps};
   Driver::get().launch(function_, numQTiles_, static_cast<unsigned>(c.heads),
                        static_cast<unsigned>(c.batch), kernel_.source.threads,
                        kernel_.source.sharedBytes, args, c.stream);

@@ -154,6 +154,9 @@ struct Driver::Fns {
   int (*eventSynchronize)(void *);
   int (*eventElapsedTime)(float *, void *, void *);
   int (*getErrorString)(int, const char **);
+  int (*tensorMapEncodeTiled)(void *, int, unsigned, void *, const uint64_t *,
+                              const uint64_t *, const uint32_t *,
+                              const uint32_t *, int, int, int, int);
 };
 
 Driver::Driver() {
@@ -196,6 +199,10 @@ Driver::Driver() {
       sym<decltype(fns_->eventElapsedTime)>(lib_, "cuEventElapsedTime");
   fns_->getErrorString =
       sym<decltype(fns_->getErrorString)>(lib_, "cuGetErrorString");
+  // Optional (CUDA 12+ drivers): only the Hopper kernel needs it.
+  fns_->tensorMapEncodeTiled =
+      reinterpret_cast<decltype(fns_->tensorMapEncodeTiled)>(
+          dlsym(lib_, "cuTensorMapEncodeTiled"));
   check(fns_->init(0), "cuInit");
   int dev = 0;
   check(fns_->deviceGet(&dev, 0), "cuDeviceGet");
@@ -294,6 +301,23 @@ float Driver::elapsedMs(Event start, Event stop) const {
   float ms = 0;
   check(fns_->eventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
   return ms;
+}
+
+void Driver::encodeTensorMap16(TensorMap &map, DevicePtr base, unsigned rank,
+                               const uint64_t *dims,
+                               const uint64_t *strideBytes,
+                               const uint32_t *box) const {
+  if (!fns_->tensorMapEncodeTiled)
+    throw CudaError("this CUDA driver has no cuTensorMapEncodeTiled (the "
+                    "Hopper kernel needs a CUDA 12 driver or newer)");
+  uint32_t elementStrides[5] = {1, 1, 1, 1, 1};
+  // CU_TENSOR_MAP_DATA_TYPE_UINT16 = 1, INTERLEAVE_NONE = 0,
+  // SWIZZLE_128B = 3, L2_PROMOTION_L2_256B = 3, FLOAT_OOB_FILL_NONE = 0
+  // (out-of-bounds elements read as zero).
+  check(fns_->tensorMapEncodeTiled(
+            map.bytes, 1, rank, reinterpret_cast<void *>(base), dims,
+            strideBytes, box, elementStrides, 0, 3, 3, 0),
+        "cuTensorMapEncodeTiled");
 }
 
 } // namespace maskjit::runtime

@@ -28,6 +28,9 @@ struct maskjit_params {
   const int *gather_keys; // key indices
   int sched_heads;        // 1: one schedule for all heads; else one per head
   int num_q_tiles;
+  // Hopper kernel: which dimension (1..3) of the K/V tensor maps is the
+  // sequence, the head and the batch (the host orders them by stride).
+  int tma_seq_dim, tma_head_dim, tma_batch_dim;
   maskjit_args args;
 };
 

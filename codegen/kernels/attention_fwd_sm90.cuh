@@ -5,8 +5,10 @@
 // (64 x 128 x 16 per instruction, fp32 accumulators in registers): Q and K
 // are read from shared memory through matrix descriptors, P goes from the S
 // accumulators straight into A registers, V is read N-major (transposed by
-// the tensor cores). K/V tiles of 128 keys are double-buffered with cp.async,
-// which also loads GATHER keys by index into the same dense tiles. Shared
+// the tensor cores). K/V tiles of 128 keys are copied by the tensor memory
+// accelerator (TMA, one thread issues the copy, an mbarrier per stage says
+// when it landed) into three stages; GATHER keys are loaded by index with
+// cp.async into the same dense tiles. Shared
 // tiles use the 128-byte swizzle wgmma expects: a [rows][D] tile is stored as
 // D/64 blocks of [rows][64], and 16-byte chunk c of row r sits at chunk
 // c ^ (r % 8) of its 128-byte line, so neither cp.async writes nor tensor
@@ -38,6 +40,39 @@ static __device__ __forceinline__ uint64_t mj_desc(unsigned addr, unsigned lbo,
                                                    unsigned sbo) {
   return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) |
          ((uint64_t)(sbo >> 4) << 32) | (1ull << 62);
+}
+
+// The K and V tensor maps (CUtensorMap), passed as a __grid_constant__
+// kernel parameter.
+struct mj_tensor_maps {
+  __align__(64) unsigned char k[128];
+  __align__(64) unsigned char v[128];
+};
+
+static __device__ __forceinline__ void mj_mbar_init(unsigned bar, unsigned count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+static __device__ __forceinline__ void mj_mbar_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar),
+               "r"(bytes)
+               : "memory");
+}
+static __device__ __forceinline__ void mj_mbar_wait(unsigned bar, unsigned parity) {
+  unsigned done = 0;
+  while (!done)
+    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+                 "selp.u32 %0, 1, 0, p;\n}\n"
+                 : "=r"(done)
+                 : "r"(bar), "r"(parity)
+                 : "memory");
+}
+// One box of a 4-D tensor map into shared memory, completing on `bar`.
+static __device__ __forceinline__ void mj_tma_load(unsigned dst, const void *map, unsigned bar,
+                                                   int c0, int c1, int c2, int c3) {
+  asm volatile("cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes"
+               " [%0], [%1, {%3, %4, %5, %6}], [%2];\n" ::"r"(dst),
+               "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2), "r"(c3)
+               : "memory");
 }
 
 static __device__ __forceinline__ void mj_wgmma_fence() {
@@ -74,10 +109,11 @@ static __device__ __forceinline__ void mj_wgmma_pv(float (&o)[MJ_D / 2],
 }
 
 extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
-    maskjit_attention_fwd(const maskjit_params p) {
+    maskjit_attention_fwd(const maskjit_params p, const __grid_constant__ mj_tensor_maps tm) {
   extern __shared__ __align__(1024) unsigned char mj_shared[];
   __shared__ int sKey[MJ_STAGES][MJ_BN];
   __shared__ int sItem[MJ_STAGES][2]; // kind and tile of each stage's item
+  __shared__ __align__(8) uint64_t sBar[MJ_STAGES]; // TMA completion per stage
   // Swizzle atoms must be 1024-byte aligned; the launch adds the slack.
   const unsigned raw = mj_smem(mj_shared);
   const unsigned base = (raw + 1023u) & ~1023u;
@@ -98,7 +134,36 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
   const mj_schedule sched(p, h, qt, MJ_BN);
 
   constexpr int chunks = MJ_D / 8; // 16-byte pieces per row
+  const unsigned bar0 = mj_smem(&sBar[0]);
+  // Key tiles: one thread hands the copy to the TMA. The box is 64 columns
+  // (one 128-byte swizzled line) by 128 keys; rows past Lk read as zero.
+  auto loadTile = [&](int item, int stage) {
+    if (tid != 0)
+      return;
+    int tile;
+    const int kind = sched.item(item, tile);
+    sItem[stage][0] = kind;
+    sItem[stage][1] = tile;
+    const unsigned bar = bar0 + stage * 8;
+    mj_mbar_expect_tx(bar, 2 * MJ_KV_BYTES);
+    int c[4] = {0, 0, 0, 0};
+    const int row = tile * MJ_BN;
+    c[1] = p.tma_seq_dim == 1 ? row : p.tma_head_dim == 1 ? kvh : b;
+    c[2] = p.tma_seq_dim == 2 ? row : p.tma_head_dim == 2 ? kvh : b;
+    c[3] = p.tma_seq_dim == 3 ? row : p.tma_head_dim == 3 ? kvh : b;
+#pragma unroll
+    for (int blk = 0; blk < MJ_D / 64; ++blk) {
+      const unsigned off = stage * MJ_KV_BYTES + blk * MJ_BN * 128;
+      mj_tma_load(sK + off, tm.k, bar, blk * 64, c[1], c[2], c[3]);
+      mj_tma_load(sV + off, tm.v, bar, blk * 64, c[1], c[2], c[3]);
+    }
+  };
+  // Gathered keys: every thread copies 16-byte pieces of the rows.
   auto loadKV = [&](int item, int stage) {
+    if (item < sched.num_tiles) {
+      loadTile(item, stage);
+      return;
+    }
     int tile;
     const int kind = sched.item(item, tile);
     if (tid < MJ_BN)
@@ -131,6 +196,13 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
     const int64_t qq = ok ? q0 + r : 0;
     mj_cp_async16(gQ + mj_swizzle(MJ_BM, r, c8), Qg + qq * p.q_ss + c8 * 8, ok);
   }
+  if (tid == 0) {
+#pragma unroll
+    for (int i = 0; i < MJ_STAGES; ++i)
+      mj_mbar_init(bar0 + i * 8, 1);
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
   if (sched.num_items > 0)
     loadKV(0, 0);
   mj_cp_commit();
@@ -253,6 +325,11 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
   // computes its softmax; O is rescaled once the PV product has landed.
   for (int item = 0; item < sched.num_items; ++item) {
     const int stage = item % MJ_STAGES;
+    // Wait for this item: TMA tiles on their stage's mbarrier (the stage's
+    // (item / 3)-th use; gathered chunks come after all tiles), gathered
+    // chunks and Q through cp.async.
+    if (item < sched.num_tiles)
+      mj_mbar_wait(bar0 + stage * 8, (item / MJ_STAGES) & 1);
     mj_cp_wait<0>();
     mj_fence_proxy_async();
     __syncthreads();
