@@ -1,9 +1,28 @@
 //===- Api.cpp - The public C++ API ---------------------------------------===//
 #include "maskjit/maskjit.h"
 
+#include "maskjit/dsl/Frontend.h"
+#include "maskjit/runtime/Attention.h"
+
 #include <sstream>
 
 namespace maskjit {
+
+struct Pattern::Impl {
+  std::shared_ptr<dsl::Frontend> frontend;
+  const dsl::Program *program = nullptr;
+  const dsl::PatternDecl *decl = nullptr;
+};
+
+struct MaskOracle::Impl {
+  std::unique_ptr<dsl::MaskEvaluator> evaluator;
+};
+
+struct Kernel::Impl {
+  std::shared_ptr<Pattern::Impl> pattern;
+  runtime::CompiledKernel compiled;
+  std::unique_ptr<runtime::Launcher> launcher;
+};
 
 namespace {
 const dsl::PatternDecl &pick(const dsl::Program &program,
@@ -19,51 +38,84 @@ const dsl::PatternDecl &pick(const dsl::Program &program,
                              : "the source defines several patterns; name one");
   return *main.front();
 }
+
+/// Public params to the front end's bindings, typed by the declaration.
+dsl::ParamBindings toBindings(const dsl::PatternDecl &decl,
+                              const Params &params) {
+  dsl::ParamBindings out;
+  for (auto &[name, value] : params.scalars)
+    out[name] = dsl::ParamValue::integer(value);
+  for (auto &[name, values] : params.arrays) {
+    dsl::ParamValue v = dsl::ParamValue::ints(values);
+    if (auto i = decl.findParam(name))
+      v.type = decl.params[*i].type;
+    out[name] = std::move(v);
+  }
+  return out;
+}
 } // namespace
+
+MaskOracle::MaskOracle() : impl_(std::make_unique<Impl>()) {}
+MaskOracle::~MaskOracle() = default;
+MaskOracle::MaskOracle(MaskOracle &&) noexcept = default;
+
+bool MaskOracle::allowed(int64_t q, int64_t k) const {
+  try {
+    return impl_->evaluator->allowed(q, k);
+  } catch (const std::exception &e) {
+    throw Error(e.what());
+  }
+}
 
 Pattern Pattern::fromFile(const std::string &path, const std::string &name) {
   Pattern p;
-  p.frontend_ = std::make_shared<dsl::Frontend>();
-  p.program_ = p.frontend_->loadFile(path);
-  if (!p.program_)
-    throw Error(p.frontend_->diags().str());
-  p.decl_ = &pick(*p.program_, name);
+  p.impl_ = std::make_shared<Impl>();
+  p.impl_->frontend = std::make_shared<dsl::Frontend>();
+  p.impl_->program = p.impl_->frontend->loadFile(path);
+  if (!p.impl_->program)
+    throw Error(p.impl_->frontend->diags().str());
+  p.impl_->decl = &pick(*p.impl_->program, name);
   return p;
 }
 
 Pattern Pattern::fromString(const std::string &text, const std::string &name,
                             const std::string &bufferName) {
   Pattern p;
-  p.frontend_ = std::make_shared<dsl::Frontend>();
-  p.program_ = p.frontend_->loadString(bufferName, text);
-  if (!p.program_)
-    throw Error(p.frontend_->diags().str());
-  p.decl_ = &pick(*p.program_, name);
+  p.impl_ = std::make_shared<Impl>();
+  p.impl_->frontend = std::make_shared<dsl::Frontend>();
+  p.impl_->program = p.impl_->frontend->loadString(bufferName, text);
+  if (!p.impl_->program)
+    throw Error(p.impl_->frontend->diags().str());
+  p.impl_->decl = &pick(*p.impl_->program, name);
   return p;
 }
 
-const std::string &Pattern::name() const { return decl_->name; }
+const std::string &Pattern::name() const { return impl_->decl->name; }
 
-std::unique_ptr<dsl::MaskEvaluator>
-Pattern::evaluator(const dsl::ParamBindings &params,
-                   const dsl::EvalShape &shape) const {
+MaskOracle Pattern::oracle(int64_t lq, int64_t lk, const Params &params,
+                           int64_t head, int64_t batch) const {
+  MaskOracle o;
   try {
-    return std::make_unique<dsl::MaskEvaluator>(*program_, *decl_, params,
-                                                dsl::Selections{}, shape);
-  } catch (const dsl::MaskError &e) {
+    o.impl_->evaluator = std::make_unique<dsl::MaskEvaluator>(
+        *impl_->program, *impl_->decl, toBindings(*impl_->decl, params),
+        dsl::Selections{}, dsl::EvalShape{lq, lk, head, batch});
+  } catch (const std::exception &e) {
     throw Error(e.what());
   }
+  return o;
 }
 
 Kernel Kernel::compile(const Pattern &pattern, const CompileOptions &options) {
   Kernel k;
-  k.pattern_ = pattern;
+  k.impl_ = std::make_shared<Impl>();
+  k.impl_->pattern = pattern.impl_;
   runtime::CompileRequest req;
   for (auto &[name, value] : options.constants)
     req.bindings.push_back(name + "=" + std::to_string(value));
   req.headDim = options.headDim;
   req.dtype = options.dtype;
   req.arch = options.arch;
+  req.kernel = options.kernel;
   try {
     if (req.arch.empty()) {
       int cc = runtime::Driver::get().computeCapability();
@@ -71,24 +123,90 @@ Kernel Kernel::compile(const Pattern &pattern, const CompileOptions &options) {
     }
     static runtime::KernelRegistry registry;
     std::ostringstream errors;
-    k.compiled_ =
-        std::make_shared<runtime::CompiledKernel>(runtime::compileKernel(
-            *pattern.program_, *pattern.decl_, pattern.frontend_->sources(),
-            req, errors, true, options.useCache ? &registry : nullptr));
+    const Pattern::Impl &p = *pattern.impl_;
+    k.impl_->compiled = runtime::compileKernel(
+        *p.program, *p.decl, p.frontend->sources(), req, errors, true,
+        options.useCache ? &registry : nullptr);
   } catch (const std::exception &e) {
     throw Error(e.what());
   }
   return k;
 }
 
+const std::string &Kernel::ptx() const { return impl_->compiled.ptx; }
+const std::string &Kernel::cudaSource() const {
+  return impl_->compiled.source.code;
+}
+const std::string &Kernel::cacheKey() const { return impl_->compiled.cacheKey; }
+std::string Kernel::family() const {
+  return codegen::kernelFamilyName(impl_->compiled.source.family);
+}
+
 void Kernel::launch(const AttentionCall &call) {
   try {
-    if (!launcher_)
-      launcher_ = std::make_shared<runtime::Launcher>(*compiled_);
-    launcher_->launch(call);
+    if (!impl_->launcher)
+      impl_->launcher = std::make_unique<runtime::Launcher>(impl_->compiled);
+    runtime::AttentionCall c;
+    c.batch = call.batch;
+    c.heads = call.heads;
+    c.kvHeads = call.kvHeads;
+    c.lq = call.lq;
+    c.lk = call.lk;
+    c.q = call.q;
+    c.k = call.k;
+    c.v = call.v;
+    c.o = call.o;
+    c.lse = call.lse;
+    for (int i = 0; i < 3; ++i) {
+      c.qStrides[i] = call.qStrides[i];
+      c.kStrides[i] = call.kStrides[i];
+      c.vStrides[i] = call.vStrides[i];
+      c.oStrides[i] = call.oStrides[i];
+    }
+    c.softmaxScale = call.softmaxScale;
+    c.runtimeValues = toBindings(*impl_->pattern->decl, call.params);
+    c.selections.columns = call.columns;
+    c.selections.diagonals = call.diagonals;
+    c.stream = call.stream;
+    impl_->launcher->launch(c);
   } catch (const std::exception &e) {
     throw Error(e.what());
   }
 }
+
+namespace gpu {
+template <typename F> static auto wrap(F f) {
+  try {
+    return f(runtime::Driver::get());
+  } catch (const std::exception &e) {
+    throw Error(e.what());
+  }
+}
+bool available() {
+  try {
+    runtime::Driver::get();
+    return true;
+  } catch (const std::exception &) {
+    return false;
+  }
+}
+uint64_t alloc(size_t bytes) {
+  return wrap([&](runtime::Driver &d) { return d.alloc(bytes); });
+}
+void free(uint64_t ptr) {
+  wrap([&](runtime::Driver &d) { d.free(ptr); });
+}
+void upload(uint64_t dst, const void *src, size_t bytes) {
+  wrap([&](runtime::Driver &d) { d.upload(dst, src, bytes); });
+}
+void download(void *dst, uint64_t src, size_t bytes) {
+  wrap([&](runtime::Driver &d) { d.download(dst, src, bytes); });
+}
+void synchronize() {
+  wrap([&](runtime::Driver &d) { d.synchronize(); });
+}
+} // namespace gpu
+
+bool nvrtcAvailable() { return runtime::Nvrtc::available(); }
 
 } // namespace maskjit

@@ -1,6 +1,6 @@
 //===- maskjit.h - The public C++ API ---------------------------*- C++ -*-===//
 //
-//   #include "maskjit/maskjit.h"
+//   #include <maskjit/maskjit.h>
 //
 //   auto pattern = maskjit::Pattern::fromFile("sliding_window.mask");
 //   maskjit::CompileOptions opts;          // head_dim 128, bf16, this GPU
@@ -10,32 +10,59 @@
 //   ...
 //   kernel.launch(call);                   // on call.stream
 //
-// Every failure throws maskjit::Error with a readable message (a `.mask`
-// diagnostic, an NVRTC log, a bad argument); nothing aborts the process.
+// This header needs nothing but the C++ standard library: the compiler
+// (MLIR), NVRTC and the CUDA driver stay inside libmaskjit, which opens the
+// CUDA libraries only when a kernel is compiled or launched. Every failure
+// throws maskjit::Error with a readable message (a `.mask` diagnostic, an
+// NVRTC log, a bad argument); nothing aborts the process.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MASKJIT_MASKJIT_H
 #define MASKJIT_MASKJIT_H
 
-#include "maskjit/dsl/Frontend.h"
-#include "maskjit/runtime/Attention.h"
-
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#define MASKJIT_API __attribute__((visibility("default")))
 
 namespace maskjit {
 
-class Error : public std::runtime_error {
+class MASKJIT_API Error : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
 
-using runtime::AttentionCall;
+/// Values of a pattern's runtime params: scalars, and arrays (`int[]`,
+/// `int[heads]`).
+struct Params {
+  std::map<std::string, int64_t> scalars;
+  std::map<std::string, std::vector<int64_t>> arrays;
+};
+
+/// The reference mask of a pattern for one shape (CPU): the oracle for
+/// tests. O(1) memory per query; evaluation is lazy.
+class MASKJIT_API MaskOracle {
+public:
+  ~MaskOracle();
+  MaskOracle(MaskOracle &&) noexcept;
+  /// Whether query `q` may attend key `k`.
+  bool allowed(int64_t q, int64_t k) const;
+
+private:
+  friend class Pattern;
+  MaskOracle();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 /// A checked pattern from a `.mask` file or string (with its imports).
-class Pattern {
+class MASKJIT_API Pattern {
 public:
   static Pattern fromFile(const std::string &path,
                           const std::string &name = "");
@@ -43,42 +70,77 @@ public:
                             const std::string &name = "",
                             const std::string &bufferName = "<string>");
   const std::string &name() const;
-  /// The reference mask (CPU) for one shape: the oracle for tests.
-  std::unique_ptr<dsl::MaskEvaluator>
-  evaluator(const dsl::ParamBindings &params,
-            const dsl::EvalShape &shape) const;
+  /// The pattern's mask for one shape, head and batch (reference, CPU).
+  MaskOracle oracle(int64_t lq, int64_t lk, const Params &params = {},
+                    int64_t head = 0, int64_t batch = 0) const;
+
+  struct Impl;
 
 private:
   friend class Kernel;
-  std::shared_ptr<dsl::Frontend> frontend_;
-  const dsl::Program *program_ = nullptr;
-  const dsl::PatternDecl *decl_ = nullptr;
+  std::shared_ptr<Impl> impl_;
 };
 
 struct CompileOptions {
   int64_t headDim = 128;
   std::string dtype = "bf16";
   std::string arch; ///< Empty: the current GPU (sm_90 becomes sm_90a).
+  /// auto (the Hopper kernel on sm_90a, the portable one elsewhere),
+  /// portable or hopper.
+  std::string kernel = "auto";
   std::map<std::string, int64_t> constants; ///< Compile-time params.
   bool useCache = true; ///< The registry ($MASKJIT_CACHE_DIR).
 };
 
+/// Shapes and data of one attention call. Tensors are BSHD-strided (element
+/// strides of batch, sequence and head; the last dimension contiguous), Q,
+/// K, V and O in the kernel's dtype, LSE fp32 [batch, heads, Lq].
+struct AttentionCall {
+  int64_t batch = 1, heads = 1, kvHeads = 1, lq = 0, lk = 0;
+  uint64_t q = 0, k = 0, v = 0, o = 0, lse = 0; ///< CUdeviceptr values.
+  int64_t qStrides[3] = {0, 0, 0};              ///< batch, seq, head
+  int64_t kStrides[3] = {0, 0, 0};
+  int64_t vStrides[3] = {0, 0, 0};
+  int64_t oStrides[3] = {0, 0, 0};
+  float softmaxScale = 0; ///< 0: 1/sqrt(head_dim)
+  Params params;          ///< Runtime params and arrays.
+  /// Chosen sets of the dynamic selectors (topk_columns, topk_diagonals).
+  std::optional<std::vector<int64_t>> columns, diagonals;
+  void *stream = nullptr; ///< CUstream; null: the default stream.
+};
+
 /// A compiled kernel. Launching needs a GPU; compiling only NVRTC.
-class Kernel {
+class MASKJIT_API Kernel {
 public:
   static Kernel compile(const Pattern &pattern, const CompileOptions &options);
-  const std::string &ptx() const { return compiled_->ptx; }
-  const std::string &cudaSource() const { return compiled_->source.code; }
-  const std::string &cacheKey() const { return compiled_->cacheKey; }
+  const std::string &ptx() const;
+  const std::string &cudaSource() const;
+  const std::string &cacheKey() const;
+  /// "portable" or "hopper".
+  std::string family() const;
   /// Validates `call` (throws Error) and launches on `call.stream`. Changing
   /// a runtime value or a length never recompiles.
   void launch(const AttentionCall &call);
 
+  struct Impl;
+
 private:
-  Pattern pattern_;
-  std::shared_ptr<runtime::CompiledKernel> compiled_;
-  std::shared_ptr<runtime::Launcher> launcher_;
+  std::shared_ptr<Impl> impl_;
 };
+
+/// Minimal device memory helpers over the CUDA driver that libmaskjit
+/// already opens, for programs that have no CUDA runtime of their own.
+namespace gpu {
+MASKJIT_API bool available(); ///< A CUDA driver and a GPU are present.
+MASKJIT_API uint64_t alloc(size_t bytes);
+MASKJIT_API void free(uint64_t ptr);
+MASKJIT_API void upload(uint64_t dst, const void *src, size_t bytes);
+MASKJIT_API void download(void *dst, uint64_t src, size_t bytes);
+MASKJIT_API void synchronize();
+} // namespace gpu
+
+/// NVRTC (needed to compile kernels) can be loaded.
+MASKJIT_API bool nvrtcAvailable();
 
 } // namespace maskjit
 

@@ -23,13 +23,17 @@ TEST(Api, PatternErrorsCarryTheDiagnostic) {
 TEST(Api, EvaluatorFromThePattern) {
   auto p = maskjit::Pattern::fromString(
       "pattern w(n: int = 2) { causal and q - k < n }");
-  auto e = p.evaluator({}, {4, 4, 0, 0});
-  EXPECT_TRUE(e->allowed(3, 2));
-  EXPECT_FALSE(e->allowed(3, 1));
+  auto e = p.oracle(4, 4);
+  EXPECT_TRUE(e.allowed(3, 2));
+  EXPECT_FALSE(e.allowed(3, 1));
+  maskjit::Params wide;
+  wide.scalars["n"] = 3;
+  EXPECT_TRUE(p.oracle(4, 4, wide).allowed(3, 1));
+  EXPECT_FALSE(p.oracle(4, 4, wide).allowed(1, 3));
 }
 
 TEST(Api, CompileWithoutAGpu) {
-  if (!maskjit::runtime::Nvrtc::available())
+  if (!maskjit::nvrtcAvailable())
     GTEST_SKIP() << "NVRTC not installed";
   auto p = maskjit::Pattern::fromString(
       "pattern w(n: int = 2) { causal and q - k < n }");
@@ -42,6 +46,12 @@ TEST(Api, CompileWithoutAGpu) {
   EXPECT_NE(k.ptx().find(".entry maskjit_attention_fwd"), std::string::npos);
   EXPECT_NE(k.cudaSource().find("w_allowed"), std::string::npos);
   EXPECT_EQ(k.cacheKey().size(), 16u);
+  EXPECT_EQ(k.family(), "portable");
+  o.kernel = "hopper"; // needs sm_90a
+  EXPECT_THROW(maskjit::Kernel::compile(p, o), maskjit::Error);
+  o.arch = "sm_90a";
+  EXPECT_EQ(maskjit::Kernel::compile(p, o).family(), "hopper");
+  o.kernel = "auto";
   o.headDim = 96;
   EXPECT_THROW(maskjit::Kernel::compile(p, o), maskjit::Error);
   o.headDim = 64;
