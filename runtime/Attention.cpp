@@ -216,57 +216,36 @@ void Launcher::prepare(const AttentionCall &c) {
   }
   argWords_.push_back(0); // maskjit_unused
 
-  // The schedule, per query tile, as CSR tables.
+  // The schedule, per query tile, as CSR tables (one per head when per-head
+  // params move it).
   std::map<std::string, std::vector<int64_t>> arrays;
   for (auto &[name, v] : c.runtimeValues)
     if (v.type == dsl::Type::IntArray)
       arrays[name] = v.array;
   schedHeads_ = kernel_.scheduleNeedsHead ? static_cast<int>(c.heads) : 1;
-  std::vector<int> segPtr, segs, gPtr, gKeys;
-  visitedTiles_ = gatheredKeys_ = 0;
-  for (int h = 0; h < schedHeads_; ++h) {
-    std::map<std::string, int64_t> values = symbols;
-    values["h"] = h;
-    values["b"] = 0;
-    for (const codegen::ArgField &f : kernel_.source.args)
-      if (f.kind == codegen::ArgField::HeadArray)
-        values[f.name] = c.runtimeValues.at(f.name).array[h];
-    std::string error;
-    auto s = mask::bindSchedule(kernel_.schedule, values, c.lq, c.lk,
-                                kernel_.source.tileM, kernel_.source.tileN,
-                                error, arrays);
-    if (!s)
-      throw std::invalid_argument(error);
-    numQTiles_ = static_cast<int>(s->queryTiles());
-    segPtr.push_back(static_cast<int>(segs.size() / 3));
-    gPtr.push_back(static_cast<int>(gKeys.size()));
-    for (int64_t qt = 0; qt < s->queryTiles(); ++qt) {
-      for (const KvSegment &seg : s->kernelSegments(qt)) {
-        segs.push_back(static_cast<int>(seg.begin));
-        segs.push_back(static_cast<int>(seg.end));
-        segs.push_back(seg.kind == TileKind::Full ? 1 : 0);
-        visitedTiles_ += seg.end - seg.begin;
-      }
-      for (const KeyRun &r : s->gather(qt))
-        for (int64_t i = 0; i < r.count; ++i)
-          gKeys.push_back(static_cast<int>(r.start + i * r.step));
-      segPtr.push_back(static_cast<int>(segs.size() / 3));
-      gPtr.push_back(static_cast<int>(gKeys.size()));
-    }
-    // CSR offsets per head are relative to the whole table.
-  }
-  // Per-head tables: each head's pointers were pushed with a leading entry;
-  // flatten into [head][numQTiles + 1].
-  gatheredKeys_ = static_cast<int64_t>(gKeys.size());
+  std::vector<std::map<std::string, int64_t>> perHead(schedHeads_);
+  for (const codegen::ArgField &f : kernel_.source.args)
+    if (f.kind == codegen::ArgField::HeadArray)
+      for (int h = 0; h < schedHeads_; ++h)
+        perHead[h][f.name] = c.runtimeValues.at(f.name).array[h];
+  mask::KernelTables tables;
+  std::string error;
+  if (!mask::buildKernelTables(kernel_.schedule, symbols, perHead, schedHeads_,
+                               c.lq, c.lk, kernel_.source.tileM,
+                               kernel_.source.tileN, arrays, tables, error))
+    throw std::invalid_argument(error);
+  numQTiles_ = tables.queryTiles;
+  visitedTiles_ = tables.visitedTiles;
+  gatheredKeys_ = tables.gatheredKeys;
   auto upload32 = [&](Driver::DevicePtr &dst, const std::vector<int> &v) {
     d.free(dst);
     dst = d.alloc(std::max<size_t>(v.size(), 1) * 4);
     d.upload(dst, v.data(), v.size() * 4);
   };
-  upload32(segPtr_, segPtr);
-  upload32(segs_, segs);
-  upload32(gatherPtr_, gPtr);
-  upload32(gatherKeys_, gKeys);
+  upload32(segPtr_, tables.segPtr);
+  upload32(segs_, tables.segs);
+  upload32(gatherPtr_, tables.gatherPtr);
+  upload32(gatherKeys_, tables.gatherKeys);
   prepared_ = c;
   hasPrepared_ = true;
 }
@@ -336,37 +315,16 @@ void Launcher::launch(const AttentionCall &c) {
     Driver::TensorMap k, v;
   } maps;
   if (kernel_.source.family == codegen::KernelFamily::Hopper) {
-    struct Dim {
-      uint64_t extent, stride; // stride in elements
-      int *slot;
-    };
     auto encode = [&](Driver::TensorMap &map, Driver::DevicePtr base,
                       const int64_t *strides) {
-      // strides: batch, seq, head. A dimension of extent 1 gets a large
-      // stride so that it sorts last (its stride is never used).
-      Dim dims[3] = {{static_cast<uint64_t>(c.lk),
-                      static_cast<uint64_t>(strides[1]), &p.tmaSeqDim},
-                     {static_cast<uint64_t>(c.kvHeads),
-                      static_cast<uint64_t>(strides[2]), &p.tmaHeadDim},
-                     {static_cast<uint64_t>(c.batch),
-                      static_cast<uint64_t>(strides[0]), &p.tmaBatchDim}};
-      for (Dim &d : dims)
-        if (d.extent == 1)
-          d.stride = uint64_t{1} << 35;
-      std::stable_sort(dims, dims + 3, [](const Dim &x, const Dim &y) {
-        return x.stride < y.stride;
-      });
-      uint64_t extents[4] = {static_cast<uint64_t>(kernel_.source.headDim)};
-      uint64_t strideBytes[3];
-      uint32_t box[4] = {64, 1, 1, 1};
-      for (int i = 0; i < 3; ++i) {
-        extents[i + 1] = dims[i].extent;
-        strideBytes[i] = dims[i].stride * 2;
-        *dims[i].slot = i + 1;
-        if (dims[i].slot == &p.tmaSeqDim)
-          box[i + 1] = static_cast<uint32_t>(kernel_.source.tileN);
-      }
-      Driver::get().encodeTensorMap16(map, base, 4, extents, strideBytes, box);
+      mask::TmaLayout t =
+          mask::tmaLayout(c.lk, c.kvHeads, c.batch, strides,
+                          kernel_.source.headDim, kernel_.source.tileN);
+      p.tmaSeqDim = t.seqDim;
+      p.tmaHeadDim = t.headDim;
+      p.tmaBatchDim = t.batchDim;
+      Driver::get().encodeTensorMap16(map, base, 4, t.extents, t.strideBytes,
+                                      t.box);
     };
     encode(maps.k, c.k, c.kStrides);
     encode(maps.v, c.v, c.vStrides);

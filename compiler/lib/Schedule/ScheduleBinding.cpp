@@ -1,0 +1,174 @@
+//===- ScheduleBinding.cpp - From the symbolic schedule to kernel tables --===//
+#include "maskjit/compiler/ScheduleBinding.h"
+
+#include <algorithm>
+#include <memory>
+
+namespace maskjit::mask {
+
+std::optional<KvSchedule>
+bindSchedule(const SymbolicSchedule &s,
+             const std::map<std::string, int64_t> &values, int64_t lq,
+             int64_t lk, int64_t tileQ, int64_t tileK, std::string &error,
+             const std::map<std::string, std::vector<int64_t>> &arrays) {
+  // Each runtime array compared at q and k is checked (and indexed) once.
+  std::map<std::string, std::shared_ptr<const RunArray>> runs;
+  auto runArray =
+      [&](const std::string &name) -> std::shared_ptr<const RunArray> {
+    auto it = runs.find(name);
+    if (it != runs.end())
+      return it->second;
+    auto a = arrays.find(name);
+    auto r = a == arrays.end() ? nullptr : RunArray::make(a->second);
+    runs[name] = r;
+    return r;
+  };
+  KvSchedule out;
+  out.lq = lq;
+  out.lk = lk;
+  out.tileQ = tileQ;
+  out.tileK = tileK;
+  out.hasComplement = s.hasComplement;
+  // c + sum(coef * value); false (and `error`) when a symbol is unbound,
+  // nullopt-like overflow reported through `overflow`.
+  auto eval = [&](const SymExpr &e, int64_t &out, bool &overflow) -> bool {
+    out = e.constant;
+    for (auto &[name, coef] : e.terms) {
+      int64_t v;
+      if (name == "Lq")
+        v = lq;
+      else if (name == "Lk")
+        v = lk;
+      else if (auto it = values.find(name); it != values.end())
+        v = it->second;
+      else {
+        error = "the schedule needs a value for `" + name + "`";
+        return false;
+      }
+      int64_t prod;
+      if (__builtin_mul_overflow(coef, v, &prod) ||
+          __builtin_add_overflow(out, prod, &out))
+        overflow = true;
+    }
+    return true;
+  };
+  auto bindDnf = [&](const std::vector<SymClause> &dnf,
+                     std::vector<Clause> &dst) -> bool {
+    for (const SymClause &c : dnf) {
+      Clause clause;
+      for (const SymAtom &t : c) {
+        LinearAtom atom;
+        if (!t.runArray.empty()) {
+          // Unknown or not sorted: an opaque atom (sound).
+          atom.runs = runArray(t.runArray);
+          atom.negated = t.negated;
+          atom.opaque = !atom.runs;
+          clause.atoms.push_back(atom);
+          continue;
+        }
+        atom.opaque = t.opaque;
+        atom.a = t.a;
+        atom.b = t.b;
+        bool overflow = false;
+        int64_t rhs = 0, offset = 0;
+        if (!eval(t.rhs, rhs, overflow) || !eval(t.offset, offset, overflow))
+          return false;
+        atom.modulus = t.modulus;
+        atom.offset = offset;
+        atom.aQ = t.aQ;
+        atom.qDiv = t.qDiv;
+        atom.qOff = t.qOff;
+        atom.bK = t.bK;
+        atom.kDiv = t.kDiv;
+        atom.kOff = t.kOff;
+        if (overflow) { // Sound: an unknown atom.
+          atom.opaque = true;
+          atom.modulus = 0;
+        }
+        atom.rhs = rhs;
+        clause.atoms.push_back(atom);
+      }
+      dst.push_back(std::move(clause));
+    }
+    return true;
+  };
+  if (!bindDnf(s.clauses, out.clauses) ||
+      !bindDnf(s.complement, out.complement))
+    return std::nullopt;
+  return out;
+}
+
+bool buildKernelTables(
+    const SymbolicSchedule &s, const std::map<std::string, int64_t> &values,
+    const std::vector<std::map<std::string, int64_t>> &perHead, int heads,
+    int64_t lq, int64_t lk, int64_t tileQ, int64_t tileK,
+    const std::map<std::string, std::vector<int64_t>> &arrays,
+    KernelTables &out, std::string &error) {
+  out = KernelTables{};
+  out.heads = heads;
+  for (int h = 0; h < heads; ++h) {
+    std::map<std::string, int64_t> bound = values;
+    bound["h"] = h;
+    bound["b"] = 0;
+    if (h < static_cast<int>(perHead.size()))
+      for (auto &[name, v] : perHead[h])
+        bound[name] = v;
+    auto sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, error, arrays);
+    if (!sched)
+      return false;
+    out.queryTiles = static_cast<int>(sched->queryTiles());
+    // Each head's CSR offsets are relative to the whole table.
+    out.segPtr.push_back(static_cast<int>(out.segs.size() / 3));
+    out.gatherPtr.push_back(static_cast<int>(out.gatherKeys.size()));
+    for (int64_t qt = 0; qt < sched->queryTiles(); ++qt) {
+      for (const KvSegment &seg : sched->kernelSegments(qt)) {
+        out.segs.push_back(static_cast<int>(seg.begin));
+        out.segs.push_back(static_cast<int>(seg.end));
+        out.segs.push_back(seg.kind == TileKind::Full ? 1 : 0);
+        out.visitedTiles += seg.end - seg.begin;
+      }
+      for (const KeyRun &r : sched->gather(qt))
+        for (int64_t i = 0; i < r.count; ++i)
+          out.gatherKeys.push_back(static_cast<int>(r.start + i * r.step));
+      out.segPtr.push_back(static_cast<int>(out.segs.size() / 3));
+      out.gatherPtr.push_back(static_cast<int>(out.gatherKeys.size()));
+    }
+  }
+  out.gatheredKeys = static_cast<int64_t>(out.gatherKeys.size());
+  return true;
+}
+
+TmaLayout tmaLayout(int64_t lk, int64_t kvHeads, int64_t batch,
+                    const int64_t strides[3], int64_t headDimSize,
+                    int64_t tileK) {
+  struct Dim {
+    uint64_t extent, stride; // stride in elements
+    int which;               // 0 sequence, 1 head, 2 batch
+  };
+  // A dimension of extent 1 gets a large stride so that it sorts last (its
+  // stride is never used).
+  Dim dims[3] = {
+      {static_cast<uint64_t>(lk), static_cast<uint64_t>(strides[1]), 0},
+      {static_cast<uint64_t>(kvHeads), static_cast<uint64_t>(strides[2]), 1},
+      {static_cast<uint64_t>(batch), static_cast<uint64_t>(strides[0]), 2}};
+  for (Dim &d : dims)
+    if (d.extent == 1)
+      d.stride = uint64_t{1} << 35;
+  std::stable_sort(dims, dims + 3, [](const Dim &x, const Dim &y) {
+    return x.stride < y.stride;
+  });
+  TmaLayout t{};
+  t.extents[0] = static_cast<uint64_t>(headDimSize);
+  t.box[0] = 64;
+  for (int i = 0; i < 3; ++i) {
+    t.extents[i + 1] = dims[i].extent;
+    t.strideBytes[i] = dims[i].stride * 2;
+    t.box[i + 1] = dims[i].which == 0 ? static_cast<uint32_t>(tileK) : 1;
+    (dims[i].which == 0   ? t.seqDim
+     : dims[i].which == 1 ? t.headDim
+                          : t.batchDim) = i + 1;
+  }
+  return t;
+}
+
+} // namespace maskjit::mask

@@ -1,0 +1,102 @@
+//===- ScheduleBinding.h - From the symbolic schedule to kernel tables -*- C++
+//-*-===//
+//
+// The KV schedule as `mask-classify-tiles` leaves it (a DNF of linear atoms
+// whose right-hand sides are affine in symbols that stay unknown until
+// launch: Lq, Lk, h, b and runtime params), binding it for one shape, and
+// the tables the attention kernels read. Plain C++ with no MLIR: the JIT
+// runtime uses it, and `maskc aot` copies it into the kernels it writes.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MASKJIT_COMPILER_SCHEDULEBINDING_H
+#define MASKJIT_COMPILER_SCHEDULEBINDING_H
+
+#include "maskjit/compiler/KvSchedule.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace maskjit::mask {
+
+/// c + sum(coef * symbol).
+struct SymExpr {
+  int64_t constant = 0;
+  std::map<std::string, int64_t> terms;
+};
+
+/// `a*q + b*k <= rhs`; or, with `modulus` > 0, the congruence
+/// `floormod(b*k + offset, modulus) == rhs` (a GATHER candidate); or opaque.
+/// Block terms: aQ*floor((q + qOff)/qDiv) and bK*floor((k + kOff)/kDiv)
+/// may be added to the left side of a linear atom (chunked patterns).
+struct SymAtom {
+  int64_t a = 0, b = 0;
+  SymExpr rhs;
+  bool opaque = false;
+  int64_t modulus = 0;
+  SymExpr offset;
+  int64_t aQ = 0, qDiv = 0, qOff = 0;
+  int64_t bK = 0, kDiv = 0, kOff = 0;
+  /// `array[q] == array[k]` (`!=` when negated): a runtime array compared at
+  /// the two positions (packed documents).
+  std::string runArray;
+  bool negated = false;
+};
+using SymClause = std::vector<SymAtom>;
+
+struct SymbolicSchedule {
+  std::vector<SymClause> clauses;
+  std::vector<SymClause> complement;
+  bool hasComplement = true;
+};
+
+/// Binds the symbols. `values` must hold every symbol used (Lq and Lk are
+/// taken from the shape); a missing one is reported in `error`.
+std::optional<KvSchedule>
+bindSchedule(const SymbolicSchedule &s,
+             const std::map<std::string, int64_t> &values, int64_t lq,
+             int64_t lk, int64_t tileQ, int64_t tileK, std::string &error,
+             const std::map<std::string, std::vector<int64_t>> &arrays = {});
+
+/// A bound schedule in the form the kernels read, for every query tile of
+/// one or more heads: CSR tables of key-tile segments (begin, end, full?)
+/// and of gathered keys.
+struct KernelTables {
+  std::vector<int> segPtr, segs, gatherPtr, gatherKeys;
+  int heads = 1; ///< Schedules in the tables (one, or one per head).
+  int queryTiles = 0;
+  int64_t visitedTiles = 0, gatheredKeys = 0;
+};
+
+/// Binds `s` for each head in [0, heads) (`h` and the per-head values
+/// differ) and appends its tables. `perHead` gives, for each head, the
+/// values of the symbols that depend on it (may be empty for all heads).
+/// Returns false with `error` on a missing symbol.
+bool buildKernelTables(
+    const SymbolicSchedule &s, const std::map<std::string, int64_t> &values,
+    const std::vector<std::map<std::string, int64_t>> &perHead, int heads,
+    int64_t lq, int64_t lk, int64_t tileQ, int64_t tileK,
+    const std::map<std::string, std::vector<int64_t>> &arrays,
+    KernelTables &out, std::string &error);
+
+/// How a K or V tensor is described to the TMA: 4 dimensions, head_dim
+/// first, then sequence, head and batch in increasing stride, a box of 64
+/// columns by one key tile; `seqDim`, `headDim`, `batchDim` say where each
+/// went (1..3).
+struct TmaLayout {
+  uint64_t extents[4];
+  uint64_t strideBytes[3];
+  uint32_t box[4];
+  int seqDim, headDim, batchDim;
+};
+/// `strides` are element strides of batch, sequence and head (16-bit
+/// elements).
+TmaLayout tmaLayout(int64_t lk, int64_t kvHeads, int64_t batch,
+                    const int64_t strides[3], int64_t headDimSize,
+                    int64_t tileK);
+
+} // namespace maskjit::mask
+
+#endif
