@@ -3,6 +3,7 @@
 
 #include "maskjit/compiler/MaskDialect.h"
 #include "maskjit/compiler/Pipeline.h"
+#include "maskjit/runtime/KernelAbi.h"
 
 #include <algorithm>
 #include <cmath>
@@ -273,15 +274,7 @@ void Launcher::launch(const AttentionCall &c) {
     prepare(c);
 
   // maskjit_params, laid out as the kernel declares it.
-  struct Params {
-    Driver::DevicePtr q, k, v, o, lse;
-    int64_t qs[3], ks[3], vs[3], os[3];
-    int lq, lk, heads, kvHeads;
-    float scaleLog2;
-    Driver::DevicePtr segPtr, segs, gPtr, gKeys;
-    int schedHeads, numQTiles;
-    int tmaSeqDim, tmaHeadDim, tmaBatchDim;
-  };
+  using Params = KernelParams;
   std::vector<unsigned char> buf(sizeof(Params) + argWords_.size() * 8);
   Params p{};
   p.q = c.q;
@@ -289,10 +282,10 @@ void Launcher::launch(const AttentionCall &c) {
   p.v = c.v;
   p.o = c.o;
   p.lse = c.lse;
-  std::memcpy(p.qs, c.qStrides, sizeof p.qs);
-  std::memcpy(p.ks, c.kStrides, sizeof p.ks);
-  std::memcpy(p.vs, c.vStrides, sizeof p.vs);
-  std::memcpy(p.os, c.oStrides, sizeof p.os);
+  std::memcpy(p.qStrides, c.qStrides, sizeof p.qStrides);
+  std::memcpy(p.kStrides, c.kStrides, sizeof p.kStrides);
+  std::memcpy(p.vStrides, c.vStrides, sizeof p.vStrides);
+  std::memcpy(p.oStrides, c.oStrides, sizeof p.oStrides);
   p.lq = static_cast<int>(c.lq);
   p.lk = static_cast<int>(c.lk);
   p.heads = static_cast<int>(c.heads);
@@ -304,18 +297,16 @@ void Launcher::launch(const AttentionCall &c) {
   p.scaleLog2 = scale * 1.4426950408889634f;
   p.segPtr = segPtr_;
   p.segs = segs_;
-  p.gPtr = gatherPtr_;
-  p.gKeys = gatherKeys_;
+  p.gatherPtr = gatherPtr_;
+  p.gatherKeys = gatherKeys_;
   p.schedHeads = schedHeads_;
   p.numQTiles = numQTiles_;
   // The Hopper kernel copies key tiles with the TMA: one tensor map each
   // for K and V, dimensions (head_dim, then sequence, head and batch in
   // order of stride), a box of 64 columns by one tile of keys.
-  struct TensorMaps {
-    Driver::TensorMap k, v;
-  } maps;
+  KernelTensorMaps maps;
   if (kernel_.source.family == codegen::KernelFamily::Hopper) {
-    auto encode = [&](Driver::TensorMap &map, Driver::DevicePtr base,
+    auto encode = [&](unsigned char *map, Driver::DevicePtr base,
                       const int64_t *strides) {
       mask::TmaLayout t =
           mask::tmaLayout(c.lk, c.kvHeads, c.batch, strides,

@@ -303,8 +303,8 @@ float Driver::elapsedMs(Event start, Event stop) const {
   return ms;
 }
 
-void Driver::encodeTensorMap16(TensorMap &map, DevicePtr base, unsigned rank,
-                               const uint64_t *dims,
+void Driver::encodeTensorMap16(unsigned char *map, DevicePtr base,
+                               unsigned rank, const uint64_t *dims,
                                const uint64_t *strideBytes,
                                const uint32_t *box) const {
   if (!fns_->tensorMapEncodeTiled)
@@ -314,9 +314,9 @@ void Driver::encodeTensorMap16(TensorMap &map, DevicePtr base, unsigned rank,
   // CU_TENSOR_MAP_DATA_TYPE_UINT16 = 1, INTERLEAVE_NONE = 0,
   // SWIZZLE_128B = 3, L2_PROMOTION_L2_256B = 3, FLOAT_OOB_FILL_NONE = 0
   // (out-of-bounds elements read as zero).
-  check(fns_->tensorMapEncodeTiled(
-            map.bytes, 1, rank, reinterpret_cast<void *>(base), dims,
-            strideBytes, box, elementStrides, 0, 3, 3, 0),
+  check(fns_->tensorMapEncodeTiled(map, 1, rank, reinterpret_cast<void *>(base),
+                                   dims, strideBytes, box, elementStrides, 0, 3,
+                                   3, 0),
         "cuTensorMapEncodeTiled");
 }
 

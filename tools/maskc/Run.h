@@ -28,9 +28,18 @@ struct RunOptions {
   std::string kernel = "auto";
 };
 
+struct AotOptions {
+  std::string archs = "sm_80,sm_90a"; ///< Comma-separated.
+  int64_t headDim = 128;
+  std::string dtype = "bf16";
+  std::string outDir;
+};
+
 int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
                const CommonOptions &common);
 int runRun(const MaskOptions &mask, const RunOptions &opts,
+           const CommonOptions &common);
+int runAot(const MaskOptions &mask, const AotOptions &opts,
            const CommonOptions &common);
 
 } // namespace maskjit::maskc

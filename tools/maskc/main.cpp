@@ -131,6 +131,24 @@ int main(int argc, char **argv) {
                          "auto (default: hopper for sm_90a, else portable), "
                          "portable or hopper");
 
+  MaskOptions aotMask;
+  AotOptions aotOpts;
+  auto *aotCmd = app.add_subcommand(
+      "aot", "Write a pattern's kernels ahead of time: a C++ header and source "
+             "with embedded cubins and PTX that need only the CUDA driver");
+  aotCmd->add_option("file", aotMask.file, "The .mask file")->required();
+  aotCmd->add_option("-p,--pattern", aotMask.pattern, "Pattern to compile");
+  aotCmd->add_option("--set", aotMask.sets, "Compile-time param: name=value")
+      ->take_all()
+      ->allow_extra_args(false);
+  aotCmd->add_option("--arch", aotOpts.archs,
+                     "Comma-separated real architectures (default "
+                     "sm_80,sm_90a); PTX for the oldest is added");
+  aotCmd->add_option("--head-dim", aotOpts.headDim, "64 or 128 (default 128)");
+  aotCmd->add_option("--dtype", aotOpts.dtype, "bf16 or fp16 (default bf16)");
+  aotCmd->add_option("-o,--output", aotOpts.outDir, "Output folder")
+      ->required();
+
   MaskOptions runMask;
   RunOptions runOpts;
   auto *runCmd = app.add_subcommand(
@@ -229,6 +247,8 @@ int main(int argc, char **argv) {
       return runCompile(compileMask, compileOpts, common);
     if (*runCmd)
       return runRun(runMask, runOpts, common);
+    if (*aotCmd)
+      return runAot(aotMask, aotOpts, common);
   } catch (const UsageError &e) {
     std::cerr << "maskc: error: " << e.what() << '\n';
     return 2;

@@ -77,16 +77,13 @@ public:
   void record(Event e) const;
   float elapsedMs(Event start, Event stop) const;
 
-  /// A TMA descriptor (CUtensorMap): 128 opaque bytes, 64-byte aligned.
-  struct TensorMap {
-    alignas(64) unsigned char bytes[128];
-  };
   /// Encodes a tiled TMA descriptor for a tensor of 16-bit elements:
   /// `rank` dimensions (innermost first), byte strides of dimensions
   /// 1..rank-1, the box copied per request, and the 128-byte swizzle.
   /// Throws CudaError when the driver is too old (no cuTensorMapEncodeTiled)
   /// or rejects the shape.
-  void encodeTensorMap16(TensorMap &map, DevicePtr base, unsigned rank,
+  /// `map`: 128 bytes, 64-byte aligned (a CUtensorMap).
+  void encodeTensorMap16(unsigned char *map, DevicePtr base, unsigned rank,
                          const uint64_t *dims, const uint64_t *strideBytes,
                          const uint32_t *box) const;
 

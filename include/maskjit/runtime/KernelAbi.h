@@ -1,0 +1,36 @@
+//===- KernelAbi.h - The attention kernels' parameters, host side -*- C++
+//-*-===//
+//
+// The parameter block of maskjit's attention kernels as the host builds it:
+// the layout of `maskjit_params` in codegen/kernels/attention_common.cuh,
+// followed by the pattern's `maskjit_args` (8-byte words), and the Hopper
+// kernel's second parameter, the K/V tensor maps. Plain C++: the JIT
+// launcher uses it, and `maskc aot` copies it into the code it writes.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MASKJIT_RUNTIME_KERNELABI_H
+#define MASKJIT_RUNTIME_KERNELABI_H
+
+#include <cstdint>
+
+namespace maskjit::runtime {
+
+struct KernelParams {
+  uint64_t q, k, v, o, lse; ///< Device pointers.
+  int64_t qStrides[3], kStrides[3], vStrides[3], oStrides[3];
+  int lq, lk, heads, kvHeads;
+  float scaleLog2;
+  uint64_t segPtr, segs, gatherPtr, gatherKeys; ///< Schedule tables.
+  int schedHeads, numQTiles;
+  int tmaSeqDim, tmaHeadDim, tmaBatchDim;
+};
+
+/// Two CUtensorMap (128 opaque bytes, 64-byte aligned).
+struct KernelTensorMaps {
+  alignas(64) unsigned char k[128];
+  alignas(64) unsigned char v[128];
+};
+
+} // namespace maskjit::runtime
+
+#endif
