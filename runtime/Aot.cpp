@@ -260,7 +260,8 @@ struct Kernel::State {
   std::vector<uint64_t> words;      // maskjit_args of the prepared call
   std::vector<int64_t> key;         // what the prepared call depended on
   CUdeviceptr tables[4] = {0, 0, 0, 0};
-  int schedHeads = 1, numQTiles = 0;
+  int schedHeads = 1, numQTiles = 0, sms = 1;
+  CUdeviceptr counter = 0; // the Hopper kernel's work counter
   void release() {
     for (CUdeviceptr p : buffers)
       cuMemFree(p);
@@ -268,6 +269,8 @@ struct Kernel::State {
   }
   ~State() {
     release();
+    if (counter)
+      cuMemFree(counter);
     if (module)
       cuModuleUnload(module);
   }
@@ -303,6 +306,7 @@ bool Kernel::launch(const Call &c, std::string *error) {
                          dev);
     cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
                          dev);
+    cuDeviceGetAttribute(&s.sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev);
     // A cubin built for this GPU (the newest that runs on it), else the PTX.
     for (const Image &im : kImages) {
       const bool runs =
@@ -324,6 +328,8 @@ bool Kernel::launch(const Call &c, std::string *error) {
              s.function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
              s.image->sharedBytes)) != CUDA_SUCCESS)
       return fail(error, cuError("loading the kernel", r));
+    if ((r = cuMemAlloc(&s.counter, 4)) != CUDA_SUCCESS)
+      return fail(error, cuError("cuMemAlloc", r));
   }
 
   // The schedule and the predicate's arguments depend on these.
@@ -383,6 +389,7 @@ bool Kernel::launch(const Call &c, std::string *error) {
   p.lk = static_cast<int>(c.lk);
   p.heads = static_cast<int>(c.heads);
   p.kvHeads = static_cast<int>(c.kvHeads);
+  p.batch = static_cast<int>(c.batch);
   const float scale = c.softmaxScale > 0 ? c.softmaxScale
                                          : 1.0f / std::sqrt(float(kHeadDim));
   p.scaleLog2 = scale * 1.4426950408889634f;
@@ -390,6 +397,7 @@ bool Kernel::launch(const Call &c, std::string *error) {
   p.segs = s.tables[1];
   p.gatherPtr = s.tables[2];
   p.gatherKeys = s.tables[3];
+  p.workCounter = s.counter;
   p.schedHeads = s.schedHeads;
   p.numQTiles = s.numQTiles;
   KernelTensorMaps maps{};
@@ -417,11 +425,20 @@ bool Kernel::launch(const Call &c, std::string *error) {
   std::memcpy(buf.data(), &p, sizeof p);
   std::memcpy(buf.data() + sizeof p, s.words.data(), s.words.size() * 8);
   void *args[] = {buf.data(), &maps};
-  if ((r = cuLaunchKernel(s.function, s.numQTiles,
-                          static_cast<unsigned>(c.heads),
-                          static_cast<unsigned>(c.batch), s.image->threads, 1,
-                          1, s.image->sharedBytes, c.stream, args, nullptr)) !=
-      CUDA_SUCCESS)
+  // The Hopper kernel is persistent: one CTA per SM over all the works.
+  const int64_t works = int64_t{s.numQTiles} * c.heads * c.batch;
+  const unsigned grid[3] = {
+      s.image->hopper ? static_cast<unsigned>(std::min<int64_t>(works, s.sms))
+                      : static_cast<unsigned>(s.numQTiles),
+      s.image->hopper ? 1u : static_cast<unsigned>(c.heads),
+      s.image->hopper ? 1u : static_cast<unsigned>(c.batch)};
+  // The Hopper kernel's works are taken from a counter that starts at 0.
+  if (s.image->hopper &&
+      (r = cuMemsetD32Async(s.counter, 0, 1, c.stream)) != CUDA_SUCCESS)
+    return fail(error, cuError("cuMemsetD32Async", r));
+  if ((r = cuLaunchKernel(s.function, grid[0], grid[1], grid[2],
+                          s.image->threads, 1, 1, s.image->sharedBytes,
+                          c.stream, args, nullptr)) != CUDA_SUCCESS)
     return fail(error, cuError("cuLaunchKernel", r));
   return true;
 }

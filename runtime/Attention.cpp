@@ -118,6 +118,8 @@ Launcher::Launcher(const CompiledKernel &kernel) : kernel_(kernel) {
   module_ = d.loadModule(image);
   function_ = d.function(module_, kernel.source.kernelName.c_str());
   d.setMaxDynamicShared(function_, kernel.source.sharedBytes);
+  if (kernel.source.family == codegen::KernelFamily::Hopper)
+    workCounter_ = d.alloc(4);
 }
 
 Launcher::~Launcher() {
@@ -129,6 +131,7 @@ Launcher::~Launcher() {
     d.free(segs_);
     d.free(gatherPtr_);
     d.free(gatherKeys_);
+    d.free(workCounter_);
   } catch (...) {
   }
 }
@@ -290,6 +293,7 @@ void Launcher::launch(const AttentionCall &c) {
   p.lk = static_cast<int>(c.lk);
   p.heads = static_cast<int>(c.heads);
   p.kvHeads = static_cast<int>(c.kvHeads);
+  p.batch = static_cast<int>(c.batch);
   float scale =
       c.softmaxScale > 0
           ? c.softmaxScale
@@ -299,6 +303,7 @@ void Launcher::launch(const AttentionCall &c) {
   p.segs = segs_;
   p.gatherPtr = gatherPtr_;
   p.gatherKeys = gatherKeys_;
+  p.workCounter = workCounter_;
   p.schedHeads = schedHeads_;
   p.numQTiles = numQTiles_;
   // The Hopper kernel copies key tiles with the TMA: one tensor map each
@@ -323,9 +328,21 @@ void Launcher::launch(const AttentionCall &c) {
   std::memcpy(buf.data(), &p, sizeof p);
   std::memcpy(buf.data() + sizeof p, argWords_.data(), argWords_.size() * 8);
   void *args[] = {buf.data(), &maps};
-  Driver::get().launch(function_, numQTiles_, static_cast<unsigned>(c.heads),
-                       static_cast<unsigned>(c.batch), kernel_.source.threads,
-                       kernel_.source.sharedBytes, args, c.stream);
+  Driver &d = Driver::get();
+  if (kernel_.source.family == codegen::KernelFamily::Hopper) {
+    // Persistent: one CTA per SM, each taking works from a counter that
+    // starts at zero (ordered on the stream before the launch).
+    const int64_t works = int64_t{numQTiles_} * c.heads * c.batch;
+    d.memset32Async(workCounter_, 0, 1, c.stream);
+    d.launch(
+        function_,
+        static_cast<unsigned>(std::min<int64_t>(works, d.multiprocessors())), 1,
+        1, kernel_.source.threads, kernel_.source.sharedBytes, args, c.stream);
+    return;
+  }
+  d.launch(function_, numQTiles_, static_cast<unsigned>(c.heads),
+           static_cast<unsigned>(c.batch), kernel_.source.threads,
+           kernel_.source.sharedBytes, args, c.stream);
 }
 
 } // namespace maskjit::runtime

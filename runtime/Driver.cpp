@@ -148,6 +148,7 @@ struct Driver::Fns {
   int (*memcpyHtoD)(unsigned long long, const void *, size_t);
   int (*memcpyDtoH)(void *, unsigned long long, size_t);
   int (*memsetD8)(unsigned long long, unsigned char, size_t);
+  int (*memsetD32Async)(unsigned long long, unsigned, size_t, void *);
   int (*ctxSynchronize)();
   int (*eventCreate)(void **, unsigned);
   int (*eventRecord)(void *, void *);
@@ -189,6 +190,8 @@ Driver::Driver() {
   fns_->memcpyHtoD = sym<decltype(fns_->memcpyHtoD)>(lib_, "cuMemcpyHtoD_v2");
   fns_->memcpyDtoH = sym<decltype(fns_->memcpyDtoH)>(lib_, "cuMemcpyDtoH_v2");
   fns_->memsetD8 = sym<decltype(fns_->memsetD8)>(lib_, "cuMemsetD8_v2");
+  fns_->memsetD32Async =
+      sym<decltype(fns_->memsetD32Async)>(lib_, "cuMemsetD32Async");
   fns_->ctxSynchronize =
       sym<decltype(fns_->ctxSynchronize)>(lib_, "cuCtxSynchronize");
   fns_->eventCreate = sym<decltype(fns_->eventCreate)>(lib_, "cuEventCreate");
@@ -210,6 +213,8 @@ Driver::Driver() {
   check(fns_->deviceGetAttribute(&major, 75, dev), "cuDeviceGetAttribute");
   check(fns_->deviceGetAttribute(&minor, 76, dev), "cuDeviceGetAttribute");
   cc_ = major * 10 + minor;
+  // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16
+  check(fns_->deviceGetAttribute(&sms_, 16, dev), "cuDeviceGetAttribute");
   char name[256] = {0};
   fns_->deviceGetName(name, sizeof name, dev);
   name_ = name;
@@ -281,6 +286,10 @@ void Driver::upload(DevicePtr dst, const void *src, size_t bytes) const {
 void Driver::download(void *dst, DevicePtr src, size_t bytes) const {
   if (bytes)
     check(fns_->memcpyDtoH(dst, src, bytes), "cuMemcpyDtoH");
+}
+void Driver::memset32Async(DevicePtr dst, unsigned value, size_t count,
+                           void *stream) const {
+  check(fns_->memsetD32Async(dst, value, count, stream), "cuMemsetD32Async");
 }
 void Driver::memset8(DevicePtr dst, unsigned char value, size_t bytes) const {
   check(fns_->memsetD8(dst, value, bytes), "cuMemsetD8");

@@ -26,11 +26,13 @@ struct maskjit_params {
   const int *segs;        // (begin tile, end tile, full?) triples
   const int *gather_ptr;  // [sched_heads][num_q_tiles + 1]
   const int *gather_keys; // key indices
+  int *work_counter;      // Hopper kernel: works taken so far (zeroed per launch)
   int sched_heads;        // 1: one schedule for all heads; else one per head
   int num_q_tiles;
   // Hopper kernel: which dimension (1..3) of the K/V tensor maps is the
   // sequence, the head and the batch (the host orders them by stride).
   int tma_seq_dim, tma_head_dim, tma_batch_dim;
+  int batch;
   maskjit_args args;
 };
 

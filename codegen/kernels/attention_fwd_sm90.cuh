@@ -15,9 +15,11 @@
 // core reads collide on banks.
 //
 // The schedule is the portable kernel's (FULL tiles skip the predicate,
-// EMPTY tiles are never loaded). Query tiles are launched heaviest first
-// (the last tiles of a causal pattern visit the most keys). Rows with no
-// allowed key get O = 0, LSE = -inf.
+// EMPTY tiles are never loaded). The grid is persistent (one CTA per SM):
+// each CTA runs a sequence of (query tile, head, batch) works, heaviest
+// query tiles first, and loads the next work's Q and first key tile while it
+// writes the current output. Rows with no allowed key get O = 0,
+// LSE = -inf.
 //
 // It follows attention_common.cuh and wgmma.cuh in the generated source.
 
@@ -114,6 +116,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
   __shared__ int sKey[MJ_STAGES][MJ_BN];
   __shared__ int sItem[MJ_STAGES][2]; // kind and tile of each stage's item
   __shared__ __align__(8) uint64_t sBar[MJ_STAGES]; // TMA completion per stage
+  __shared__ int sNext[2]; // the next work, double-buffered
   // Swizzle atoms must be 1024-byte aligned; the launch adds the slack.
   const unsigned raw = mj_smem(mj_shared);
   const unsigned base = (raw + 1023u) & ~1023u;
@@ -123,15 +126,29 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
   unsigned char *const gK = gbase + MJ_Q_BYTES;
   unsigned char *const gV = gK + MJ_STAGES * MJ_KV_BYTES;
 
-  const int qt = p.num_q_tiles - 1 - blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   const int tid = threadIdx.x, wg = tid / 128, lane = tid % 32;
   const int warp = (tid % 128) / 32, g = lane / 4, t4 = lane % 4;
-  const int kvh = h / (p.heads / p.kv_heads);
-  const int q0 = qt * MJ_BM;
-  const uint16_t *Qg = p.q + b * p.q_sb + h * p.q_sh;
+  // Persistent: a CTA starts with work blockIdx.x and then takes the next
+  // untaken one from a counter (so CTAs with light works take more of
+  // them). A work is one (query tile, head, batch); query tiles vary
+  // fastest, so the CTAs running at once share a head's K/V in L2, and each
+  // head's last query tiles (the heaviest in causal patterns) come first.
+  const int totalWork = p.num_q_tiles * p.heads * p.batch;
+  int work = blockIdx.x;
+  if (work >= totalWork)
+    return;
+  int qt, h, b, kvh;
+  auto decode = [&](int w) {
+    qt = p.num_q_tiles - 1 - w % p.num_q_tiles;
+    h = (w / p.num_q_tiles) % p.heads;
+    b = w / (p.num_q_tiles * p.heads);
+    kvh = h / (p.heads / p.kv_heads);
+  };
+  decode(work);
+  mj_schedule sched(p, h, qt, MJ_BN);
+  int q0 = qt * MJ_BM;
   const uint16_t *Kg = p.k + b * p.k_sb + kvh * p.k_sh;
   const uint16_t *Vg = p.v + b * p.v_sb + kvh * p.v_sh;
-  const mj_schedule sched(p, h, qt, MJ_BN);
 
   constexpr int chunks = MJ_D / 8; // 16-byte pieces per row
   const unsigned bar0 = mj_smem(&sBar[0]);
@@ -187,15 +204,18 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
     }
   };
 
-  // Q tile (rows past Lq are zero).
-#pragma unroll
-  for (int i = 0; i < MJ_BM * chunks / MJ_THREADS; ++i) {
-    const int c = tid + i * MJ_THREADS;
-    const int r = c / chunks, c8 = c % chunks;
-    const bool ok = q0 + r < p.lq;
-    const int64_t qq = ok ? q0 + r : 0;
-    mj_cp_async16(gQ + mj_swizzle(MJ_BM, r, c8), Qg + qq * p.q_ss + c8 * 8, ok);
-  }
+  // The Q tile of the current work (rows past Lq are zero).
+  auto loadQ = [&] {
+    const uint16_t *Qg = p.q + b * p.q_sb + h * p.q_sh;
+#pragma unroll 1
+    for (int i = 0; i < MJ_BM * chunks / MJ_THREADS; ++i) {
+      const int c = tid + i * MJ_THREADS;
+      const int r = c / chunks, c8 = c % chunks;
+      const bool ok = q0 + r < p.lq;
+      const int64_t qq = ok ? q0 + r : 0;
+      mj_cp_async16(gQ + mj_swizzle(MJ_BM, r, c8), Qg + qq * p.q_ss + c8 * 8, ok);
+    }
+  };
   if (tid == 0) {
 #pragma unroll
     for (int i = 0; i < MJ_STAGES; ++i)
@@ -203,17 +223,15 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   __syncthreads();
+  loadQ();
   if (sched.num_items > 0)
     loadKV(0, 0);
   mj_cp_commit();
 
   float o[MJ_D / 2];
-#pragma unroll
-  for (int i = 0; i < MJ_D / 2; ++i)
-    o[i] = 0.f;
   // Running max (raw scores, unscaled) and sum of each thread's two rows.
-  float m[2] = {mj_neg_inf(), mj_neg_inf()}, l[2] = {0.f, 0.f};
-  const int row0 = q0 + wg * 64 + warp * 16 + g, row1 = row0 + 8;
+  float m[2], l[2];
+  int row0, row1;
   const float scale = p.scale_log2;
   // Descriptors of the tiles' first k-step; later steps add their offset
   // (in 16-byte units) to the start address field.
@@ -323,13 +341,27 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
   // stage (stage j-2 is free: every thread finished with it before this
   // iteration's barrier), evaluates the mask, waits for S_j only and
   // computes its softmax; O is rescaled once the PV product has landed.
+  // Stages are used round-robin across works: item j of a work uses stage
+  // (seq + j) % 3. Each stage's mbarrier completes once per TMA copy into
+  // it; `phase` holds the parity each stage waits for next.
+  int seq = 0, seqWork = 0;
+  unsigned phase = 0;
+  for (;;) {
+#pragma unroll
+  for (int i = 0; i < MJ_D / 2; ++i)
+    o[i] = 0.f;
+  m[0] = m[1] = mj_neg_inf();
+  l[0] = l[1] = 0.f;
+  row0 = q0 + wg * 64 + warp * 16 + g;
+  row1 = row0 + 8;
   for (int item = 0; item < sched.num_items; ++item) {
-    const int stage = item % MJ_STAGES;
-    // Wait for this item: TMA tiles on their stage's mbarrier (the stage's
-    // (item / 3)-th use; gathered chunks come after all tiles), gathered
+    const int stage = (seq + item) % MJ_STAGES;
+    // Wait for this item: TMA tiles on their stage's mbarrier, gathered
     // chunks and Q through cp.async.
-    if (item < sched.num_tiles)
-      mj_mbar_wait(bar0 + stage * 8, (item / MJ_STAGES) & 1);
+    if (item < sched.num_tiles) {
+      mj_mbar_wait(bar0 + stage * 8, (phase >> stage) & 1);
+      phase ^= 1u << stage;
+    }
     mj_cp_wait<0>();
     mj_fence_proxy_async();
     __syncthreads();
@@ -340,11 +372,11 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
     // on every iteration (a data-dependent wait count makes ptxas serialize
     // all wgmma).
     if (item > 0)
-      issuePV((item - 1) % MJ_STAGES);
+      issuePV((seq + item - 1) % MJ_STAGES);
     mj_wgmma_commit();
     // The copies are issued while the tensor cores work.
     if (item + 1 < sched.num_items) {
-      loadKV(item + 1, (item + 1) % MJ_STAGES);
+      loadKV(item + 1, (seq + item + 1) % MJ_STAGES);
       mj_cp_commit();
     }
     unsigned bits[2];
@@ -366,35 +398,64 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
   }
   if (sched.num_items > 0) {
     mj_wgmma_fence();
-    issuePV((sched.num_items - 1) % MJ_STAGES);
+    issuePV((seq + sched.num_items - 1) % MJ_STAGES);
     mj_wgmma_commit();
     mj_wgmma_wait<0>();
     mj_fence_operands(o);
   }
 
-  // Epilogue: normalize, write O and LSE.
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    l[r] += __shfl_xor_sync(0xffffffff, l[r], 1);
-    l[r] += __shfl_xor_sync(0xffffffff, l[r], 2);
+  seq += sched.num_items;
+
+  // Prefetch the next work's Q and first key tile, then write this work's
+  // output while they land. The barrier: every thread is done with Q and
+  // with the stages.
+  if (tid == 0)
+    sNext[seqWork & 1] = gridDim.x + atomicAdd(p.work_counter, 1);
+  const int oh = h, ob = b;
+  __syncthreads();
+  const int next = sNext[seqWork & 1];
+  ++seqWork;
+  if (next < totalWork) {
+    decode(next);
+    sched = mj_schedule(p, h, qt, MJ_BN);
+    q0 = qt * MJ_BM;
+    Kg = p.k + b * p.k_sb + kvh * p.k_sh;
+    Vg = p.v + b * p.v_sb + kvh * p.v_sh;
+    loadQ();
+    if (sched.num_items > 0)
+      loadKV(0, seq % MJ_STAGES);
+    mj_cp_commit();
   }
-  uint16_t *Og = p.o + b * p.o_sb + h * p.o_sh;
+  {
+    // Epilogue: normalize, write O and LSE.
+    const int h = oh, b = ob;
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int row = r == 0 ? row0 : row1;
-    if (row >= p.lq)
-      continue;
-    const bool any = l[r] > 0.f;
-    const float inv = any ? 1.f / l[r] : 0.f;
-    uint16_t *orow = Og + (int64_t)row * p.o_ss;
-#pragma unroll
-    for (int i = 0; i < MJ_D / 8; ++i) {
-      const int col = i * 8 + 2 * t4;
-      *reinterpret_cast<unsigned *>(orow + col) =
-          mj_pack(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
+    for (int r = 0; r < 2; ++r) {
+      l[r] += __shfl_xor_sync(0xffffffff, l[r], 1);
+      l[r] += __shfl_xor_sync(0xffffffff, l[r], 2);
     }
-    if (t4 == 0)
-      p.lse[((int64_t)b * p.heads + h) * p.lq + row] =
-          any ? m[r] * scale * 0.69314718055994531f + logf(l[r]) : mj_neg_inf();
+    uint16_t *Og = p.o + b * p.o_sb + h * p.o_sh;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int row = r == 0 ? row0 : row1;
+      if (row >= p.lq)
+        continue;
+      const bool any = l[r] > 0.f;
+      const float inv = any ? 1.f / l[r] : 0.f;
+      uint16_t *orow = Og + (int64_t)row * p.o_ss;
+#pragma unroll
+      for (int i = 0; i < MJ_D / 8; ++i) {
+        const int col = i * 8 + 2 * t4;
+        *reinterpret_cast<unsigned *>(orow + col) =
+            mj_pack(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
+      }
+      if (t4 == 0)
+        p.lse[((int64_t)b * p.heads + h) * p.lq + row] =
+            any ? m[r] * scale * 0.69314718055994531f + logf(l[r]) : mj_neg_inf();
+    }
+  }
+  if (next >= totalWork)
+    break;
+  work = next;
   }
 }

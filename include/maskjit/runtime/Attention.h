@@ -89,6 +89,7 @@ private:
   std::vector<Driver::DevicePtr> buffers_;
   std::vector<uint64_t> argWords_;
   Driver::DevicePtr segPtr_ = 0, segs_ = 0, gatherPtr_ = 0, gatherKeys_ = 0;
+  Driver::DevicePtr workCounter_ = 0; ///< Hopper kernel's work counter.
   int schedHeads_ = 1, numQTiles_ = 0;
   AttentionCall prepared_; ///< The inputs the schedule was built for.
   bool hasPrepared_ = false;

@@ -54,6 +54,7 @@ public:
   static Driver &get(); ///< Throws CudaError ("no CUDA driver") when absent.
 
   int computeCapability() const { return cc_; }
+  int multiprocessors() const { return sms_; }
   std::string deviceName() const { return name_; }
 
   using Module = void *;
@@ -72,6 +73,9 @@ public:
   void upload(DevicePtr dst, const void *src, size_t bytes) const;
   void download(void *dst, DevicePtr src, size_t bytes) const;
   void memset8(DevicePtr dst, unsigned char value, size_t bytes) const;
+  /// Sets `count` 32-bit words on `stream` (ordered with its launches).
+  void memset32Async(DevicePtr dst, unsigned value, size_t count,
+                     void *stream) const;
   void synchronize() const;
   Event createEvent() const;
   void record(Event e) const;
@@ -94,7 +98,7 @@ private:
   struct Fns;
   Fns *fns_ = nullptr;
   void *ctx_ = nullptr;
-  int cc_ = 0;
+  int cc_ = 0, sms_ = 0;
   std::string name_;
 };
 

@@ -21,8 +21,10 @@ struct KernelParams {
   int lq, lk, heads, kvHeads;
   float scaleLog2;
   uint64_t segPtr, segs, gatherPtr, gatherKeys; ///< Schedule tables.
+  uint64_t workCounter; ///< One int, zeroed before each launch (Hopper).
   int schedHeads, numQTiles;
   int tmaSeqDim, tmaHeadDim, tmaBatchDim;
+  int batch;
 };
 
 /// Two CUtensorMap (128 opaque bytes, 64-byte aligned).
