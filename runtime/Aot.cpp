@@ -62,7 +62,9 @@ std::string dnf(const std::vector<mask::SymClause> &clauses) {
              std::to_string(a.aQ) + ", " + std::to_string(a.qDiv) + ", " +
              std::to_string(a.qOff) + ", " + std::to_string(a.bK) + ", " +
              std::to_string(a.kDiv) + ", " + std::to_string(a.kOff) + ", \"" +
-             a.runArray + "\", " + (a.negated ? "true" : "false") + "),";
+             a.runArray + "\", \"" + a.setName + "\", " +
+             (a.setOnDiagonal ? "true" : "false") + ", " +
+             (a.negated ? "true" : "false") + "),";
     out += "},";
   }
   return out;
@@ -200,7 +202,7 @@ SymExpr expr(int64_t constant, std::map<std::string, int64_t> terms) {
 SymAtom atom(int64_t a, int64_t b, SymExpr rhs, bool opaque, int64_t modulus,
              SymExpr offset, int64_t aQ, int64_t qDiv, int64_t qOff,
              int64_t bK, int64_t kDiv, int64_t kOff, const char *runArray,
-             bool negated) {
+             const char *setName, bool setOnDiagonal, bool negated) {
   SymAtom t;
   t.a = a;
   t.b = b;
@@ -215,6 +217,8 @@ SymAtom atom(int64_t a, int64_t b, SymExpr rhs, bool opaque, int64_t modulus,
   t.kDiv = kDiv;
   t.kOff = kOff;
   t.runArray = runArray;
+  t.setName = setName;
+  t.setOnDiagonal = setOnDiagonal;
   t.negated = negated;
   return t;
 }

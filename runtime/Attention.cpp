@@ -226,6 +226,11 @@ void Launcher::prepare(const AttentionCall &c) {
   for (auto &[name, v] : c.runtimeValues)
     if (v.type == dsl::Type::IntArray)
       arrays[name] = v.array;
+  // The selectors' chosen sets bind the schedule's set atoms too.
+  if (c.selections.columns)
+    arrays["topk_columns"] = *c.selections.columns;
+  if (c.selections.diagonals)
+    arrays["topk_diagonals"] = *c.selections.diagonals;
   schedHeads_ = kernel_.scheduleNeedsHead ? static_cast<int>(c.heads) : 1;
   std::vector<std::map<std::string, int64_t>> perHead(schedHeads_);
   for (const codegen::ArgField &f : kernel_.source.args)

@@ -367,6 +367,58 @@ TEST(Schedule, PackedDocumentsFromTheirRuns) {
   EXPECT_GT(skipped, 0);
 }
 
+namespace {
+
+/// Every allowed (q, k) is in a visited tile or gathered; gathered keys are
+/// in order, once, outside visited tiles and allowed for some query of the
+/// tile. Returns the whole tiles visited per query tile.
+std::vector<int64_t> checkCoverage(const KvSchedule &s, const MaskEvaluator &e,
+                                   Case c, const std::string &what) {
+  std::vector<int64_t> tilesPerQueryTile;
+  std::vector<uint8_t> row(c.lk);
+  for (int64_t qt = 0; qt < s.queryTiles(); ++qt) {
+    std::vector<uint8_t> visited(c.lk, 0), gathered(c.lk, 0), anyQ(c.lk, 0);
+    int64_t tiles = 0;
+    for (const KvSegment &seg : s.kernelSegments(qt)) {
+      tiles += seg.end - seg.begin;
+      for (int64_t k = seg.begin * c.bn; k < std::min(c.lk, seg.end * c.bn);
+           ++k)
+        visited[k] = 1;
+    }
+    tilesPerQueryTile.push_back(tiles);
+    int64_t prev = -1;
+    for (const KeyRun &r : s.gather(qt))
+      for (int64_t i = 0; i < r.count; ++i) {
+        int64_t k = r.start + i * r.step;
+        EXPECT_GT(k, prev) << what << ": gathered keys in order, each once";
+        EXPECT_LT(k, c.lk) << what;
+        EXPECT_FALSE(visited[k])
+            << what << ": key " << k << " is gathered and in a visited tile";
+        if (k > prev && k < c.lk)
+          gathered[k] = 1;
+        prev = k;
+      }
+    for (int64_t q = qt * c.bm; q < std::min(c.lq, (qt + 1) * c.bm); ++q) {
+      e.row(q, row.data());
+      for (int64_t k = 0; k < c.lk; ++k) {
+        anyQ[k] |= row[k];
+        if (row[k] && !visited[k] && !gathered[k]) {
+          ADD_FAILURE() << what << ": allowed (" << q << "," << k
+                        << ") is neither visited nor gathered";
+          return tilesPerQueryTile;
+        }
+      }
+    }
+    for (int64_t k = 0; k < c.lk; ++k)
+      if (gathered[k])
+        EXPECT_TRUE(anyQ[k]) << what << ": gathered key " << k
+                             << " is allowed for no query of tile " << qt;
+  }
+  return tilesPerQueryTile;
+}
+
+} // namespace
+
 TEST(Schedule, StridedColumnsAreGatheredExactly) {
   test::Loaded l =
       test::loadFile(std::string(MASKJIT_PATTERNS_DIR) + "/strided.mask");
@@ -384,47 +436,83 @@ TEST(Schedule, StridedColumnsAreGatheredExactly) {
                     {{"stride", ParamValue::integer(stride)},
                      {"local", ParamValue::integer(local)}},
                     {}, {c.lq, c.lk, 0, 0});
-    std::vector<uint8_t> row(c.lk);
-    for (int64_t qt = 0; qt < s.queryTiles(); ++qt) {
-      std::vector<uint8_t> visited(c.lk, 0), gathered(c.lk, 0), anyQ(c.lk, 0);
-      for (const KvSegment &seg : s.kernelSegments(qt))
-        for (int64_t k = seg.begin * c.bn; k < std::min(c.lk, seg.end * c.bn);
-             ++k)
-          visited[k] = 1;
-      int64_t prev = -1;
-      for (const KeyRun &r : s.gather(qt))
-        for (int64_t i = 0; i < r.count; ++i) {
-          int64_t k = r.start + i * r.step;
-          ASSERT_GT(k, prev) << "gathered keys in order, each once";
-          ASSERT_LT(k, c.lk);
-          ASSERT_FALSE(visited[k])
-              << "key " << k << " is gathered and in a visited tile";
-          gathered[k] = 1;
-          prev = k;
-        }
-      for (int64_t q = qt * c.bm; q < std::min(c.lq, (qt + 1) * c.bm); ++q) {
-        e.row(q, row.data());
-        for (int64_t k = 0; k < c.lk; ++k) {
-          anyQ[k] |= row[k];
-          if (row[k])
-            ASSERT_TRUE(visited[k] || gathered[k])
-                << "allowed (" << q << "," << k
-                << ") is neither visited nor gathered"
-                << " stride=" << stride << " local=" << local;
-        }
-      }
-      for (int64_t k = 0; k < c.lk; ++k)
-        if (gathered[k])
-          ASSERT_TRUE(anyQ[k])
-              << "gathered key " << k << " is allowed for no query"
-              << " of tile " << qt;
-      // Whole tiles are visited only for the local window: keys from
-      // q - local + 1 to q + (Lk - Lq), the causal limit.
-      int64_t tiles = 0;
-      for (const KvSegment &seg : s.kernelSegments(qt))
-        tiles += seg.end - seg.begin;
-      EXPECT_LE(tiles,
+    std::vector<int64_t> tiles = checkCoverage(
+        s, e, c,
+        "stride=" + std::to_string(stride) + " local=" + std::to_string(local));
+    // Whole tiles are visited only for the local window: keys from
+    // q - local + 1 to q + (Lk - Lq), the causal limit.
+    for (int64_t t : tiles)
+      EXPECT_LE(t,
                 (local + std::max<int64_t>(0, c.lk - c.lq) + c.bm) / c.bn + 2);
+  }
+}
+
+TEST(Schedule, ChosenColumnsAndDiagonals) {
+  // Vertical-slash with given sets: columns are gathered, diagonals visit
+  // the tiles they cross; the block map is the evaluator's, tile for tile.
+  test::Loaded l = test::loadFile(std::string(MASKJIT_PATTERNS_DIR) +
+                                  "/vertical_slash.mask");
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  std::mt19937_64 rng(11);
+  for (int iter = 0; iter < 25; ++iter) {
+    Case c{1 + static_cast<int64_t>(rng() % 1200),
+           1 + static_cast<int64_t>(rng() % 1200), iter % 2 ? 64 : 128,
+           iter % 3 ? 64 : 128};
+    std::vector<int64_t> cols, diags;
+    for (int i = rng() % 40; i > 0; --i)
+      cols.push_back(static_cast<int64_t>(rng() % c.lk));
+    for (int i = rng() % 12; i > 0; --i)
+      diags.push_back(static_cast<int64_t>(rng() % 1300) - 100);
+    if (iter % 5 == 0) // Dense runs of columns.
+      for (int64_t k = 0; k < std::min<int64_t>(c.lk, 150); ++k)
+        cols.push_back(k);
+    KvSchedule s =
+        scheduleFor(l, "vertical_slash", {}, {}, c, 0,
+                    {{"topk_columns", cols}, {"topk_diagonals", diags}});
+    Selections sel;
+    sel.columns = cols;
+    sel.diagonals = diags;
+    MaskEvaluator e(*l.program, l.pattern("vertical_slash"), {}, sel,
+                    {c.lq, c.lk, 0, 0});
+    const std::string what = "vertical_slash lq=" + std::to_string(c.lq) +
+                             " lk=" + std::to_string(c.lk);
+    std::vector<std::string> truth =
+        computeBlockMap(e, c.bm, c.bn).rowStrings();
+    EXPECT_EQ(compare(blockRows(s), truth, what), 0) << what;
+    checkCoverage(s, e, c, what);
+    // Without the chosen sets the schedule stays sound (opaque atoms).
+    KvSchedule unknown = scheduleFor(l, "vertical_slash", {}, {}, c);
+    compare(blockRows(unknown), truth, what + " (sets unknown)");
+  }
+}
+
+TEST(Schedule, UserIndexArraysAreSets) {
+  test::Loaded l = test::load(R"(
+pattern cols(cols: int[], w: int = 8) {
+  causal and (k in cols or q - k < w)
+}
+pattern notcols(cols: int[]) { q >= k and not (k in cols) }
+)");
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  std::mt19937_64 rng(5);
+  for (int iter = 0; iter < 20; ++iter) {
+    Case c{1 + static_cast<int64_t>(rng() % 700),
+           1 + static_cast<int64_t>(rng() % 700), 64, iter % 2 ? 64 : 128};
+    std::vector<int64_t> cols;
+    for (int i = rng() % 30; i > 0; --i)
+      cols.push_back(static_cast<int64_t>(rng() % c.lk));
+    if (iter % 4 == 0)
+      for (int64_t k = 0; k < std::min<int64_t>(c.lk, 200); ++k)
+        cols.push_back(k);
+    for (const char *name : {"cols", "notcols"}) {
+      KvSchedule s = scheduleFor(l, name, {}, {}, c, 0, {{"cols", cols}});
+      ParamBindings params{{"cols", ParamValue::ints(cols)}};
+      MaskEvaluator e(*l.program, l.pattern(name), params, {},
+                      {c.lq, c.lk, 0, 0});
+      std::vector<std::string> truth =
+          computeBlockMap(e, c.bm, c.bn).rowStrings();
+      EXPECT_EQ(compare(blockRows(s), truth, name), 0) << name;
+      checkCoverage(s, e, c, name);
     }
   }
 }

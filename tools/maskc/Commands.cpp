@@ -287,6 +287,11 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
         for (auto &[name, v] : split.runtime)
           if (v.type == dsl::Type::IntArray)
             arrays[name] = v.array;
+        dsl::Selections sel = parseSelections(mask.selects);
+        if (sel.columns)
+          arrays["topk_columns"] = *sel.columns;
+        if (sel.diagonals)
+          arrays["topk_diagonals"] = *sel.diagonals;
         auto schedule = mask::bindSchedule(*sym, runtimeValues, mask.lq, lk,
                                            tile[0], tile[1], error, arrays);
         if (!schedule)

@@ -172,12 +172,9 @@ SplitSets splitSets(const dsl::PatternDecl &pattern,
   return out;
 }
 
-std::unique_ptr<dsl::MaskEvaluator>
-makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
-              const MaskOptions &opts) {
-  dsl::ParamBindings params = splitSets(pattern, opts.sets).all;
+dsl::Selections parseSelections(const std::vector<std::string> &selects) {
   dsl::Selections sel;
-  for (const std::string &s : opts.selects) {
+  for (const std::string &s : selects) {
     auto [name, value] = splitAssign(s, "--select");
     if (name == "columns") {
       sel.columns = parseIntList(value, "--select columns");
@@ -211,6 +208,14 @@ makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
                        "' (expected columns, diagonals or blocks)");
     }
   }
+  return sel;
+}
+
+std::unique_ptr<dsl::MaskEvaluator>
+makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
+              const MaskOptions &opts) {
+  dsl::ParamBindings params = splitSets(pattern, opts.sets).all;
+  dsl::Selections sel = parseSelections(opts.selects);
   if (opts.lq < 0 || opts.lk < -1)
     throw UsageError("sequence lengths must not be negative");
   dsl::EvalShape shape{opts.lq, opts.lk < 0 ? opts.lq : opts.lk, opts.head,

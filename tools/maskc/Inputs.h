@@ -59,6 +59,10 @@ SplitSets splitSets(const dsl::PatternDecl &pattern,
                     const std::vector<std::string> &sets);
 
 /// Binds a mask for evaluation. Throws UsageError or dsl::MaskError.
+/// The chosen sets of `--select columns=...`, `diagonals=...`,
+/// `blocks=...`.
+dsl::Selections parseSelections(const std::vector<std::string> &selects);
+
 std::unique_ptr<dsl::MaskEvaluator>
 makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
               const MaskOptions &opts);

@@ -196,6 +196,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         std::memcpy(call.kStrides, ks, sizeof ks);
         std::memcpy(call.vStrides, ks, sizeof ks);
         call.runtimeValues = runtimeValues;
+        call.selections = parseSelections(mask.selects);
         launcher.launch(call);
         drv.synchronize();
 

@@ -295,6 +295,24 @@ struct DnfBuilder {
     return std::nullopt;
   }
 
+  /// `k in set` or `q - k in set`: a set atom; other indices are opaque.
+  Dnf membership(Value index, const std::string &set, bool neg) {
+    auto l = linearize(index);
+    if (!l || l->aQ != 0 || l->bK != 0 || !l->s.terms.empty() ||
+        l->s.constant != 0)
+      return opaque();
+    SymAtom t;
+    if (l->a == 0 && l->b == 1)
+      t.setOnDiagonal = false;
+    else if (l->a == 1 && l->b == -1)
+      t.setOnDiagonal = true;
+    else
+      return opaque();
+    t.setName = set;
+    t.negated = neg;
+    return Dnf{SymClause{t}};
+  }
+
   /// `a[q] == a[k]` (or `!=`) for one runtime array: same document.
   std::optional<Dnf> sameRun(arith::CmpIOp op, bool neg) {
     using P = arith::CmpIPredicate;
@@ -390,6 +408,13 @@ struct DnfBuilder {
     }
     if (auto c = dyn_cast<arith::CmpIOp>(op))
       return cmp(c, neg);
+    if (auto s = dyn_cast<InSelectedOp>(op)) {
+      if (s.getSelector() == "topk_blocks")
+        return opaque();
+      return membership(s.getValue(), s.getSelector().str(), neg);
+    }
+    if (auto s = dyn_cast<InArrayOp>(op))
+      return membership(s.getValue(), s.getArray().str(), neg);
     if (isa<CausalOp>(op)) {
       // k - q <= Lk - Lq.
       Lin l;
@@ -426,6 +451,11 @@ DictionaryAttr atomAttr(MLIRContext *ctx, const SymAtom &t) {
   if (!t.runArray.empty())
     return b.getDictionaryAttr(
         {b.getNamedAttr("run_array", b.getStringAttr(t.runArray)),
+         b.getNamedAttr("negated", b.getBoolAttr(t.negated))});
+  if (!t.setName.empty())
+    return b.getDictionaryAttr(
+        {b.getNamedAttr("set", b.getStringAttr(t.setName)),
+         b.getNamedAttr("diagonal", b.getBoolAttr(t.setOnDiagonal)),
          b.getNamedAttr("negated", b.getBoolAttr(t.negated))});
   SmallVector<NamedAttribute> fields = {
       b.getNamedAttr("a", b.getI64IntegerAttr(t.a)),
@@ -494,6 +524,14 @@ std::optional<std::vector<SymClause>> dnfFromAttr(Attribute attr) {
         if (!negated)
           return std::nullopt;
         t.runArray = run.str();
+        t.negated = negated.getValue();
+      } else if (auto set = dyn_cast_or_null<StringAttr>(d.get("set"))) {
+        auto negated = dyn_cast_or_null<BoolAttr>(d.get("negated"));
+        auto diagonal = dyn_cast_or_null<BoolAttr>(d.get("diagonal"));
+        if (!negated || !diagonal)
+          return std::nullopt;
+        t.setName = set.str();
+        t.setOnDiagonal = diagonal.getValue();
         t.negated = negated.getValue();
       } else {
         auto ga = dyn_cast_or_null<IntegerAttr>(d.get("a"));

@@ -70,6 +70,27 @@ struct Bounds {
   bool emptyAxes() const { return ql > qh || kl > kh || dl > dh; }
 };
 
+/// How many elements of a sorted set lie in [lo, hi].
+int64_t countIn(const std::vector<int64_t> &s, int64_t lo, int64_t hi) {
+  if (lo > hi)
+    return 0;
+  return std::upper_bound(s.begin(), s.end(), hi) -
+         std::lower_bound(s.begin(), s.end(), lo);
+}
+
+/// Whether a set atom can hold (`all` false) or holds everywhere (`all`
+/// true) on the values its index takes: k in [kl, kh], or q - k in
+/// [dl, dh].
+bool setAtomOn(const LinearAtom &t, int64_t lo, int64_t hi, bool all) {
+  const int64_t n = countIn(*t.set, lo, hi), width = hi - lo + 1;
+  if (lo > hi)
+    return all;
+  const bool some = n > 0, every = n == width;
+  if (!t.negated)
+    return all ? every : some;
+  return all ? !some : !every;
+}
+
 enum class Feasible { No, Maybe, Yes };
 
 /// Is some integer point of the box in the clause? (No block terms.)
@@ -78,7 +99,7 @@ Feasible feasiblePlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
   Bounds bd{q0, q1, k0, k1};
   bool maybe = false;
   for (const LinearAtom &t : c.atoms) {
-    if (t.isRun()) {
+    if (t.isRun() || t.isSet()) {
       continue; // Decided below, on the tightened box.
     } else if (t.isCongruence()) {
       if (t.rhs < 0 || t.rhs >= t.modulus)
@@ -101,9 +122,22 @@ Feasible feasiblePlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
     return Feasible::No;
   // Atoms of other forms: each must be satisfiable somewhere in the box.
   for (const LinearAtom &t : c.atoms)
-    if (!t.opaque && !t.isCongruence() && t.a != 0 && t.b != 0 && t.a != -t.b &&
-        minOver(t, ql, qh, kl, kh) > t.rhs)
+    if (!t.opaque && !t.isCongruence() && !t.isSet() && t.a != 0 && t.b != 0 &&
+        t.a != -t.b && minOver(t, ql, qh, kl, kh) > t.rhs)
       return Feasible::No;
+  // Set atoms: some index of the set among the values the box allows
+  // (exact for one set atom with interval atoms; `maybe` otherwise).
+  for (const LinearAtom &t : c.atoms) {
+    if (!t.isSet())
+      continue;
+    const bool possible =
+        t.onDiagonal
+            ? setAtomOn(t, std::max(dl, ql - kh), std::min(dh, qh - kl), false)
+            : setAtomOn(t, std::max(kl, ql - dh), std::min(kh, qh - dl), false);
+    if (!possible)
+      return Feasible::No;
+    maybe = true;
+  }
   for (const LinearAtom &t : c.atoms) {
     if (!t.isRun())
       continue;
@@ -135,6 +169,13 @@ bool holdsPlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
       const bool disjoint = v[q1] < v[k0] || v[k1] < v[q0];
       const bool single = v[q0] == v[q1] && v[k0] == v[k1] && v[q0] == v[k0];
       if (!(t.negated ? disjoint : single))
+        return false;
+      continue;
+    }
+    if (t.isSet()) {
+      const bool all = t.onDiagonal ? setAtomOn(t, q0 - k1, q1 - k0, true)
+                                    : setAtomOn(t, k0, k1, true);
+      if (!all)
         return false;
       continue;
     }
@@ -266,7 +307,8 @@ std::pair<int64_t, int64_t> keyRange(const Clause &c, int64_t q0, int64_t q1,
                                      int64_t lk) {
   Bounds bd{q0, q1, 0, lk - 1};
   for (const LinearAtom &t : c.atoms)
-    if (!t.opaque && !t.isCongruence() && !t.hasBlocks() && !t.isRun())
+    if (!t.opaque && !t.isCongruence() && !t.hasBlocks() && !t.isRun() &&
+        !t.isSet())
       bd.tighten(t);
   const int64_t ql = bd.ql, qh = bd.qh, kl = bd.kl, kh = bd.kh, dl = bd.dl,
                 dh = bd.dh;
@@ -293,24 +335,30 @@ bool KvSchedule::exact() const {
   for (const std::vector<Clause> *dnf : {&clauses, &complement})
     for (const Clause &c : *dnf)
       for (const LinearAtom &t : c.atoms)
-        if (t.opaque || t.isCongruence() ||
+        if (t.opaque || t.isCongruence() || t.isSet() ||
             (t.a != 0 && t.b != 0 && t.a != -t.b))
           return false;
   return hasComplement;
 }
 
 bool KvSchedule::isGathered(size_t i) const {
-  int congruences = 0;
+  // One progression or one set of columns, and otherwise linear atoms.
+  int sources = 0;
   for (const LinearAtom &t : clauses[i].atoms) {
-    if (t.opaque)
+    if (t.opaque || t.isRun() || t.hasBlocks())
       return false;
+    if (t.isSet()) {
+      if (t.onDiagonal || t.negated)
+        return false;
+      ++sources;
+    }
     if (t.isCongruence()) {
       if (t.b != 1 && t.b != -1)
         return false;
-      ++congruences;
+      ++sources;
     }
   }
-  return congruences == 1;
+  return sources == 1;
 }
 
 TileKind KvSchedule::classify(int64_t q0, int64_t q1, int64_t k0,
@@ -370,14 +418,29 @@ std::vector<KeyRun> KvSchedule::gather(int64_t qt) const {
     if (!isGathered(i))
       continue;
     ++gatheredClauses;
-    const LinearAtom *cong = nullptr;
-    for (const LinearAtom &t : clauses[i].atoms)
+    const LinearAtom *cong = nullptr, *set = nullptr;
+    for (const LinearAtom &t : clauses[i].atoms) {
       if (t.isCongruence())
         cong = &t;
-    if (cong->rhs < 0 || cong->rhs >= cong->modulus)
-      continue;
+      if (t.isSet())
+        set = &t;
+    }
     auto [kl, kh] = keyRange(clauses[i], q0, q1, lk);
     if (kl > kh)
+      continue;
+    if (set) {
+      // The set's keys in range, consecutive ones as runs.
+      auto it = std::lower_bound(set->set->begin(), set->set->end(), kl);
+      for (; it != set->set->end() && *it <= kh; ++it) {
+        if (!runs.empty() && runs.back().step == 1 &&
+            runs.back().start + runs.back().count == *it)
+          ++runs.back().count;
+        else
+          runs.push_back({*it, 1, 1});
+      }
+      continue;
+    }
+    if (cong->rhs < 0 || cong->rhs >= cong->modulus)
       continue;
     // floormod(b*k + offset, m) == r  <=>  k == residue (mod m).
     const int64_t m = cong->modulus;
@@ -485,6 +548,30 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
           }
           for (auto it = s0; it < s1; ++it)
             cutAt(*it);
+          continue;
+        }
+        if (t.isSet()) {
+          // The class can change at every tile a member touches: a column
+          // cuts its tile, a diagonal the tiles it crosses.
+          const std::vector<int64_t> &s = *t.set;
+          const int64_t lo = t.onDiagonal ? q0 - (lk - 1) : 0;
+          const int64_t hi = t.onDiagonal ? q1 : lk - 1;
+          auto a = std::lower_bound(s.begin(), s.end(), lo);
+          auto b = std::upper_bound(s.begin(), s.end(), hi);
+          if (b - a > nk) {
+            cutAll = true;
+            continue;
+          }
+          for (auto it = a; it != b; ++it) {
+            if (!t.onDiagonal) {
+              cuts.push_back({*it / tileK, *it / tileK});
+              continue;
+            }
+            const int64_t k0 = std::max<int64_t>(0, q0 - *it);
+            const int64_t k1 = std::min(lk - 1, q1 - *it);
+            if (k0 <= k1)
+              cuts.push_back({k0 / tileK, k1 / tileK});
+          }
           continue;
         }
         if (t.opaque || t.isCongruence())

@@ -23,6 +23,23 @@ bindSchedule(const SymbolicSchedule &s,
     runs[name] = r;
     return r;
   };
+  // Each set (a selector's choice, an index array) is sorted once.
+  std::map<std::string, std::shared_ptr<const std::vector<int64_t>>> sets;
+  auto sortedSet = [&](const std::string &name)
+      -> std::shared_ptr<const std::vector<int64_t>> {
+    auto it = sets.find(name);
+    if (it != sets.end())
+      return it->second;
+    auto a = arrays.find(name);
+    std::shared_ptr<std::vector<int64_t>> s;
+    if (a != arrays.end()) {
+      s = std::make_shared<std::vector<int64_t>>(a->second);
+      std::sort(s->begin(), s->end());
+      s->erase(std::unique(s->begin(), s->end()), s->end());
+    }
+    sets[name] = s;
+    return s;
+  };
   KvSchedule out;
   out.lq = lq;
   out.lk = lk;
@@ -58,6 +75,15 @@ bindSchedule(const SymbolicSchedule &s,
       Clause clause;
       for (const SymAtom &t : c) {
         LinearAtom atom;
+        if (!t.setName.empty()) {
+          // Unknown until given: an opaque atom (sound).
+          atom.set = sortedSet(t.setName);
+          atom.onDiagonal = t.setOnDiagonal;
+          atom.negated = t.negated;
+          atom.opaque = !atom.set;
+          clause.atoms.push_back(atom);
+          continue;
+        }
         if (!t.runArray.empty()) {
           // Unknown or not sorted: an opaque atom (sound).
           atom.runs = runArray(t.runArray);

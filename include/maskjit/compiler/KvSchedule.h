@@ -60,11 +60,17 @@ struct LinearAtom {
   /// values of a non-decreasing array form an interval, so feasibility is
   /// decided from four lookups.
   std::shared_ptr<const RunArray> runs;
+  /// `k in set` (or `q - k in set` when `onDiagonal`; `not in` when
+  /// `negated`): membership in a sorted set of indices chosen at run time
+  /// (a selector's columns or diagonals, a user's index array).
+  std::shared_ptr<const std::vector<int64_t>> set;
+  bool onDiagonal = false;
   bool negated = false;
 
   bool isCongruence() const { return modulus > 0; }
   bool hasBlocks() const { return aQ != 0 || bK != 0; }
   bool isRun() const { return runs != nullptr; }
+  bool isSet() const { return set != nullptr; }
 };
 
 /// Keys start, start + step, ..., count of them.
@@ -103,10 +109,11 @@ struct KvSchedule {
 
   /// What the kernel visits for query tile `qt`: whole tiles for the clauses
   /// that are not gathered (kernelSegments), and, for clauses of the form
-  /// `congruence and linear atoms` (strided columns, dilation), the keys of
-  /// the progression that lie outside those tiles (gather), in key order,
-  /// each key once. Together they cover every allowed key of the tile, and
-  /// every gathered key is allowed for some query of the tile.
+  /// `congruence and linear atoms` (strided columns, dilation) or `k in set
+  /// and linear atoms` (chosen columns), the keys of the progression or set
+  /// that lie outside those tiles (gather), in key order, each key once.
+  /// Together they cover every allowed key of the tile, and every gathered key
+  /// is allowed for some query of the tile.
   std::vector<KvSegment> kernelSegments(int64_t qt) const;
   std::vector<KeyRun> gather(int64_t qt) const;
   /// Whether clause `i` is served by gathering.

@@ -42,6 +42,11 @@ struct SymAtom {
   /// `array[q] == array[k]` (`!=` when negated): a runtime array compared at
   /// the two positions (packed documents).
   std::string runArray;
+  /// `k in set` (`q - k in set` when `setOnDiagonal`): the set is a
+  /// selector's choice (`topk_columns`, `topk_diagonals`) or a runtime
+  /// array, named here and bound at launch.
+  std::string setName;
+  bool setOnDiagonal = false;
   bool negated = false;
 };
 using SymClause = std::vector<SymAtom>;

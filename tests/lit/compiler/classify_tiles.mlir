@@ -76,3 +76,21 @@ mask.pattern @documents {
   %r = arith.andi %c, %same : i1
   mask.yield %r
 }
+
+// Membership in a chosen set: `k in cols` is a column set (gathered by the
+// kernel), `q - k in diagonals` a diagonal set; `q in cols` stays opaque.
+// CHECK-LABEL: mask.pattern @sets
+// CHECK-SAME:  clauses = {{\[\[}}{diagonal = false, negated = false, set = "topk_columns"}], [{diagonal = true, negated = false, set = "topk_diagonals"}], [{opaque}]]
+// CHECK-SAME:  complement = {{\[\[}}{diagonal = false, negated = true, set = "topk_columns"}, {diagonal = true, negated = true, set = "topk_diagonals"}, {opaque}]]
+mask.pattern @sets {
+  %n = arith.constant 8 : i64
+  %q = mask.var "q"
+  %k = mask.var "k"
+  %d = arith.subi %q, %k : i64
+  %a = mask.in_selected "topk_columns" (%n, %n) contains %k
+  %b = mask.in_selected "topk_diagonals" (%n, %n) contains %d
+  %c = mask.in_array %q, "cols"
+  %ab = arith.ori %a, %b : i1
+  %r = arith.ori %ab, %c : i1
+  mask.yield %r
+}
