@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU correctness: every static example pattern x head_dim {64,128} x
 # {bf16,fp16} x shapes {B=2 H=8 KV=2 Lq=Lk=1000; Lq=300 Lk=1000; Lq=Lk=4096}
-# against the CPU reference, for each kernel in KERNELS (default: "auto
+# (plus vertical-slash with given sets) against the CPU reference, for each
+# kernel in KERNELS (default: "auto
 # portable"; auto is the Hopper kernel on an H100), then compute-sanitizer
 # memcheck runs.
 # Usage (repo root, on the GPU machine): bench/gpu_tests.sh [maskc] [outdir]
@@ -10,6 +11,10 @@ M=${1:-.gpu/maskc}
 OUTDIR=${2:-${OUT:-/tmp}}
 P=examples/patterns
 python3 -c "print(','.join(str(i // 250) for i in range(4096)))" > /tmp/doc.txt
+# Given vertical-slash sets: 60 columns and 13 diagonals (local, far, and
+# negative ones, which Lq < Lk shapes reach).
+python3 -c "import random; r = random.Random(1); print(','.join(map(str, sorted(r.sample(range(4096), 60)))))" > /tmp/vs_cols.txt
+echo "-300,-5,0,1,2,3,17,64,65,200,511,901,3000" > /tmp/vs_diags.txt
 fail=0 total=0
 run() {
   total=$((total + 1))
@@ -32,6 +37,8 @@ for d in 64 128; do
       run $P/strided.mask $common --set stride=64 --set local=128
       run $P/document.mask $common --set doc=@/tmp/doc.txt
       run $P/neighborhood_2d.mask $common --set width=40 --set radius=3 --set dilation=2
+      run $P/vertical_slash.mask $common --select columns=@/tmp/vs_cols.txt \
+        --select diagonals=@/tmp/vs_diags.txt
     done
   done
 done

@@ -36,8 +36,18 @@ static __device__ __forceinline__ int64_t maskjit_load(const int64_t *a, int64_t
                                                        int64_t i) {
   return (i >= 0 && i < n) ? a[i] : (int64_t)0x8000000000000000ull;
 }
+// Membership in a set: one bit test when the host built a bitmap of it
+// (bits of [lo, hi)), else a binary search of its sorted values.
 static __device__ __forceinline__ bool maskjit_contains(const int64_t *a, int64_t n,
+                                                        const uint32_t *bits,
+                                                        int64_t first, int64_t end,
                                                         int64_t x) {
+  if (bits) {
+    if (x < first || x >= end)
+      return false;
+    const uint64_t i = (uint64_t)(x - first);
+    return (bits[i >> 5] >> (i & 31)) & 1u;
+  }
   int64_t lo = 0, hi = n;
   while (lo < hi) {
     int64_t mid = (lo + hi) / 2;
@@ -51,8 +61,12 @@ static __device__ __forceinline__ bool maskjit_contains(const int64_t *a, int64_
 #define MASKJIT_PARAM(a, name) ((a)->name)
 #define MASKJIT_HEAD_PARAM(a, name, h) maskjit_load((a)->name, (a)->name##_len, (h))
 #define MASKJIT_LOAD(a, name, i) maskjit_load((a)->name, (a)->name##_len, (i))
-#define MASKJIT_IN_ARRAY(a, name, x) maskjit_contains((a)->name##_set, (a)->name##_set_len, (x))
-#define MASKJIT_IN_SELECTED(a, sel, x) maskjit_contains((a)->sel, (a)->sel##_len, (x))
+#define MASKJIT_IN_ARRAY(a, name, x)                                                   \
+  maskjit_contains((a)->name##_set, (a)->name##_set_len, (a)->name##_bits,             \
+                   (a)->name##_lo, (a)->name##_hi, (x))
+#define MASKJIT_IN_SELECTED(a, sel, x)                                                 \
+  maskjit_contains((a)->sel, (a)->sel##_len, (a)->sel##_bits, (a)->sel##_lo,           \
+                   (a)->sel##_hi, (x))
 )MJ";
 
 } // namespace
@@ -94,6 +108,8 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
           "  const int64_t *" + p.name + "; int64_t " + p.name + "_len;\n";
       fields += "  const int64_t *" + p.name + "_set; int64_t " + p.name +
                 "_set_len;\n";
+      fields += "  const uint32_t *" + p.name + "_bits; int64_t " + p.name +
+                "_lo, " + p.name + "_hi;\n";
     } else if (p.type == dsl::Type::HeadArray) {
       out.args.push_back({ArgField::HeadArray, p.name});
       fields +=
@@ -107,6 +123,8 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
     std::string n = dsl::builtinName(s);
     out.args.push_back({ArgField::Selector, n});
     fields += "  const int64_t *" + n + "; int64_t " + n + "_len;\n";
+    fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_lo, " + n +
+              "_hi;\n";
   }
   fields += "  int64_t maskjit_unused;\n";
   std::string code = kPrelude;

@@ -357,6 +357,24 @@ bool Kernel::launch(const Call &c, std::string *error) {
       s.words.push_back(v.size());
       return true;
     };
+    // A set: its sorted values, then its bitmap (null when too wide).
+    auto uploadSet = [&](std::vector<int64_t> v) {
+      std::sort(v.begin(), v.end());
+      v.erase(std::unique(v.begin(), v.end()), v.end());
+      if (!uploadArray(v))
+        return false;
+      detail::maskjit::runtime::SetBits bits =
+          detail::maskjit::runtime::setBits(v);
+      CUdeviceptr p = 0;
+      if (!bits.words.empty() &&
+          !upload(bits.words.data(), bits.words.size() * 4, p))
+        return false;
+      s.words.push_back(p);
+      s.words.push_back(static_cast<uint64_t>(bits.lo));
+      s.words.push_back(static_cast<uint64_t>(bits.hi));
+      return true;
+    };
+    (void)uploadSet;
     std::map<std::string, int64_t> values;
     std::vector<std::map<std::string, int64_t>> perHead(@NEEDS_HEAD@ ? c.heads : 1);
     std::map<std::string, std::vector<int64_t>> arrays;
@@ -541,16 +559,10 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
     } else {
       args += "    if (c." + n +
               ".empty())\n      return fail(error, \"array parameter `" + n +
-              "` has no value\");\n    {\n      std::vector<int64_t> sorted "
-              "= c." +
-              n +
-              ";\n      std::sort(sorted.begin(), sorted.end());\n      if "
-              "(!uploadArray(c." +
-              n +
-              ") || !uploadArray(sorted))\n        return fail(error, "
-              "cuError(\"uploading `" +
-              n + "`\", r));\n    }\n    arrays[\"" + n + "\"] = c." + n +
-              ";\n";
+              "` has no value\");\n    if (!uploadArray(c." + n +
+              ") || !uploadSet(c." + n +
+              "))\n      return fail(error, cuError(\"uploading `" + n +
+              "`\", r));\n    arrays[\"" + n + "\"] = c." + n + ";\n";
     }
   }
 

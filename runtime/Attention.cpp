@@ -169,6 +169,23 @@ void Launcher::prepare(const AttentionCall &c) {
     buffers_.push_back(p);
     return p;
   };
+  // A set's sorted values, then its bitmap (null when too wide).
+  auto pushSet = [&](std::vector<int64_t> values) {
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    argWords_.push_back(upload64(values));
+    argWords_.push_back(values.size());
+    SetBits bits = setBits(values);
+    Driver::DevicePtr p = 0;
+    if (!bits.words.empty()) {
+      p = d.alloc(bits.words.size() * 4);
+      d.upload(p, bits.words.data(), bits.words.size() * 4);
+      buffers_.push_back(p);
+    }
+    argWords_.push_back(p);
+    argWords_.push_back(static_cast<uint64_t>(bits.lo));
+    argWords_.push_back(static_cast<uint64_t>(bits.hi));
+  };
   // Arguments of the predicate, in the kernel's layout.
   argWords_.clear();
   std::map<std::string, int64_t> symbols;
@@ -179,10 +196,7 @@ void Launcher::prepare(const AttentionCall &c) {
       if (!set)
         throw std::invalid_argument("pattern `" + pattern.name + "` uses " +
                                     f.name + "(...): give the chosen set");
-      std::vector<int64_t> sorted = *set;
-      std::sort(sorted.begin(), sorted.end());
-      argWords_.push_back(upload64(sorted));
-      argWords_.push_back(sorted.size());
+      pushSet(*set);
       continue;
     }
     auto it = c.runtimeValues.find(f.name);
@@ -211,12 +225,8 @@ void Launcher::prepare(const AttentionCall &c) {
                                   std::to_string(c.heads) + " heads");
     argWords_.push_back(upload64(arr));
     argWords_.push_back(arr.size());
-    if (f.kind == codegen::ArgField::Array) {
-      std::vector<int64_t> sorted = arr;
-      std::sort(sorted.begin(), sorted.end());
-      argWords_.push_back(upload64(sorted));
-      argWords_.push_back(sorted.size());
-    }
+    if (f.kind == codegen::ArgField::Array)
+      pushSet(arr);
   }
   argWords_.push_back(0); // maskjit_unused
 

@@ -12,6 +12,7 @@
 #define MASKJIT_RUNTIME_KERNELABI_H
 
 #include <cstdint>
+#include <vector>
 
 namespace maskjit::runtime {
 
@@ -32,6 +33,26 @@ struct KernelTensorMaps {
   alignas(64) unsigned char k[128];
   alignas(64) unsigned char v[128];
 };
+
+/// A set of indices as the kernels test membership: bit i of `words` says
+/// whether lo + i is in the set, for [lo, hi). Empty (no words) when the
+/// set spans more than 2^27 values; the kernel then searches the sorted
+/// values instead.
+struct SetBits {
+  std::vector<uint32_t> words;
+  int64_t lo = 0, hi = 0;
+};
+inline SetBits setBits(const std::vector<int64_t> &sorted) {
+  SetBits b;
+  if (sorted.empty() || sorted.back() - sorted.front() >= (int64_t{1} << 27))
+    return b;
+  b.lo = sorted.front();
+  b.hi = sorted.back() + 1;
+  b.words.assign(static_cast<size_t>((b.hi - b.lo + 31) / 32), 0u);
+  for (int64_t v : sorted)
+    b.words[static_cast<size_t>((v - b.lo) >> 5)] |= 1u << ((v - b.lo) & 31);
+  return b;
+}
 
 } // namespace maskjit::runtime
 

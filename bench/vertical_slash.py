@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Vertical-slash with given indices: maskjit against FlexAttention with the
+same columns and diagonals, and dense causal cuDNN, in one run.
+
+Writes the index files maskc reads, runs `maskc run` (timed with CUDA
+events inside maskc), times the peers here, prints a table. The indices are
+chosen here (no estimator): 1000 random columns, and 64 diagonals either
+local (0..63, the common case in MInference's estimates) or spread at
+random over the sequence.
+Usage (repo root, GPU machine): bench/vertical_slash.py MASKC [S...]
+"""
+import json
+import random
+import subprocess
+import sys
+
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+H, D = 32, 128
+flex = torch.compile(flex_attention, dynamic=False)
+
+
+def median_ms(fn, iters=20):
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b))
+    times.sort()
+    return times[len(times) // 2]
+
+
+def indices(s, spread, seed=0):
+    rng = random.Random(seed)
+    cols = sorted(rng.sample(range(s), 1000))
+    diags = sorted(rng.sample(range(s), 64)) if spread else list(range(64))
+    return cols, diags
+
+
+def maskjit_ms(maskc, s, cols, diags):
+    with open("/tmp/vs_cols.txt", "w") as f:
+        f.write(",".join(map(str, cols)))
+    with open("/tmp/vs_diags.txt", "w") as f:
+        f.write(",".join(map(str, diags)))
+    out = subprocess.run(
+        [maskc, "run", "examples/patterns/vertical_slash.mask", "--lq", str(s), "--heads", str(H),
+         "--bench", "--iters", "15", "--select", "columns=@/tmp/vs_cols.txt",
+         "--select", "diagonals=@/tmp/vs_diags.txt", "--json", "/tmp/vs.json"],
+        capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr + out.stdout)
+    sys.stderr.write(out.stdout)
+    return json.load(open("/tmp/vs.json"))
+
+
+def main():
+    maskc = sys.argv[1]
+    sizes = [int(x) for x in sys.argv[2:]] or [32768]
+    rows = []
+    for s in sizes:
+        torch.manual_seed(0)
+        q, k, v = (torch.randn(1, H, s, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+        with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+            causal = median_ms(lambda: torch.nn.functional.scaled_dot_product_attention(
+                q, k, v, is_causal=True))
+        for spread in (False, True):
+            cols, diags = indices(s, spread)
+            mj = maskjit_ms(maskc, s, cols, diags)
+            col_mask = torch.zeros(s, dtype=torch.bool, device="cuda")
+            col_mask[torch.tensor(cols, device="cuda")] = True
+            diag_mask = torch.zeros(s, dtype=torch.bool, device="cuda")
+            diag_mask[torch.tensor(diags, device="cuda")] = True
+
+            def mod(b, h, qi, ki):
+                return (ki <= qi) & (col_mask[ki] | diag_mask[(qi - ki).clamp(min=0)])
+
+            bm = create_block_mask(mod, 1, 1, s, s, device="cuda", _compile=True)
+            fl = median_ms(lambda: flex(q, k, v, block_mask=bm))
+            rows.append((s, "spread" if spread else "local", mj["bench"]["median_ms"], fl, causal,
+                         mj.get("visited_tiles"), mj.get("gathered_keys")))
+    print("| S | diagonals | maskjit ms | Flex ms | causal cuDNN ms | vs Flex | vs causal cuDNN |"
+          " tiles visited | keys gathered |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for s, kind, mj, fl, ca, tiles, keys in rows:
+        print(f"| {s} | {kind} | {mj:.2f} | {fl:.2f} | {ca:.2f} | {fl / mj:.1f}x | {ca / mj:.1f}x |"
+              f" {tiles} | {keys} |")
+
+
+if __name__ == "__main__":
+    main()
