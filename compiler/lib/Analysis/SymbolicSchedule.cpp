@@ -186,7 +186,11 @@ using Dnf = std::vector<SymClause>; // {} is false; {{}} is true.
 struct DnfBuilder {
   bool overflow = false;
 
-  Dnf opaque() { return {SymClause{SymAtom{0, 0, {}, true}}}; }
+  Dnf opaque() {
+    SymAtom t;
+    t.opaque = true;
+    return {SymClause{t}};
+  }
 
   Dnf conj(const Dnf &x, const Dnf &y) {
     if (x.size() * y.size() > kMaxClauses) {

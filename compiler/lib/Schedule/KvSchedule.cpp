@@ -410,7 +410,8 @@ std::vector<KvSegment> KvSchedule::kernelSegments(int64_t qt) const {
   return segmentsImpl(qt, /*skipGathered=*/true);
 }
 
-std::vector<KeyRun> KvSchedule::gather(int64_t qt) const {
+std::vector<KeyRun>
+KvSchedule::gather(int64_t qt, const std::vector<KvSegment> *visited) const {
   const int64_t q0 = qt * tileQ, q1 = std::min(lq, q0 + tileQ) - 1;
   std::vector<KeyRun> runs;
   size_t gatheredClauses = 0;
@@ -453,11 +454,17 @@ std::vector<KeyRun> KvSchedule::gather(int64_t qt) const {
     runs.push_back({first, m, (kh - first) / m + 1});
   }
   // Keys inside visited tiles are already covered: cut them out.
-  std::vector<KvSegment> visited = kernelSegments(qt);
+  if (runs.empty())
+    return runs;
+  std::vector<KvSegment> computed;
+  if (!visited) {
+    computed = kernelSegments(qt);
+    visited = &computed;
+  }
   std::vector<KeyRun> cut;
   for (const KeyRun &r : runs) {
     int64_t k = r.start, last = r.start + (r.count - 1) * r.step;
-    for (const KvSegment &seg : visited) {
+    for (const KvSegment &seg : *visited) {
       int64_t s0 = seg.begin * tileK, s1 = seg.end * tileK; // [s0, s1)
       if (s1 <= k || s0 > last)
         continue;
@@ -519,7 +526,11 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
   };
   bool cutAll = false;
   for (const std::vector<Clause> *dnf : {&clauses, &complement})
-    for (const Clause &c : *dnf)
+    for (size_t ci = 0; ci < dnf->size(); ++ci) {
+      const Clause &c = (*dnf)[ci];
+      // A gathered clause is not classified for the kernel's tiles.
+      if (skipGathered && dnf == &clauses && isGathered(ci))
+        continue;
       for (const LinearAtom &t : c.atoms) {
         if (t.isRun()) {
           // The class can change only at the runs this query tile's values
@@ -548,6 +559,26 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
           }
           for (auto it = s0; it < s1; ++it)
             cutAt(*it);
+          continue;
+        }
+        if (t.isSet() && t.negated && !t.onDiagonal) {
+          // `k not in S` can only fail on a tile S covers whole: cut those
+          // (found from the runs of consecutive members).
+          const std::vector<int64_t> &s = *t.set;
+          for (size_t i = 0; i < s.size();) {
+            size_t j = i;
+            while (j + 1 < s.size() && s[j + 1] == s[j] + 1)
+              ++j;
+            if (s[j] - s[i] + 1 >= tileK)
+              for (int64_t kt = ceilDiv(std::max<int64_t>(0, s[i]), tileK);
+                   (kt + 1) * tileK - 1 <= s[j] && kt < nk; ++kt)
+                cuts.push_back({kt, kt});
+            // The tile holding Lk - 1 may be short: covered from its start.
+            const int64_t last = (lk - 1) / tileK;
+            if (s[i] <= last * tileK && s[j] >= lk - 1)
+              cuts.push_back({last, last});
+            i = j + 1;
+          }
           continue;
         }
         if (t.isSet()) {
@@ -602,6 +633,7 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
             }
           }
       }
+    }
   if (cutAll)
     cuts.assign(1, {0, nk - 1});
   std::sort(cuts.begin(), cuts.end());

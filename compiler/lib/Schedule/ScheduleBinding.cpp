@@ -147,13 +147,14 @@ bool buildKernelTables(
     out.segPtr.push_back(static_cast<int>(out.segs.size() / 3));
     out.gatherPtr.push_back(static_cast<int>(out.gatherKeys.size()));
     for (int64_t qt = 0; qt < sched->queryTiles(); ++qt) {
-      for (const KvSegment &seg : sched->kernelSegments(qt)) {
+      const std::vector<KvSegment> segments = sched->kernelSegments(qt);
+      for (const KvSegment &seg : segments) {
         out.segs.push_back(static_cast<int>(seg.begin));
         out.segs.push_back(static_cast<int>(seg.end));
         out.segs.push_back(seg.kind == TileKind::Full ? 1 : 0);
         out.visitedTiles += seg.end - seg.begin;
       }
-      for (const KeyRun &r : sched->gather(qt))
+      for (const KeyRun &r : sched->gather(qt, &segments))
         for (int64_t i = 0; i < r.count; ++i)
           out.gatherKeys.push_back(static_cast<int>(r.start + i * r.step));
       out.segPtr.push_back(static_cast<int>(out.segs.size() / 3));

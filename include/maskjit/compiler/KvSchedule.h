@@ -115,7 +115,9 @@ struct KvSchedule {
   /// Together they cover every allowed key of the tile, and every gathered key
   /// is allowed for some query of the tile.
   std::vector<KvSegment> kernelSegments(int64_t qt) const;
-  std::vector<KeyRun> gather(int64_t qt) const;
+  /// `visited`: kernelSegments(qt) when the caller has them already.
+  std::vector<KeyRun>
+  gather(int64_t qt, const std::vector<KvSegment> *visited = nullptr) const;
   /// Whether clause `i` is served by gathering.
   bool isGathered(size_t i) const;
 

@@ -1,0 +1,83 @@
+// CPU benchmark of binding a schedule into the kernels' tables, what a
+// launch pays when the shape or a runtime set changes: causal (static) and
+// vertical-slash with given sets (1000 columns, 64 diagonals, local or
+// spread), at 32k and 128k, 128x128 tiles.
+#include "maskjit/compiler/ScheduleBinding.h"
+
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+using namespace maskjit::mask;
+
+namespace {
+SymAtom causal(bool negated) {
+  SymAtom t; // -q + k <= Lk - Lq, or its negation q - k <= Lq - Lk - 1
+  t.a = negated ? 1 : -1;
+  t.b = negated ? -1 : 1;
+  t.rhs.constant = negated ? -1 : 0;
+  t.rhs.terms = {{"Lk", negated ? -1 : 1}, {"Lq", negated ? 1 : -1}};
+  return t;
+}
+SymAtom set(const char *name, bool diagonal, bool negated) {
+  SymAtom t;
+  t.setName = name;
+  t.setOnDiagonal = diagonal;
+  t.negated = negated;
+  return t;
+}
+SymbolicSchedule verticalSlash() {
+  SymbolicSchedule s;
+  s.clauses = {{causal(false), set("topk_columns", false, false)},
+               {causal(false), set("topk_diagonals", true, false)}};
+  s.complement = {
+      {causal(true)},
+      {set("topk_columns", false, true), set("topk_diagonals", true, true)}};
+  return s;
+}
+} // namespace
+
+static void BM_CausalTables(benchmark::State &state) {
+  const int64_t s = state.range(0);
+  SymbolicSchedule sched;
+  sched.clauses = {{causal(false)}};
+  sched.complement = {{causal(true)}};
+  for (auto _ : state) {
+    KernelTables t;
+    std::string error;
+    buildKernelTables(sched, {}, {}, 1, s, s, 128, 128, {}, t, error);
+    benchmark::DoNotOptimize(t);
+  }
+}
+BENCHMARK(BM_CausalTables)
+    ->Arg(32768)
+    ->Arg(131072)
+    ->Unit(benchmark::kMillisecond);
+
+static void BM_VerticalSlashTables(benchmark::State &state) {
+  const int64_t s = state.range(0);
+  const bool spread = state.range(1);
+  std::mt19937_64 rng(0);
+  std::vector<int64_t> cols(1000), diags(64);
+  for (int64_t &c : cols)
+    c = static_cast<int64_t>(rng() % s);
+  for (size_t i = 0; i < diags.size(); ++i)
+    diags[i] = spread ? static_cast<int64_t>(rng() % s) : int64_t(i);
+  const std::map<std::string, std::vector<int64_t>> sets = {
+      {"topk_columns", cols}, {"topk_diagonals", diags}};
+  const SymbolicSchedule sched = verticalSlash();
+  for (auto _ : state) {
+    KernelTables t;
+    std::string error;
+    buildKernelTables(sched, {}, {}, 1, s, s, 128, 128, sets, t, error);
+    benchmark::DoNotOptimize(t);
+  }
+}
+BENCHMARK(BM_VerticalSlashTables)
+    ->Args({32768, 0})
+    ->Args({32768, 1})
+    ->Args({131072, 0})
+    ->Args({131072, 1})
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
