@@ -191,6 +191,10 @@ void Launcher::prepare(const AttentionCall &c) {
   std::map<std::string, int64_t> symbols;
   for (const codegen::ArgField &f : kernel_.source.args) {
     if (f.kind == codegen::ArgField::Selector) {
+      if (f.name != "topk_columns" && f.name != "topk_diagonals")
+        throw std::invalid_argument("pattern `" + pattern.name + "` uses " +
+                                    f.name +
+                                    "(...), which the kernels do not run yet");
       const auto &set = f.name == "topk_columns" ? c.selections.columns
                                                  : c.selections.diagonals;
       if (!set)
