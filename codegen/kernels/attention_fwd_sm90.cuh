@@ -1,17 +1,18 @@
 // maskjit attention forward kernel, Hopper path (sm_90a).
 //
-// A work is one (query tile of 128 rows, head, batch); a CTA runs it with
-// two warpgroups of 128 threads, each owning 64 query rows. S = Q K^T and O += P V run on wgmma
-// (64 x 128 x 16 per instruction, fp32 accumulators in registers): Q and K
-// are read from shared memory through matrix descriptors, P goes from the S
-// accumulators straight into A registers, V is read N-major (transposed by
-// the tensor cores). K/V tiles of 128 keys are copied by the tensor memory
-// accelerator (TMA, one thread issues the copy, an mbarrier per stage says
-// when it landed) into three stages; GATHER keys are loaded by index with
-// cp.async into the same dense tiles. Shared tiles use the 128-byte swizzle wgmma expects: a [rows][D] tile is stored as
-// D/64 blocks of [rows][64], and 16-byte chunk c of row r sits at chunk
-// c ^ (r % 8) of its 128-byte line, so neither cp.async writes nor tensor
-// core reads collide on banks.
+// A work is one (query tile of 128 rows, head, batch); a CTA runs it with two
+// warpgroups of 128 threads, each owning 64 query rows. S = Q K^T and O += P
+// V run on wgmma (64 x 128 x 16 per instruction, fp32 accumulators in
+// registers): Q and K are read from shared memory through matrix descriptors,
+// P goes from the S accumulators straight into A registers, V is read N-major
+// (transposed by the tensor cores). K/V tiles of 128 keys are copied by the
+// tensor memory accelerator (TMA, one thread issues the copy, an mbarrier per
+// stage says when it landed) into three stages; GATHER keys are loaded by
+// index with cp.async into the same dense tiles. Shared tiles use the
+// 128-byte swizzle wgmma expects: a [rows][D] tile is stored as D/64 blocks
+// of [rows][64], and 16-byte chunk c of row r sits at chunk c ^ (r % 8) of
+// its 128-byte line, so neither cp.async writes nor tensor core reads collide
+// on banks.
 //
 // The schedule is the portable kernel's (FULL tiles skip the predicate,
 // EMPTY tiles are never loaded). The grid is persistent (one CTA per SM):
