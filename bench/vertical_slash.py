@@ -16,26 +16,11 @@ import sys
 
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
-from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+from torch.nn.attention.flex_attention import create_block_mask
 
-H, D = 32, 128
-flex = torch.compile(flex_attention, dynamic=False)
-
-
-def median_ms(fn, iters=20):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        times.append(a.elapsed_time(b))
-    times.sort()
-    return times[len(times) // 2]
+# The shapes, the compiled FlexAttention and the timing of the main peers'
+# benchmark (bench/peers.py, next to this file).
+from peers import D, H, flex, median_ms
 
 
 def indices(s, spread, seed=0):
