@@ -91,7 +91,8 @@ int64_t kernelTileN(const KernelConfig &config) {
 KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
                                const std::vector<dsl::Builtin> &selectors,
                                const std::string &predicateCpp,
-                               const KernelConfig &config) {
+                               const KernelConfig &config,
+                               const std::string &rowMaskCpp) {
   if (config.headDim != 64 && config.headDim != 128)
     throw std::invalid_argument(
         "the portable kernel supports head_dim 64 and 128, not " +
@@ -138,6 +139,8 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
           predicateCpp + "\n";
   code += "#define MASKJIT_ALLOWED(q, k, h, b, Lq, Lk, a) " + pattern.name +
           "_allowed(q, k, h, b, Lq, Lk, a)\n\n";
+  if (!rowMaskCpp.empty())
+    code += std::string(rowMaskHelpers()) + "\n" + rowMaskCpp + "\n";
   code += attentionTemplate(config.family);
   out.code = std::move(code);
   if (config.tileM != 64 && config.tileM != 128)

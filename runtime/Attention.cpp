@@ -1,6 +1,7 @@
 //===- Attention.cpp - Compile a pattern to a kernel, and launch it -------===//
 #include "maskjit/runtime/Attention.h"
 
+#include "maskjit/codegen/RowMask.h"
 #include "maskjit/compiler/MaskDialect.h"
 #include "maskjit/compiler/Pipeline.h"
 #include "maskjit/runtime/KernelAbi.h"
@@ -69,12 +70,19 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   out.schedule = *sym;
   for (const dsl::ParamDecl &p : pattern.params)
     out.scheduleNeedsHead |= p.type == dsl::Type::HeadArray;
+  // Per-head dispatch puts the head index in the schedule.
+  for (const auto *dnf : {&out.schedule.clauses, &out.schedule.complement})
+    for (const mask::SymClause &c : *dnf)
+      for (const mask::SymAtom &t : c)
+        out.scheduleNeedsHead |= t.rhs.terms.count("h") > 0;
   std::string predicate;
   std::ostringstream cppErrors;
   if (!mask::translatePredicates(*module, predicate, cppErrors))
     throw std::runtime_error(cppErrors.str());
+  // PARTIAL tiles are masked a row at a time where the DNF allows it.
   out.source = codegen::buildKernelSource(
-      pattern, dsl::selectorsUsed(program, pattern), predicate, config);
+      pattern, dsl::selectorsUsed(program, pattern), predicate, config,
+      codegen::rowMaskFunction(out.schedule, pattern));
   if (compile) {
     // The key covers what decides the binary: the generated source (pattern,
     // bindings, head_dim, dtype, template), the arch and both versions.

@@ -73,6 +73,9 @@ static __device__ __forceinline__ float mj_exp2(float x) {
 
 static __device__ __forceinline__ float mj_neg_inf() { return __int_as_float(0xff800000); }
 
+// The key of a schedule entry (see mj_schedule::entry), or -1 for padding.
+static __device__ __forceinline__ int mj_entry_key(int e) { return e >= -1 ? e : -e - 2; }
+
 // The key tiles and gathered keys one query tile visits, as a sequence of
 // items: first the scheduled key tiles in order, then chunks of `bn`
 // gathered keys.
@@ -114,13 +117,19 @@ struct mj_schedule {
     return 0;
   }
 
-  // The key at row `r` of an item, or -1 past the keys.
-  __device__ __forceinline__ int key(int kind, int tile, int r) const {
+  // The entry at row `r` of an item: its key when every query row of the
+  // tile may see it, -(key + 2) when the predicate decides (gathered keys
+  // only), -1 past the keys.
+  __device__ __forceinline__ int entry(int kind, int tile, int r) const {
     if (kind == 2) {
       const int idx = g_begin + tile * bn + r;
       return idx < g_end ? gather_keys[idx] : -1;
     }
     const int k = tile * bn + r;
     return k < lk ? k : -1;
+  }
+  // The key at row `r` of an item, or -1 past the keys.
+  __device__ __forceinline__ int key(int kind, int tile, int r) const {
+    return mj_entry_key(entry(kind, tile, r));
   }
 };

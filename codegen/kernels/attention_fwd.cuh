@@ -68,7 +68,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS)
     int tile;
     int kind = itemKind(item, tile);
     if (tid < MJ_BN)
-      sKey[stage][tid] = keyOf(kind, tile, tid);
+      sKey[stage][tid] = sched.entry(kind, tile, tid);
     constexpr int chunks = MJ_D / 8; // 16-byte pieces per row
     for (int c = tid; c < MJ_BN * chunks; c += MJ_THREADS) {
       int r = c / chunks, col = (c % chunks) * 8;
@@ -141,17 +141,42 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS)
       }
     }
 
-    // Mask: keys out of range always; the predicate on PARTIAL tiles and
-    // gathered keys only.
+    // Mask: keys out of range always; on PARTIAL tiles the row mask when
+    // the pattern has one, else the predicate, as on gathered keys that not
+    // every row may see.
+    bool masked = false;
+#ifdef MASKJIT_ROW_MASK
+    if (kind == 0) {
+      masked = true;
+      uint32_t rowBits[2];
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        uint32_t words[MJ_BN / 32];
+        const int64_t k0 = (int64_t)tile * MJ_BN;
+        maskjit_row_mask<MJ_BN / 32>(r == 0 ? row0 : row1, k0, h, b, p.lq, p.lk, &p.args,
+                                     words);
+        mj_rm_keep_range(words, k0, 0, p.lk - 1);
+        rowBits[r] = mj_rm_thread_bits(words, t4);
+      }
+#pragma unroll
+      for (int j = 0; j < MJ_BN / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          s[j][e] = (rowBits[e >> 1] >> (2 * j + (e & 1))) & 1u ? s[j][e] * p.scale_log2
+                                                                 : mj_neg_inf();
+    }
+#endif
+    if (!masked)
 #pragma unroll
     for (int j = 0; j < MJ_BN / 8; ++j) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int col = j * 8 + 2 * t4 + (e & 1);
-        const int key = sKey[stage][col];
+        // Full tiles and gathered keys all rows may see skip the predicate.
+        const int entry = sKey[stage][col], key = mj_entry_key(entry);
         const int row = e < 2 ? row0 : row1;
         bool ok = key >= 0;
-        if (ok && kind != 1)
+        if (ok && kind != 1 && (kind != 2 || entry < 0))
           ok = MASKJIT_ALLOWED(row, key, h, b, p.lq, p.lk, &p.args);
         s[j][e] = ok ? s[j][e] * p.scale_log2 : mj_neg_inf();
       }

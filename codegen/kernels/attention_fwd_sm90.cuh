@@ -184,7 +184,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
     int tile;
     const int kind = sched.item(item, tile);
     if (tid < MJ_BN)
-      sKey[stage][tid] = sched.key(kind, tile, tid);
+      sKey[stage][tid] = sched.entry(kind, tile, tid);
     if (tid == 0) {
       sItem[stage][0] = kind;
       sItem[stage][1] = tile;
@@ -264,13 +264,31 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
   // Which of this thread's 64 (query, key) pairs of a stage's item are
   // allowed: bit 2i+c of bits[r] is element 4i+2r+c of S. Needs no score,
   // so it runs while the tensor cores compute S. Keys out of range are
-  // never allowed; the predicate runs on PARTIAL tiles and gathered keys
-  // only. Returns false when every pair is allowed (a FULL tile inside
-  // [0, Lk)).
+  // never allowed. FULL tiles and gathered keys that every row may see take
+  // no predicate; PARTIAL tiles take the row mask when the pattern has one
+  // (a few word operations per row), else the predicate per element, as
+  // the other gathered keys do. Returns false when every pair is allowed.
   auto allowedBits = [&](int stage, unsigned (&bits)[2]) -> bool {
     const int kind = sItem[stage][0], tile = sItem[stage][1];
     if (kind == 1 && (tile + 1) * MJ_BN <= p.lk)
       return false;
+#ifdef MASKJIT_ROW_MASK
+    if (kind != 2) {
+      const int64_t k0 = (int64_t)tile * MJ_BN;
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        uint32_t words[MJ_BN / 32];
+        if (kind == 1)
+          mj_rm_fill(words, 0xffffffffu);
+        else
+          maskjit_row_mask<MJ_BN / 32>(r == 0 ? row0 : row1, k0, h, b, p.lq, p.lk, &p.args,
+                                       words);
+        mj_rm_keep_range(words, k0, 0, p.lk - 1);
+        bits[r] = mj_rm_thread_bits(words, t4);
+      }
+      return true;
+    }
+#endif
     bits[0] = bits[1] = 0;
     // A loop, not unrolled: unrolled, the compiler would precompute all 32
     // keys (in 64 bits) in registers the accumulators need.
@@ -279,18 +297,21 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
 #pragma unroll
       for (int c = 0; c < 2; ++c) {
         const int col = i * 8 + 2 * t4 + c;
-        const int key = kind == 2 ? sKey[stage][col]
-                                  : (tile * MJ_BN + col < p.lk ? tile * MJ_BN + col : -1);
+        const int entry = kind == 2 ? sKey[stage][col]
+                                    : (tile * MJ_BN + col < p.lk ? tile * MJ_BN + col : -1);
+        const int key = mj_entry_key(entry);
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
           bool ok = key >= 0;
-          if (ok && kind != 1)
+#ifndef MJ_EXP_NOPRED // kernel experiments: the predicate's cost
+          if (ok && kind != 1 && (kind != 2 || entry < 0))
             ok = MASKJIT_ALLOWED(r == 0 ? row0 : row1, key, h, b, p.lq, p.lk, &p.args);
+#endif
           bits[r] |= (ok ? 1u : 0u) << (2 * i + c);
         }
       }
     }
-    return true;
+    return (bits[0] & bits[1]) != 0xffffffffu;
   };
   // Masks S and turns it into P (base-2 online softmax); returns in
   // alpha[r] the factor that rescales row r's earlier O and sum.

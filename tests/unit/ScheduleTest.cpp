@@ -371,13 +371,15 @@ namespace {
 
 /// Every allowed (q, k) is in a visited tile or gathered; gathered keys are
 /// in order, once, outside visited tiles and allowed for some query of the
-/// tile. Returns the whole tiles visited per query tile.
+/// tile; those marked full are allowed for every query of the tile, the
+/// others not. Returns the whole tiles visited per query tile.
 std::vector<int64_t> checkCoverage(const KvSchedule &s, const MaskEvaluator &e,
                                    Case c, const std::string &what) {
   std::vector<int64_t> tilesPerQueryTile;
   std::vector<uint8_t> row(c.lk);
   for (int64_t qt = 0; qt < s.queryTiles(); ++qt) {
-    std::vector<uint8_t> visited(c.lk, 0), gathered(c.lk, 0), anyQ(c.lk, 0);
+    std::vector<uint8_t> visited(c.lk, 0), gathered(c.lk, 0), anyQ(c.lk, 0),
+        allQ(c.lk, 1), full(c.lk, 0);
     int64_t tiles = 0;
     for (const KvSegment &seg : s.kernelSegments(qt)) {
       tiles += seg.end - seg.begin;
@@ -394,14 +396,17 @@ std::vector<int64_t> checkCoverage(const KvSchedule &s, const MaskEvaluator &e,
         EXPECT_LT(k, c.lk) << what;
         EXPECT_FALSE(visited[k])
             << what << ": key " << k << " is gathered and in a visited tile";
-        if (k > prev && k < c.lk)
+        if (k > prev && k < c.lk) {
           gathered[k] = 1;
+          full[k] = r.full;
+        }
         prev = k;
       }
     for (int64_t q = qt * c.bm; q < std::min(c.lq, (qt + 1) * c.bm); ++q) {
       e.row(q, row.data());
       for (int64_t k = 0; k < c.lk; ++k) {
         anyQ[k] |= row[k];
+        allQ[k] &= row[k];
         if (row[k] && !visited[k] && !gathered[k]) {
           ADD_FAILURE() << what << ": allowed (" << q << "," << k
                         << ") is neither visited nor gathered";
@@ -409,10 +414,18 @@ std::vector<int64_t> checkCoverage(const KvSchedule &s, const MaskEvaluator &e,
         }
       }
     }
-    for (int64_t k = 0; k < c.lk; ++k)
-      if (gathered[k])
-        EXPECT_TRUE(anyQ[k]) << what << ": gathered key " << k
-                             << " is allowed for no query of tile " << qt;
+    for (int64_t k = 0; k < c.lk; ++k) {
+      if (!gathered[k])
+        continue;
+      EXPECT_TRUE(anyQ[k]) << what << ": gathered key " << k
+                           << " is allowed for no query of tile " << qt;
+      // Full keys skip the predicate in the kernels: that must be sound;
+      // and a key every query may see should not pay for it.
+      EXPECT_EQ(full[k], allQ[k])
+          << what << ": gathered key " << k << " of query tile " << qt
+          << (full[k] ? " is marked full but some query may not see it"
+                      : " is allowed for every query but not marked full");
+    }
   }
   return tilesPerQueryTile;
 }

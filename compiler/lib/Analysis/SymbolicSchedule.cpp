@@ -389,6 +389,48 @@ struct DnfBuilder {
     }
   }
 
+  /// first <= h <= last (last < 0: no upper end), as atoms on the symbol h.
+  Dnf headRange(int64_t first, int64_t last) {
+    Lin lo; // first - h <= 0
+    lo.s.constant = first;
+    lo.s.terms["h"] = -1;
+    Dnf out = atomLe(lo, false);
+    if (last >= 0) {
+      Lin hi; // h - last <= 0
+      hi.s.constant = -last;
+      hi.s.terms["h"] = 1;
+      out = conj(out, atomLe(hi, false));
+    }
+    return out;
+  }
+
+  /// Per-head dispatch: arm i on its heads (Sema keeps the ranges
+  /// disjoint). Negated: an arm's heads where it is false, and the heads no
+  /// arm claims.
+  Dnf dispatch(DispatchOp d, bool neg, int depth) {
+    Dnf out;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    for (unsigned i = 0; i < d.getArms().size(); ++i) {
+      const int64_t first = d.getFirst()[i], last = d.getLast()[i];
+      ranges.push_back({first, last});
+      auto yield = cast<YieldOp>(d.getArms()[i].front().getTerminator());
+      out = disj(std::move(out), conj(headRange(first, last),
+                                      build(yield.getValue(), neg, depth + 1)));
+    }
+    if (!neg)
+      return out;
+    std::sort(ranges.begin(), ranges.end());
+    int64_t next = 0; // first head not yet claimed
+    for (auto [first, last] : ranges) {
+      if (first > next)
+        out = disj(std::move(out), headRange(next, first - 1));
+      if (last < 0)
+        return out;
+      next = std::max(next, last + 1);
+    }
+    return disj(std::move(out), headRange(next, -1));
+  }
+
   Dnf build(Value v, bool neg, int depth = 0) {
     if (depth > 512)
       return opaque();
@@ -428,6 +470,8 @@ struct DnfBuilder {
       l.s.terms["Lq"] = 1;
       return atomLe(l, neg);
     }
+    if (auto d = dyn_cast<DispatchOp>(op))
+      return dispatch(d, neg, depth);
     if (auto s = dyn_cast<arith::SelectOp>(op)) {
       if (!s.getType().isInteger(1))
         return opaque();

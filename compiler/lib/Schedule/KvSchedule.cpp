@@ -308,13 +308,39 @@ std::pair<int64_t, int64_t> keyRange(const Clause &c, int64_t q0, int64_t q1,
   Bounds bd{q0, q1, 0, lk - 1};
   for (const LinearAtom &t : c.atoms)
     if (!t.opaque && !t.isCongruence() && !t.hasBlocks() && !t.isRun() &&
-        !t.isSet())
+        !t.isSet()) {
+      if (t.a == 0 && t.b == 0 && t.rhs < 0)
+        return {1, 0}; // False on every key (another head's arm).
       bd.tighten(t);
+    }
   const int64_t ql = bd.ql, qh = bd.qh, kl = bd.kl, kh = bd.kh, dl = bd.dl,
                 dh = bd.dh;
   if (ql > qh || dl > dh)
     return {1, 0};
   return {std::max(kl, clampAdd(ql, -dh)), std::min(kh, clampAdd(qh, -dl))};
+}
+
+/// The keys k for which every plain linear atom of `c` holds at all q in
+/// [q0, q1] (the gathered clause's other conditions): its source atom then
+/// decides alone, and such a gathered key needs no predicate.
+std::pair<int64_t, int64_t> fullKeyRange(const Clause &c, int64_t q0,
+                                         int64_t q1, int64_t lk) {
+  int64_t kl = 0, kh = lk - 1;
+  for (const LinearAtom &t : c.atoms) {
+    if (t.isSet() || t.isCongruence())
+      continue;
+    if (t.opaque || t.hasBlocks() || t.isRun())
+      return {1, 0};
+    // b*k <= rhs - max over q of a*q.
+    const int64_t rest = clampAdd(t.rhs, -clampMul(t.a, t.a >= 0 ? q1 : q0));
+    if (t.b > 0)
+      kh = std::min(kh, floorDiv(rest, t.b));
+    else if (t.b < 0)
+      kl = std::max(kl, ceilDiv(rest, t.b));
+    else if (rest < 0)
+      return {1, 0};
+  }
+  return {kl, kh};
 }
 
 } // namespace
@@ -429,15 +455,20 @@ KvSchedule::gather(int64_t qt, const std::vector<KvSegment> *visited) const {
     auto [kl, kh] = keyRange(clauses[i], q0, q1, lk);
     if (kl > kh)
       continue;
+    auto [fl, fh] = fullKeyRange(clauses[i], q0, q1, lk);
+    auto isFull = [&](int64_t k) { return k >= fl && k <= fh; };
     if (set) {
-      // The set's keys in range, consecutive ones as runs.
+      // The set's keys in range, consecutive ones of one kind as runs.
+      const size_t first = runs.size();
       auto it = std::lower_bound(set->set->begin(), set->set->end(), kl);
       for (; it != set->set->end() && *it <= kh; ++it) {
-        if (!runs.empty() && runs.back().step == 1 &&
+        const bool full = isFull(*it);
+        if (runs.size() > first && runs.back().step == 1 &&
+            runs.back().full == full &&
             runs.back().start + runs.back().count == *it)
           ++runs.back().count;
         else
-          runs.push_back({*it, 1, 1});
+          runs.push_back({*it, 1, 1, full});
       }
       continue;
     }
@@ -451,7 +482,23 @@ KvSchedule::gather(int64_t qt, const std::vector<KvSegment> *visited) const {
     int64_t first = kl + (((residue - kl) % m) + m) % m;
     if (first > kh)
       continue;
-    runs.push_back({first, m, (kh - first) / m + 1});
+    // The progression, cut where its keys become full and stop being so.
+    const int64_t last = first + (kh - first) / m * m;
+    auto firstAtLeast = [&](int64_t x) {
+      return x <= first ? first : first + (x - first + m - 1) / m * m;
+    };
+    int64_t k = first;
+    for (int64_t edge : {fl, clampAdd(fh, 1)}) {
+      if (fl > fh)
+        break;
+      const int64_t to = std::min(firstAtLeast(edge), clampAdd(last, m));
+      if (to > k) {
+        runs.push_back({k, m, (to - k) / m, isFull(k)});
+        k = to;
+      }
+    }
+    if (k <= last)
+      runs.push_back({k, m, (last - k) / m + 1, isFull(k)});
   }
   // Keys inside visited tiles are already covered: cut them out.
   if (runs.empty())
@@ -470,34 +517,38 @@ KvSchedule::gather(int64_t qt, const std::vector<KvSegment> *visited) const {
         continue;
       if (s0 > k) {
         int64_t n = (s0 - 1 - k) / r.step + 1;
-        cut.push_back({k, r.step, n});
+        cut.push_back({k, r.step, n, r.full});
       }
       k += ((s1 - k + r.step - 1) / r.step) * r.step; // First key >= s1.
       if (k > last)
         break;
     }
     if (k <= last)
-      cut.push_back({k, r.step, (last - k) / r.step + 1});
+      cut.push_back({k, r.step, (last - k) / r.step + 1, r.full});
   }
   if (gatheredClauses <= 1)
     return cut;
-  // Several progressions may share keys: merge into one ordered key list.
-  std::vector<int64_t> keys;
+  // Several progressions may share keys: merge into one ordered key list (a
+  // key is full when one of its clauses makes it so).
+  std::vector<std::pair<int64_t, bool>> keys;
   for (const KeyRun &r : cut)
     for (int64_t i = 0; i < r.count; ++i)
-      keys.push_back(r.start + i * r.step);
+      keys.push_back({r.start + i * r.step, r.full});
   std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   std::vector<KeyRun> out;
-  for (int64_t k : keys) {
-    if (!out.empty() && out.back().count == 1) {
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto [k, full] = keys[i];
+    // Sorted by (key, full): the last copy of a key has the largest flag.
+    if (i + 1 < keys.size() && keys[i + 1].first == k)
+      continue;
+    if (!out.empty() && out.back().full == full && out.back().count == 1) {
       out.back().step = k - out.back().start;
       out.back().count = 2;
-    } else if (!out.empty() &&
+    } else if (!out.empty() && out.back().full == full &&
                out.back().start + out.back().count * out.back().step == k) {
       ++out.back().count;
     } else {
-      out.push_back({k, 1, 1});
+      out.push_back({k, 1, 1, full});
     }
   }
   return out;

@@ -155,8 +155,10 @@ bool buildKernelTables(
         out.visitedTiles += seg.end - seg.begin;
       }
       for (const KeyRun &r : sched->gather(qt, &segments))
-        for (int64_t i = 0; i < r.count; ++i)
-          out.gatherKeys.push_back(static_cast<int>(r.start + i * r.step));
+        for (int64_t i = 0; i < r.count; ++i) {
+          const int key = static_cast<int>(r.start + i * r.step);
+          out.gatherKeys.push_back(r.full ? key : gatheredPartialKey(key));
+        }
       out.segPtr.push_back(static_cast<int>(out.segs.size() / 3));
       out.gatherPtr.push_back(static_cast<int>(out.gatherKeys.size()));
     }

@@ -53,15 +53,19 @@ struct KernelSource {
 
 /// The kernel of `pattern`: a prelude (types, helpers, the args struct and
 /// the macros the predicate uses), the predicate C++ from the EmitC stage,
-/// then maskjit's attention template.
+/// the row mask (see RowMask.h) when `rowMaskCpp` is not empty, then
+/// maskjit's attention template.
 KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
                                const std::vector<dsl::Builtin> &selectors,
                                const std::string &predicateCpp,
-                               const KernelConfig &config);
+                               const KernelConfig &config,
+                               const std::string &rowMaskCpp = "");
 
 /// The attention template of a family alone (embedded in the library at
 /// build time).
 const char *attentionTemplate(KernelFamily family);
+/// The helpers a row-mask function needs (codegen/kernels/row_mask.cuh).
+const char *rowMaskHelpers();
 
 } // namespace maskjit::codegen
 

@@ -73,9 +73,11 @@ struct LinearAtom {
   bool isSet() const { return set != nullptr; }
 };
 
-/// Keys start, start + step, ..., count of them.
+/// Keys start, start + step, ..., count of them. `full`: every query row of
+/// the tile may see them (the kernel skips the predicate for those keys).
 struct KeyRun {
   int64_t start = 0, step = 1, count = 0;
+  bool full = false;
 };
 
 struct Clause {
@@ -113,7 +115,8 @@ struct KvSchedule {
   /// and linear atoms` (chosen columns), the keys of the progression or set
   /// that lie outside those tiles (gather), in key order, each key once.
   /// Together they cover every allowed key of the tile, and every gathered key
-  /// is allowed for some query of the tile.
+  /// is allowed for some query of the tile; runs marked `full` are allowed
+  /// for all of them.
   std::vector<KvSegment> kernelSegments(int64_t qt) const;
   /// `visited`: kernelSegments(qt) when the caller has them already.
   std::vector<KeyRun>

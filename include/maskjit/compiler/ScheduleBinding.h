@@ -65,9 +65,14 @@ bindSchedule(const SymbolicSchedule &s,
              int64_t lk, int64_t tileQ, int64_t tileK, std::string &error,
              const std::map<std::string, std::vector<int64_t>> &arrays = {});
 
+/// How a gathered key is stored in the kernel tables: as itself when every
+/// query row of its tile may see it (no predicate), else as -(key + 2),
+/// which keeps -1 free for the kernels' padding.
+inline int gatheredPartialKey(int key) { return -key - 2; }
+
 /// A bound schedule in the form the kernels read, for every query tile of
 /// one or more heads: CSR tables of key-tile segments (begin, end, full?)
-/// and of gathered keys.
+/// and of gathered keys (see gatheredPartialKey).
 struct KernelTables {
   std::vector<int> segPtr, segs, gatherPtr, gatherKeys;
   int heads = 1; ///< Schedules in the tables (one, or one per head).

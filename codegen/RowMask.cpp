@@ -1,0 +1,123 @@
+//===- RowMask.cpp - A pattern's mask one query row at a time -------------===//
+#include "maskjit/codegen/RowMask.h"
+
+#include <fmt/format.h>
+
+namespace maskjit::codegen {
+
+namespace {
+
+/// The C++ of a symbolic right-hand side inside `maskjit_row_mask`, or
+/// false when a symbol has no value there.
+bool symExpr(const mask::SymExpr &e, const dsl::PatternDecl &pattern,
+             std::string &out, std::string &whyNot) {
+  out = fmt::format("(int64_t){}LL", e.constant);
+  for (const auto &[name, coef] : e.terms) {
+    std::string value;
+    if (name == "Lq" || name == "Lk" || name == "h" || name == "b") {
+      value = name;
+    } else if (auto i = pattern.findParam(name)) {
+      const dsl::ParamDecl &p = pattern.params[*i];
+      if (p.type == dsl::Type::HeadArray)
+        value = "MASKJIT_HEAD_PARAM(a, " + name + ", h)";
+      else if (p.type == dsl::Type::Int && p.runtime)
+        value = "a->" + name;
+    }
+    if (value.empty()) {
+      whyNot = "the symbol `" + name + "` has no value in the kernel";
+      return false;
+    }
+    out += fmt::format(" + (int64_t){}LL * {}", coef, value);
+  }
+  return true;
+}
+
+/// The fields of a set's values and bitmap, in the args struct.
+std::string setFields(const std::string &set, const dsl::PatternDecl &pattern) {
+  // A runtime array's sorted values carry a suffix; a selector's do not.
+  const std::string values = pattern.findParam(set) ? set + "_set" : set;
+  return fmt::format("a->{0}, a->{0}_len, a->{1}_bits, a->{1}_lo, a->{1}_hi",
+                     values, set);
+}
+
+/// The statements that keep, in the clause words `c`, the keys where atom
+/// `t` holds.
+bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
+              std::string &out, std::string &whyNot) {
+  if (t.opaque) {
+    whyNot = "an atom of the mask has no linear form";
+    return false;
+  }
+  if (t.aQ || t.bK) {
+    whyNot = "a block term (floor division by a tile-independent size)";
+    return false;
+  }
+  if (!t.runArray.empty()) {
+    whyNot = "a comparison of runtime-array values";
+    return false;
+  }
+  std::string rhs;
+  if (!symExpr(t.rhs, pattern, rhs, whyNot))
+    return false;
+  if (!t.setName.empty()) {
+    out += fmt::format(
+        "    {}(c, {}k0, {}, {});\n",
+        t.setOnDiagonal ? "mj_rm_keep_diagonal_set" : "mj_rm_keep_key_set",
+        t.setOnDiagonal ? "q, " : "", setFields(t.setName, pattern),
+        t.negated ? "true" : "false");
+    return true;
+  }
+  if (t.modulus > 0) {
+    // floormod(b*k + offset, m) == rhs, b = +-1: k == rhs - offset (b = 1)
+    // or offset - rhs (b = -1), modulo m; nothing when rhs is not in [0, m).
+    std::string offset;
+    if (!symExpr(t.offset, pattern, offset, whyNot))
+      return false;
+    out += fmt::format("    {{\n      const int64_t r = {};\n", rhs);
+    out += fmt::format(
+        "      if (r < 0 || r >= {0}LL)\n        mj_rm_fill(c, "
+        "0u);\n      else\n        mj_rm_keep_progression(c, "
+        "k0, {1}, {0}LL);\n    }}\n",
+        t.modulus, t.b > 0 ? "r - (" + offset + ")" : "(" + offset + ") - r");
+    return true;
+  }
+  // a*q + b*k <= rhs.
+  out += fmt::format(
+      "    mj_rm_keep_linear(c, k0, {}LL, ({}) - (int64_t){}LL * q);\n", t.b,
+      rhs, t.a);
+  return true;
+}
+
+} // namespace
+
+std::string rowMaskFunction(const mask::SymbolicSchedule &schedule,
+                            const dsl::PatternDecl &pattern,
+                            std::string *whyNot) {
+  std::string reason;
+  std::string body;
+  for (const mask::SymClause &clause : schedule.clauses) {
+    body += "  {\n    uint32_t c[W];\n    mj_rm_fill(c, 0xffffffffu);\n";
+    for (const mask::SymAtom &t : clause)
+      if (!atomCode(t, pattern, body, reason)) {
+        if (whyNot)
+          *whyNot = reason;
+        return "";
+      }
+    body += "    mj_rm_or(m, c);\n  }\n";
+  }
+  std::string out =
+      "// The pattern's mask for one query row over 32 W keys from k0, from\n"
+      "// the schedule's DNF (one block per clause).\n"
+      "#define MASKJIT_ROW_MASK 1\n"
+      "template <int W>\n"
+      "static __device__ __forceinline__ void maskjit_row_mask(\n"
+      "    int64_t q, int64_t k0, int64_t h, int64_t b, int64_t Lq, int64_t "
+      "Lk,\n"
+      "    const maskjit_args *a, uint32_t (&m)[W]) {\n"
+      "  (void)q; (void)h; (void)b; (void)Lq; (void)Lk; (void)a;\n"
+      "  mj_rm_fill(m, 0u);\n";
+  out += body + "}\n";
+  return out;
+}
+
+} // namespace maskjit::codegen

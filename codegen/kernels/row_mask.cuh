@@ -1,0 +1,142 @@
+// maskjit row masks: a pattern's mask for one query row over a tile of keys,
+// as W 32-bit words (bit j of word w: key k0 + 32 w + j). maskjit emits these
+// helpers, and a `maskjit_row_mask` built from the pattern's DNF, when every
+// atom of that DNF has one of the forms below; the kernels then mask a
+// PARTIAL tile with a few word operations per row instead of evaluating the
+// predicate at each of its elements (sets are read 32 bits at a time from
+// their bitmaps, a diagonal set reversed with one `brev`).
+
+template <int W> static __device__ __forceinline__ void mj_rm_fill(uint32_t (&m)[W], uint32_t v) {
+#pragma unroll
+  for (int w = 0; w < W; ++w)
+    m[w] = v;
+}
+
+template <int W>
+static __device__ __forceinline__ void mj_rm_or(uint32_t (&m)[W], const uint32_t (&c)[W]) {
+#pragma unroll
+  for (int w = 0; w < W; ++w)
+    m[w] |= c[w];
+}
+
+// Keeps the keys in [lo, hi].
+template <int W>
+static __device__ __forceinline__ void mj_rm_keep_range(uint32_t (&m)[W], int64_t k0, int64_t lo,
+                                                        int64_t hi) {
+  // Clamped first, so that the differences below fit in 32 bits.
+  lo = lo < k0 ? k0 : (lo > k0 + 32 * W ? k0 + 32 * W : lo);
+  hi = hi < k0 - 1 ? k0 - 1 : (hi > k0 + 32 * W ? k0 + 32 * W : hi);
+  const int a = (int)(lo - k0), e = (int)(hi - k0 + 1); // keep bits [a, e)
+#pragma unroll
+  for (int w = 0; w < W; ++w) {
+    const int aw = min(max(a - 32 * w, 0), 32), ew = min(max(e - 32 * w, 0), 32);
+    const uint32_t below = ew >= 32 ? 0xffffffffu : ((1u << ew) - 1u);
+    const uint32_t from = aw >= 32 ? 0u : (0xffffffffu << aw);
+    m[w] &= below & from;
+  }
+}
+
+// `a*q + b*k <= rhs` for this row, with `rest` = rhs - a*q: keeps the keys
+// with b*k <= rest.
+template <int W>
+static __device__ __forceinline__ void mj_rm_keep_linear(uint32_t (&m)[W], int64_t k0, int64_t b,
+                                                         int64_t rest) {
+  const int64_t far = (int64_t)1 << 62;
+  if (b == 0) {
+    if (rest < 0)
+      mj_rm_fill(m, 0u);
+  } else if (b > 0) {
+    mj_rm_keep_range(m, k0, -far, maskjit_floordiv(rest, b));
+  } else {
+    mj_rm_keep_range(m, k0, -maskjit_floordiv(-rest, b), far);
+  }
+}
+
+// Bits [s, s + 32) of a bitmap of n bits, zero outside it.
+static __device__ __forceinline__ uint32_t mj_rm_bits32(const uint32_t *bits, int64_t n, int64_t s) {
+  if (s >= n || s <= -32)
+    return 0u;
+  const int64_t wi = s >> 5; // floor(s / 32)
+  const int sh = (int)(s & 31);
+  const int64_t words = (n + 31) >> 5;
+  const uint32_t lo = wi >= 0 ? bits[wi] : 0u;
+  const uint32_t hi = wi + 1 < words ? bits[wi + 1] : 0u;
+  return sh == 0 ? lo : (lo >> sh) | (hi << (32 - sh));
+}
+
+static __device__ __forceinline__ uint32_t mj_rm_brev(uint32_t x) {
+  uint32_t r;
+  asm("brev.b32 %0, %1;\n" : "=r"(r) : "r"(x));
+  return r;
+}
+
+// `k in set` (negated: `not in`). Sets with no bitmap (spanning more than
+// 2^27 values) are searched key by key.
+template <int W>
+static __device__ __forceinline__ void
+mj_rm_keep_key_set(uint32_t (&m)[W], int64_t k0, const int64_t *vals, int64_t n,
+                   const uint32_t *bits, int64_t lo, int64_t hi, bool negated) {
+#pragma unroll
+  for (int w = 0; w < W; ++w) {
+    uint32_t x = 0;
+    if (bits) {
+      x = mj_rm_bits32(bits, hi - lo, k0 + 32 * w - lo);
+    } else {
+#pragma unroll 1
+      for (int j = 0; j < 32; ++j)
+        x |= (maskjit_contains(vals, n, bits, lo, hi, k0 + 32 * w + j) ? 1u : 0u) << j;
+    }
+    m[w] &= negated ? ~x : x;
+  }
+}
+
+// `q - k in set` (negated: `not in`): key k0 + j has diagonal q - k0 - j, so
+// a word's keys read 32 consecutive diagonals backwards.
+template <int W>
+static __device__ __forceinline__ void
+mj_rm_keep_diagonal_set(uint32_t (&m)[W], int64_t q, int64_t k0, const int64_t *vals, int64_t n,
+                        const uint32_t *bits, int64_t lo, int64_t hi, bool negated) {
+#pragma unroll
+  for (int w = 0; w < W; ++w) {
+    const int64_t top = q - k0 - 32 * w; // diagonal of the word's first key
+    uint32_t x = 0;
+    if (bits) {
+      x = mj_rm_brev(mj_rm_bits32(bits, hi - lo, top - 31 - lo));
+    } else {
+#pragma unroll 1
+      for (int j = 0; j < 32; ++j)
+        x |= (maskjit_contains(vals, n, bits, lo, hi, top - j) ? 1u : 0u) << j;
+    }
+    m[w] &= negated ? ~x : x;
+  }
+}
+
+// Keys k == residue (mod modulus).
+template <int W>
+static __device__ __forceinline__ void mj_rm_keep_progression(uint32_t (&m)[W], int64_t k0,
+                                                              int64_t residue, int64_t modulus) {
+#pragma unroll
+  for (int w = 0; w < W; ++w) {
+    uint32_t x = 0;
+    const int64_t base = k0 + 32 * w;
+#pragma unroll 1
+    for (int64_t j = maskjit_floormod(residue - base, modulus); j < 32; j += modulus)
+      x |= 1u << j;
+    m[w] &= x;
+  }
+}
+
+// The 2 x (32 W / 4) bits of a row mask one thread of an mma/wgmma
+// accumulator holds: bit 2i + c is key 8i + 2 t4 + c.
+template <int W>
+static __device__ __forceinline__ uint32_t mj_rm_thread_bits(const uint32_t (&m)[W], int t4) {
+  uint32_t out = 0;
+#pragma unroll
+  for (int w = 0; w < W; ++w) {
+    uint32_t x = (m[w] >> (2 * t4)) & 0x03030303u;
+    x = (x | (x >> 6)) & 0x000F000Fu;
+    x = (x | (x >> 12)) & 0xFFu;
+    out |= x << (8 * w);
+  }
+  return out;
+}

@@ -1,0 +1,201 @@
+// Row masks: the kernels mask PARTIAL tiles with code generated from the
+// schedule's DNF instead of the predicate, so that DNF must be the
+// predicate exactly wherever a row mask is generated. Checked here point by
+// point against the reference evaluator (the generated CUDA itself runs in
+// bench/gpu_tests.sh against the CPU reference).
+#include "RandomPatterns.h"
+#include "TestUtil.h"
+
+#include "maskjit/codegen/RowMask.h"
+#include "maskjit/compiler/MaskDialect.h"
+#include "maskjit/compiler/Pipeline.h"
+#include "maskjit/compiler/SymbolicSchedule.h"
+
+#include <random>
+#include <sstream>
+
+using namespace maskjit;
+using namespace maskjit::dsl;
+
+namespace {
+
+mask::SymbolicSchedule symbolicFor(const test::Loaded &l,
+                                   const std::string &name,
+                                   const std::vector<std::string> &bindings) {
+  mlir::MLIRContext context;
+  mask::CompileOptions opts;
+  opts.bindings = bindings;
+  std::ostringstream errors;
+  auto module = mask::compilePattern(context, *l.program, l.pattern(name),
+                                     l.fe->sources(), opts,
+                                     mask::Stage::Schedule, errors);
+  if (!module)
+    throw std::runtime_error("compile failed: " + errors.str());
+  mask::PatternOp op = *module->getOps<mask::PatternOp>().begin();
+  auto sym =
+      mask::fromAttr(op->getAttrOfType<mlir::DictionaryAttr>("mask.schedule"));
+  if (!sym)
+    throw std::runtime_error("no schedule");
+  return *sym;
+}
+
+bool hasCongruence(const mask::SymbolicSchedule &s) {
+  for (const mask::SymClause &c : s.clauses)
+    for (const mask::SymAtom &t : c)
+      if (t.modulus > 0)
+        return true;
+  return false;
+}
+
+/// Every (q, k) of an Lq x Lk grid: the bound DNF decides it (FULL or
+/// EMPTY on the point; congruences may say PARTIAL), as the evaluator does.
+/// Returns the number of points checked.
+int64_t
+checkPoints(const mask::SymbolicSchedule &sym, const MaskEvaluator &e,
+            std::map<std::string, int64_t> values, int64_t lq, int64_t lk,
+            const std::string &what,
+            const std::map<std::string, std::vector<int64_t>> &sets = {}) {
+  std::string error;
+  auto s = mask::bindSchedule(sym, values, lq, lk, 64, 64, error, sets);
+  EXPECT_TRUE(s.has_value()) << what << ": " << error;
+  if (!s)
+    return 0;
+  const bool congruence = hasCongruence(sym);
+  std::vector<uint8_t> row(lk);
+  int64_t n = 0;
+  for (int64_t q = 0; q < lq; ++q) {
+    e.row(q, row.data());
+    for (int64_t k = 0; k < lk; ++k, ++n) {
+      TileKind got = s->classify(q, q, k, k);
+      if (got == TileKind::Partial && congruence)
+        continue;
+      EXPECT_EQ(got, row[k] ? TileKind::Full : TileKind::Empty)
+          << what << " Lq=" << lq << " Lk=" << lk << " q=" << q << " k=" << k;
+      if (got != (row[k] ? TileKind::Full : TileKind::Empty))
+        return n;
+    }
+  }
+  return n;
+}
+
+} // namespace
+
+TEST(RowMask, ShippedPatternsThatHaveOne) {
+  struct Example {
+    const char *file, *name;
+    bool rowMask;
+  } examples[] = {{"causal", "causal_only", true},
+                  {"sliding_window", "sliding_window", true},
+                  {"a_shape", "a_shape", true},
+                  {"strided", "strided", true},
+                  {"vertical_slash", "vertical_slash", true},
+                  {"mixed", "mixed", true},
+                  // Document ids compared at q and k, and block top-k:
+                  // the predicate stays.
+                  {"document", "document", false},
+                  {"block_topk", "block_topk", false}};
+  for (const Example &ex : examples) {
+    test::Loaded l = test::loadFile(std::string(MASKJIT_PATTERNS_DIR) + "/" +
+                                    ex.file + ".mask");
+    ASSERT_NE(l.program, nullptr) << l.diagnostics;
+    std::string why;
+    std::string code = codegen::rowMaskFunction(symbolicFor(l, ex.name, {}),
+                                                l.pattern(ex.name), &why);
+    EXPECT_EQ(!code.empty(), ex.rowMask) << ex.name << ": " << why;
+    if (code.empty())
+      EXPECT_FALSE(why.empty()) << ex.name;
+    else
+      EXPECT_NE(code.find("maskjit_row_mask"), std::string::npos);
+  }
+}
+
+TEST(RowMask, DnfIsThePredicateOnShippedPatterns) {
+  std::mt19937_64 rng(7);
+  for (const char *name :
+       {"causal_only", "sliding_window", "a_shape", "strided"}) {
+    const std::string file =
+        std::string(name) == "causal_only" ? "causal" : name;
+    test::Loaded l = test::loadFile(std::string(MASKJIT_PATTERNS_DIR) + "/" +
+                                    file + ".mask");
+    ASSERT_NE(l.program, nullptr) << l.diagnostics;
+    // Small params, so that every atom's boundary falls inside the grid.
+    std::vector<std::string> b;
+    if (std::string(name) == "sliding_window")
+      b = {"window=37"};
+    if (std::string(name) == "a_shape")
+      b = {"sink=5", "window=29"};
+    if (std::string(name) == "strided")
+      b = {"stride=7", "local=19"};
+    auto sym = symbolicFor(l, name, b);
+    ParamBindings params;
+    for (const std::string &kv : b)
+      params[kv.substr(0, kv.find('='))] =
+          ParamValue::integer(std::stoll(kv.substr(kv.find('=') + 1)));
+    for (int i = 0; i < 4; ++i) {
+      int64_t lq = 1 + rng() % 150, lk = 1 + rng() % 150;
+      MaskEvaluator e(*l.program, l.pattern(name), params, {}, {lq, lk, 0, 0});
+      EXPECT_GT(checkPoints(sym, e, {{"h", 0}, {"b", 0}}, lq, lk, name), 0);
+    }
+  }
+  // Chosen sets, and the per-head mixture (each head its arm).
+  test::Loaded vs =
+      test::loadFile(std::string(MASKJIT_PATTERNS_DIR) + "/mixed.mask");
+  ASSERT_NE(vs.program, nullptr) << vs.diagnostics;
+  for (const char *name : {"vertical_slash", "mixed"}) {
+    auto sym = symbolicFor(vs, name, {});
+    for (int i = 0; i < 4; ++i) {
+      int64_t lq = 1 + rng() % 150, lk = 1 + rng() % 150;
+      std::vector<int64_t> cols, diags;
+      for (int j = rng() % 20; j > 0; --j)
+        cols.push_back(static_cast<int64_t>(rng() % lk));
+      for (int j = rng() % 8; j > 0; --j)
+        diags.push_back(static_cast<int64_t>(rng() % 200) - 40);
+      Selections sel;
+      sel.columns = cols;
+      sel.diagonals = diags;
+      for (int64_t h : {0, 7, 8, 20}) {
+        MaskEvaluator e(*vs.program, vs.pattern(name), {}, sel, {lq, lk, h, 0});
+        EXPECT_GT(
+            checkPoints(sym, e, {{"h", h}, {"b", 0}}, lq, lk,
+                        std::string(name) + " h=" + std::to_string(h),
+                        {{"topk_columns", cols}, {"topk_diagonals", diags}}),
+            0);
+      }
+    }
+  }
+}
+
+TEST(RowMask, DnfIsThePredicateOnRandomPatterns) {
+  test::RandomPatternGen gen(20261123);
+  int withRowMask = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    const int64_t w = gen.pickOf(9) - 3;
+    std::string src = "pattern p(w: int = 0) {\n  let m = " + gen.intExpr(2) +
+                      "\n  " + gen.boolExpr(4) + "\n}\n";
+    test::Loaded l = test::load(src);
+    if (!l.program)
+      continue;
+    mask::SymbolicSchedule sym;
+    try {
+      sym = symbolicFor(l, "p", {"w=" + std::to_string(w)});
+    } catch (const std::exception &) {
+      continue; // E.g. a division by a zero constant after binding w.
+    }
+    if (codegen::rowMaskFunction(sym, l.pattern("p")).empty())
+      continue;
+    const int64_t lq = 1 + gen.pickOf(40), lk = 1 + gen.pickOf(120);
+    MaskEvaluator e(*l.program, l.pattern("p"), {{"w", ParamValue::integer(w)}},
+                    {}, {lq, lk, 0, 0});
+    try {
+      std::vector<uint8_t> row(lk);
+      for (int64_t q = 0; q < lq; ++q)
+        e.row(q, row.data());
+    } catch (const MaskError &) {
+      continue; // Traps (division by zero at run time): not a mask.
+    }
+    ++withRowMask;
+    checkPoints(sym, e, {{"h", 0}, {"b", 0}}, lq, lk, src);
+  }
+  // The generator reaches patterns with row masks often enough to matter.
+  EXPECT_GT(withRowMask, 60);
+}
