@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU correctness: every static example pattern x head_dim {64,128} x
 # {bf16,fp16} x shapes {B=2 H=8 KV=2 Lq=Lk=1000; Lq=300 Lk=1000; Lq=Lk=4096}
-# (plus vertical-slash with given sets) against the CPU reference, for each
+# (plus vertical-slash with given sets, and the per-head mixture of A-shape
+# and vertical-slash heads) against the CPU reference, for each
 # kernel in KERNELS (default: "auto
 # portable"; auto is the Hopper kernel on an H100), then compute-sanitizer
 # memcheck runs.
@@ -18,7 +19,7 @@ echo "-300,-5,0,1,2,3,17,64,65,200,511,901,3000" > /tmp/vs_diags.txt
 fail=0 total=0
 run() {
   total=$((total + 1))
-  if ! "$M" run "$@" --check --batch 2 --heads 8 --kv-heads 2 > /tmp/run.log 2>&1; then
+  if ! "$M" run "$@" --check --batch 2 --heads "${HEADS:-8}" --kv-heads "${KV_HEADS:-2}" > /tmp/run.log 2>&1; then
     fail=$((fail + 1))
     echo "FAIL: $*"
     cat /tmp/run.log
@@ -38,6 +39,9 @@ for d in 64 128; do
       run $P/document.mask $common --set doc=@/tmp/doc.txt
       run $P/neighborhood_2d.mask $common --set width=40 --set radius=3 --set dilation=2
       run $P/vertical_slash.mask $common --select columns=@/tmp/vs_cols.txt \
+        --select diagonals=@/tmp/vs_diags.txt
+      # Per-head mixture in one launch: heads 0-7 A-shape, 8-11 vertical-slash.
+      HEADS=12 KV_HEADS=4 run $P/mixed.mask $common --select columns=@/tmp/vs_cols.txt \
         --select diagonals=@/tmp/vs_diags.txt
     done
   done

@@ -30,20 +30,41 @@ def indices(s, spread, seed=0):
     return cols, diags
 
 
-def maskjit_ms(maskc, s, cols, diags):
+def maskjit_ms(maskc, s, cols, diags, pattern="vertical_slash", heads=H, extra=()):
     with open("/tmp/vs_cols.txt", "w") as f:
         f.write(",".join(map(str, cols)))
     with open("/tmp/vs_diags.txt", "w") as f:
         f.write(",".join(map(str, diags)))
     out = subprocess.run(
-        [maskc, "run", "examples/patterns/vertical_slash.mask", "--lq", str(s), "--heads", str(H),
+        [maskc, "run", f"examples/patterns/{pattern}.mask", "--lq", str(s), "--heads", str(heads),
          "--bench", "--iters", "15", "--select", "columns=@/tmp/vs_cols.txt",
-         "--select", "diagonals=@/tmp/vs_diags.txt", "--json", "/tmp/vs.json"],
+         "--select", "diagonals=@/tmp/vs_diags.txt", "--json", "/tmp/vs.json", *extra],
         capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(out.stderr + out.stdout)
     sys.stderr.write(out.stdout)
     return json.load(open("/tmp/vs.json"))
+
+
+def mixture(maskc, s):
+    """The per-head mixture (8 A-shape heads + 24 vertical-slash heads, one
+    launch) against its parts run separately, with local diagonals."""
+    cols, diags = indices(s, False)
+    mixed = maskjit_ms(maskc, s, cols, diags, "mixed", 32)["bench"]["median_ms"]
+    a_shape = subprocess.run(
+        [maskc, "run", "examples/patterns/a_shape.mask", "--lq", str(s), "--heads", "8",
+         "--set", "sink=64", "--set", "window=1024", "--bench", "--iters", "15",
+         "--json", "/tmp/as.json"], capture_output=True, text=True)
+    if a_shape.returncode != 0:
+        raise RuntimeError(a_shape.stderr + a_shape.stdout)
+    a_ms = json.load(open("/tmp/as.json"))["bench"]["median_ms"]
+    vs_ms = maskjit_ms(maskc, s, cols, diags, "vertical_slash", 24)["bench"]["median_ms"]
+    print()
+    print("| S | mixed, one launch ms | A-shape x8 ms | vertical-slash x24 ms | sum ms |"
+          " mixed / sum |")
+    print("|---|---|---|---|---|---|")
+    print(f"| {s} | {mixed:.2f} | {a_ms:.2f} | {vs_ms:.2f} | {a_ms + vs_ms:.2f} |"
+          f" {mixed / (a_ms + vs_ms):.2f} |")
 
 
 def main():
@@ -77,6 +98,7 @@ def main():
     for s, kind, mj, fl, ca, tiles, keys in rows:
         print(f"| {s} | {kind} | {mj:.2f} | {fl:.2f} | {ca:.2f} | {fl / mj:.1f}x | {ca / mj:.1f}x |"
               f" {tiles} | {keys} |")
+    mixture(maskc, sizes[-1])
 
 
 if __name__ == "__main__":

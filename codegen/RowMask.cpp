@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <vector>
+
 namespace maskjit::codegen {
 
 namespace {
@@ -81,7 +83,13 @@ bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
         t.modulus, t.b > 0 ? "r - (" + offset + ")" : "(" + offset + ") - r");
     return true;
   }
-  // a*q + b*k <= rhs.
+  // a*q + b*k <= rhs; with b = 0 a condition on the row (or the head) that
+  // skips the whole clause when false.
+  if (t.b == 0) {
+    out += fmt::format("    if (({}) - (int64_t){}LL * q < 0)\n      break;\n",
+                       rhs, t.a);
+    return true;
+  }
   out += fmt::format(
       "    mj_rm_keep_linear(c, k0, {}LL, ({}) - (int64_t){}LL * q);\n", t.b,
       rhs, t.a);
@@ -96,14 +104,29 @@ std::string rowMaskFunction(const mask::SymbolicSchedule &schedule,
   std::string reason;
   std::string body;
   for (const mask::SymClause &clause : schedule.clauses) {
-    body += "  {\n    uint32_t c[W];\n    mj_rm_fill(c, 0xffffffffu);\n";
-    for (const mask::SymAtom &t : clause)
-      if (!atomCode(t, pattern, body, reason)) {
+    // Conditions on the row alone first: they skip the clause (`break`).
+    std::vector<const mask::SymAtom *> atoms;
+    for (bool rowOnly : {true, false})
+      for (const mask::SymAtom &t : clause)
+        if ((t.b == 0 && t.modulus == 0 && t.setName.empty()) == rowOnly)
+          atoms.push_back(&t);
+    body += "  do {\n    uint32_t c[W];\n";
+    bool filled = false;
+    for (const mask::SymAtom *t : atoms) {
+      const bool rowOnly = t->b == 0 && t->modulus == 0 && t->setName.empty();
+      if (!rowOnly && !filled) {
+        body += "    mj_rm_fill(c, 0xffffffffu);\n";
+        filled = true;
+      }
+      if (!atomCode(*t, pattern, body, reason)) {
         if (whyNot)
           *whyNot = reason;
         return "";
       }
-    body += "    mj_rm_or(m, c);\n  }\n";
+    }
+    if (!filled)
+      body += "    mj_rm_fill(c, 0xffffffffu);\n";
+    body += "    mj_rm_or(m, c);\n  } while (0);\n";
   }
   std::string out =
       "// The pattern's mask for one query row over 32 W keys from k0, from\n"

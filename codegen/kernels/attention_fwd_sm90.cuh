@@ -114,7 +114,9 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
     maskjit_attention_fwd(const maskjit_params p, const __grid_constant__ mj_tensor_maps tm) {
   extern __shared__ __align__(1024) unsigned char mj_shared[];
   __shared__ int sKey[MJ_STAGES][MJ_BN];
-  __shared__ int sItem[MJ_STAGES][2]; // kind and tile of each stage's item
+  // Kind and tile of each stage's item, and whether every row may see all
+  // its keys (a gathered chunk of full keys: no mask).
+  __shared__ int sItem[MJ_STAGES][3];
   __shared__ __align__(8) uint64_t sBar[MJ_STAGES]; // TMA completion per stage
   __shared__ int sNext[2]; // the next work, double-buffered
   // Swizzle atoms must be 1024-byte aligned; the launch adds the slack.
@@ -188,14 +190,21 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
     if (tid == 0) {
       sItem[stage][0] = kind;
       sItem[stage][1] = tile;
+      // Full keys come first in a query tile's list.
+      sItem[stage][2] = sched.entry(kind, tile, MJ_BN - 1) >= 0;
     }
-    // Not unrolled: the copies are asynchronous, and their addresses would
-    // otherwise hold registers the accumulators need.
-#pragma unroll 1
-    for (int i = 0; i < MJ_BN * chunks / MJ_THREADS; ++i) {
+    // Each thread copies one 16-byte piece of 8 rows; their keys are read
+    // first, all at once, rather than one dependent load per copy.
+    constexpr int perThread = MJ_BN * chunks / MJ_THREADS;
+    int keys[perThread];
+#pragma unroll
+    for (int i = 0; i < perThread; ++i)
+      keys[i] = sched.key(kind, tile, (tid + i * MJ_THREADS) / chunks);
+#pragma unroll
+    for (int i = 0; i < perThread; ++i) {
       const int c = tid + i * MJ_THREADS;
       const int r = c / chunks, c8 = c % chunks;
-      const int key = sched.key(kind, tile, r);
+      const int key = keys[i];
       const bool ok = key >= 0;
       const int64_t kk = ok ? key : 0;
       const unsigned off = stage * MJ_KV_BYTES + mj_swizzle(MJ_BN, r, c8);
@@ -270,7 +279,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
   // the other gathered keys do. Returns false when every pair is allowed.
   auto allowedBits = [&](int stage, unsigned (&bits)[2]) -> bool {
     const int kind = sItem[stage][0], tile = sItem[stage][1];
-    if (kind == 1 && (tile + 1) * MJ_BN <= p.lk)
+    if ((kind == 1 && (tile + 1) * MJ_BN <= p.lk) || (kind == 2 && sItem[stage][2]))
       return false;
 #ifdef MASKJIT_ROW_MASK
     if (kind != 2) {

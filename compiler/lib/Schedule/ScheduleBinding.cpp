@@ -154,11 +154,15 @@ bool buildKernelTables(
         out.segs.push_back(seg.kind == TileKind::Full ? 1 : 0);
         out.visitedTiles += seg.end - seg.begin;
       }
-      for (const KeyRun &r : sched->gather(qt, &segments))
-        for (int64_t i = 0; i < r.count; ++i) {
-          const int key = static_cast<int>(r.start + i * r.step);
-          out.gatherKeys.push_back(r.full ? key : gatheredPartialKey(key));
-        }
+      // Keys every row may see first: the kernels then know a chunk needs
+      // no mask from its last entry.
+      const std::vector<KeyRun> runs = sched->gather(qt, &segments);
+      for (bool full : {true, false})
+        for (const KeyRun &r : runs)
+          for (int64_t i = 0; r.full == full && i < r.count; ++i) {
+            const int key = static_cast<int>(r.start + i * r.step);
+            out.gatherKeys.push_back(full ? key : gatheredPartialKey(key));
+          }
       out.segPtr.push_back(static_cast<int>(out.segs.size() / 3));
       out.gatherPtr.push_back(static_cast<int>(out.gatherKeys.size()));
     }

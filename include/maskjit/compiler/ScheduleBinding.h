@@ -72,7 +72,8 @@ inline int gatheredPartialKey(int key) { return -key - 2; }
 
 /// A bound schedule in the form the kernels read, for every query tile of
 /// one or more heads: CSR tables of key-tile segments (begin, end, full?)
-/// and of gathered keys (see gatheredPartialKey).
+/// and of gathered keys, per query tile those every row may see first, in
+/// key order, then the others (see gatheredPartialKey), in key order.
 struct KernelTables {
   std::vector<int> segPtr, segs, gatherPtr, gatherKeys;
   int heads = 1; ///< Schedules in the tables (one, or one per head).
