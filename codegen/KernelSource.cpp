@@ -64,9 +64,18 @@ static __device__ __forceinline__ bool maskjit_contains(const int64_t *a, int64_
 #define MASKJIT_IN_ARRAY(a, name, x)                                                   \
   maskjit_contains((a)->name##_set, (a)->name##_set_len, (a)->name##_bits,             \
                    (a)->name##_lo, (a)->name##_hi, (x))
-#define MASKJIT_IN_SELECTED(a, sel, x)                                                 \
-  maskjit_contains((a)->sel, (a)->sel##_len, (a)->sel##_bits, (a)->sel##_lo,           \
-                   (a)->sel##_hi, (x))
+// A selector's chosen set for head h: a bitmap of [lo, hi), one per head
+// (head_words apart; 0 when the heads share one).
+static __device__ __forceinline__ bool maskjit_in_bits(const uint32_t *bits, int64_t first,
+                                                       int64_t end, int64_t x) {
+  if (x < first || x >= end)
+    return false;
+  const uint64_t i = (uint64_t)(x - first);
+  return (bits[i >> 5] >> (i & 31)) & 1u;
+}
+#define MASKJIT_SELECTED_BITS(a, sel, h) ((a)->sel##_bits + (h) * (a)->sel##_head_words)
+#define MASKJIT_IN_SELECTED(a, sel, x, h)                                              \
+  maskjit_in_bits(MASKJIT_SELECTED_BITS(a, sel, h), (a)->sel##_lo, (a)->sel##_hi, (x))
 )MJ";
 
 } // namespace
@@ -123,9 +132,8 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
   for (dsl::Builtin s : selectors) {
     std::string n = dsl::builtinName(s);
     out.args.push_back({ArgField::Selector, n});
-    fields += "  const int64_t *" + n + "; int64_t " + n + "_len;\n";
     fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_lo, " + n +
-              "_hi;\n";
+              "_hi, " + n + "_head_words;\n";
   }
   fields += "  int64_t maskjit_unused;\n";
   std::string code = kPrelude;

@@ -34,12 +34,16 @@ bool symExpr(const mask::SymExpr &e, const dsl::PatternDecl &pattern,
   return true;
 }
 
-/// The fields of a set's values and bitmap, in the args struct.
+/// The arguments that describe a set: its sorted values and bitmap (a
+/// runtime array), or the head's bitmap alone (a selector's choice).
 std::string setFields(const std::string &set, const dsl::PatternDecl &pattern) {
-  // A runtime array's sorted values carry a suffix; a selector's do not.
-  const std::string values = pattern.findParam(set) ? set + "_set" : set;
-  return fmt::format("a->{0}, a->{0}_len, a->{1}_bits, a->{1}_lo, a->{1}_hi",
-                     values, set);
+  if (pattern.findParam(set))
+    return fmt::format("a->{0}_set, a->{0}_set_len, a->{0}_bits, a->{0}_lo, "
+                       "a->{0}_hi",
+                       set);
+  return fmt::format("(const int64_t *)0, 0, MASKJIT_SELECTED_BITS(a, {0}, h), "
+                     "a->{0}_lo, a->{0}_hi",
+                     set);
 }
 
 /// The statements that keep, in the clause words `c`, the keys where atom

@@ -153,8 +153,13 @@ bool sameInputs(const AttentionCall &a, const AttentionCall &b) {
       a.runtimeValues.size() != b.runtimeValues.size() ||
       a.selections.columns != b.selections.columns ||
       a.selections.diagonals != b.selections.diagonals ||
-      a.selections.blocks != b.selections.blocks)
+      a.selections.blocks != b.selections.blocks ||
+      a.headSelections.size() != b.headSelections.size())
     return false;
+  for (size_t h = 0; h < a.headSelections.size(); ++h)
+    if (a.headSelections[h].columns != b.headSelections[h].columns ||
+        a.headSelections[h].diagonals != b.headSelections[h].diagonals)
+      return false;
   for (auto ia = a.runtimeValues.begin(), ib = b.runtimeValues.begin();
        ia != a.runtimeValues.end(); ++ia, ++ib)
     if (ia->first != ib->first || ia->second.type != ib->second.type ||
@@ -194,6 +199,18 @@ void Launcher::prepare(const AttentionCall &c) {
     argWords_.push_back(static_cast<uint64_t>(bits.lo));
     argWords_.push_back(static_cast<uint64_t>(bits.hi));
   };
+  // A selector's chosen set for each head (one for all when the call gives
+  // one), or null when missing.
+  const bool perHeadSets = !c.headSelections.empty();
+  if (perHeadSets && static_cast<int64_t>(c.headSelections.size()) != c.heads)
+    throw std::invalid_argument(
+        "per-head selections: " + std::to_string(c.headSelections.size()) +
+        " sets for " + std::to_string(c.heads) + " heads");
+  auto chosen = [&](const std::string &selector,
+                    int64_t h) -> const std::optional<std::vector<int64_t>> & {
+    const dsl::Selections &s = perHeadSets ? c.headSelections[h] : c.selections;
+    return selector == "topk_columns" ? s.columns : s.diagonals;
+  };
   // Arguments of the predicate, in the kernel's layout.
   argWords_.clear();
   std::map<std::string, int64_t> symbols;
@@ -203,12 +220,26 @@ void Launcher::prepare(const AttentionCall &c) {
         throw std::invalid_argument("pattern `" + pattern.name + "` uses " +
                                     f.name +
                                     "(...), which the kernels do not run yet");
-      const auto &set = f.name == "topk_columns" ? c.selections.columns
-                                                 : c.selections.diagonals;
-      if (!set)
-        throw std::invalid_argument("pattern `" + pattern.name + "` uses " +
-                                    f.name + "(...): give the chosen set");
-      pushSet(*set);
+      // Bitmaps over every index a (q, k) of the call reaches: keys, or
+      // diagonals q - k from 1 - Lk to Lq - 1.
+      std::vector<const std::vector<int64_t> *> sets;
+      for (int64_t h = 0; h < (perHeadSets ? c.heads : 1); ++h) {
+        const auto &set = chosen(f.name, h);
+        if (!set)
+          throw std::invalid_argument("pattern `" + pattern.name + "` uses " +
+                                      f.name + "(...): give the chosen set");
+        sets.push_back(&*set);
+      }
+      const bool columns = f.name == "topk_columns";
+      SelectorBits bits =
+          selectorBits(sets, columns ? 0 : 1 - c.lk, columns ? c.lk : c.lq);
+      Driver::DevicePtr p = d.alloc(bits.words.size() * 4);
+      d.upload(p, bits.words.data(), bits.words.size() * 4);
+      buffers_.push_back(p);
+      argWords_.push_back(p);
+      argWords_.push_back(static_cast<uint64_t>(bits.lo));
+      argWords_.push_back(static_cast<uint64_t>(bits.hi));
+      argWords_.push_back(static_cast<uint64_t>(bits.headWords));
       continue;
     }
     auto it = c.runtimeValues.find(f.name);
@@ -248,12 +279,25 @@ void Launcher::prepare(const AttentionCall &c) {
   for (auto &[name, v] : c.runtimeValues)
     if (v.type == dsl::Type::IntArray)
       arrays[name] = v.array;
-  // The selectors' chosen sets bind the schedule's set atoms too.
-  if (c.selections.columns)
-    arrays["topk_columns"] = *c.selections.columns;
-  if (c.selections.diagonals)
-    arrays["topk_diagonals"] = *c.selections.diagonals;
-  schedHeads_ = kernel_.scheduleNeedsHead ? static_cast<int>(c.heads) : 1;
+  // The selectors' chosen sets bind the schedule's set atoms too; sets
+  // chosen per head give each head its schedule.
+  std::vector<std::map<std::string, std::vector<int64_t>>> headArrays;
+  if (perHeadSets) {
+    for (const dsl::Selections &s : c.headSelections) {
+      headArrays.emplace_back();
+      if (s.columns)
+        headArrays.back()["topk_columns"] = *s.columns;
+      if (s.diagonals)
+        headArrays.back()["topk_diagonals"] = *s.diagonals;
+    }
+  } else {
+    if (c.selections.columns)
+      arrays["topk_columns"] = *c.selections.columns;
+    if (c.selections.diagonals)
+      arrays["topk_diagonals"] = *c.selections.diagonals;
+  }
+  schedHeads_ =
+      kernel_.scheduleNeedsHead || perHeadSets ? static_cast<int>(c.heads) : 1;
   std::vector<std::map<std::string, int64_t>> perHead(schedHeads_);
   for (const codegen::ArgField &f : kernel_.source.args)
     if (f.kind == codegen::ArgField::HeadArray)
@@ -263,7 +307,8 @@ void Launcher::prepare(const AttentionCall &c) {
   std::string error;
   if (!mask::buildKernelTables(kernel_.schedule, symbols, perHead, schedHeads_,
                                c.lq, c.lk, kernel_.source.tileM,
-                               kernel_.source.tileN, arrays, tables, error))
+                               kernel_.source.tileN, arrays, tables, error,
+                               headArrays))
     throw std::invalid_argument(error);
   numQTiles_ = tables.queryTiles;
   visitedTiles_ = tables.visitedTiles;

@@ -2,6 +2,7 @@
 // of K/V tensors: plain C++ (no MLIR), shared by the JIT runtime and the
 // kernels `maskc aot` writes.
 #include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/runtime/KernelAbi.h"
 
 #include <gtest/gtest.h>
 
@@ -90,4 +91,45 @@ TEST(ScheduleBinding, TmaLayoutOrdersDimensionsByStride) {
   EXPECT_EQ(t.batchDim, 2);
   EXPECT_EQ(t.headDim, 3);
   EXPECT_EQ(t.box[1], 128u);
+}
+
+TEST(ScheduleBinding, SetsChosenPerHead) {
+  // causal and k in cols: each head gathers its own columns, those every
+  // row of the tile may see first (as themselves), then the others (as
+  // -(key + 2)).
+  SymAtom causal; // -q + k <= Lk - Lq
+  causal.a = -1;
+  causal.b = 1;
+  causal.rhs.terms = {{"Lk", 1}, {"Lq", -1}};
+  SymAtom cols;
+  cols.setName = "cols";
+  SymbolicSchedule s;
+  s.clauses = {{causal, cols}};
+  KernelTables t;
+  std::string error;
+  ASSERT_TRUE(buildKernelTables(s, {}, {}, 2, 256, 256, 128, 128,
+                                {{"cols", {5}}}, t, error,
+                                {{{"cols", {3, 200}}}, {{"cols", {140, 7}}}}))
+      << error;
+  EXPECT_EQ(t.heads, 2);
+  // Query tile 0 gathers key 3 (head 0) or 7 (head 1), which its first
+  // rows may not see (partial); query tile 1 sees them from every row
+  // (full), and 200 or 140 from some rows only.
+  const int p3 = gatheredPartialKey(3), p7 = gatheredPartialKey(7);
+  EXPECT_EQ(t.gatherKeys, (std::vector<int>{p3, 3, gatheredPartialKey(200), p7,
+                                            7, gatheredPartialKey(140)}));
+  EXPECT_EQ(t.gatherPtr, (std::vector<int>{0, 1, 3, 3, 4, 6}));
+}
+
+TEST(ScheduleBinding, SelectorBitsPerHead) {
+  std::vector<int64_t> a = {-3, 0, 31, 32, 99}, b = {5};
+  runtime::SelectorBits bits = runtime::selectorBits({&a, &b}, -2, 40);
+  EXPECT_EQ(bits.headWords, 2); // 42 values: two words a head
+  ASSERT_EQ(bits.words.size(), 4u);
+  // Head 0: 0 -> bit 2, 31 -> bit 33, 32 -> bit 34; -3 and 99 dropped.
+  EXPECT_EQ(bits.words[0], 1u << 2);
+  EXPECT_EQ(bits.words[1], (1u << 1) | (1u << 2));
+  EXPECT_EQ(bits.words[2], 1u << 7); // head 1: 5 -> bit 7
+  EXPECT_EQ(bits.words[3], 0u);
+  EXPECT_EQ(runtime::selectorBits({&b}, 0, 8).headWords, 0);
 }

@@ -129,7 +129,9 @@ bool buildKernelTables(
     const std::vector<std::map<std::string, int64_t>> &perHead, int heads,
     int64_t lq, int64_t lk, int64_t tileQ, int64_t tileK,
     const std::map<std::string, std::vector<int64_t>> &arrays,
-    KernelTables &out, std::string &error) {
+    KernelTables &out, std::string &error,
+    const std::vector<std::map<std::string, std::vector<int64_t>>>
+        &perHeadArrays) {
   out = KernelTables{};
   out.heads = heads;
   for (int h = 0; h < heads; ++h) {
@@ -139,7 +141,15 @@ bool buildKernelTables(
     if (h < static_cast<int>(perHead.size()))
       for (auto &[name, v] : perHead[h])
         bound[name] = v;
-    auto sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, error, arrays);
+    std::optional<KvSchedule> sched;
+    if (h < static_cast<int>(perHeadArrays.size())) {
+      std::map<std::string, std::vector<int64_t>> own = arrays;
+      for (auto &[name, v] : perHeadArrays[h])
+        own[name] = v;
+      sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, error, own);
+    } else {
+      sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, error, arrays);
+    }
     if (!sched)
       return false;
     out.queryTiles = static_cast<int>(sched->queryTiles());

@@ -117,8 +117,11 @@ template <typename OpT> struct LowerToHelper : OpConversionPattern<OpT> {
       names.push_back(op.getArray());
       operands.push_back(adaptor.getValue());
     } else if constexpr (std::is_same_v<OpT, InSelectedOp>) {
+      // A selector chooses its set per head.
       names.push_back(op.getSelector());
       operands.push_back(adaptor.getValue());
+      operands.push_back(
+          op->template getParentOfType<emitc::FuncOp>().getArgument(kH));
     } else {
       operands.append(adaptor.getOperands().begin(),
                       adaptor.getOperands().end());

@@ -83,14 +83,18 @@ struct KernelTables {
 
 /// Binds `s` for each head in [0, heads) (`h` and the per-head values
 /// differ) and appends its tables. `perHead` gives, for each head, the
-/// values of the symbols that depend on it (may be empty for all heads).
+/// values of the symbols that depend on it (may be empty for all heads);
+/// `perHeadArrays` the sets a head chose for itself (they replace those of
+/// `arrays` with the same name).
 /// Returns false with `error` on a missing symbol.
 bool buildKernelTables(
     const SymbolicSchedule &s, const std::map<std::string, int64_t> &values,
     const std::vector<std::map<std::string, int64_t>> &perHead, int heads,
     int64_t lq, int64_t lk, int64_t tileQ, int64_t tileK,
     const std::map<std::string, std::vector<int64_t>> &arrays,
-    KernelTables &out, std::string &error);
+    KernelTables &out, std::string &error,
+    const std::vector<std::map<std::string, std::vector<int64_t>>>
+        &perHeadArrays = {});
 
 /// How a K or V tensor is described to the TMA: 4 dimensions, head_dim
 /// first, then sequence, head and batch in increasing stride, a box of 64

@@ -65,7 +65,10 @@ struct AttentionCall {
   float softmaxScale = 0;           ///< 0: 1/sqrt(head_dim)
   dsl::ParamBindings runtimeValues; ///< Runtime params and arrays.
   dsl::Selections selections;       ///< Chosen sets of dynamic selectors.
-  void *stream = nullptr;           ///< CUstream; null: the default stream.
+  /// One per head when the heads chose different sets (overrides
+  /// `selections`); e.g. estimated per head.
+  std::vector<dsl::Selections> headSelections;
+  void *stream = nullptr; ///< CUstream; null: the default stream.
 };
 
 /// A loaded kernel with the device copy of its schedule for one shape.

@@ -54,6 +54,31 @@ inline SetBits setBits(const std::vector<int64_t> &sorted) {
   return b;
 }
 
+/// The chosen sets of one selector, a bitmap of [lo, hi) per head, heads
+/// `headWords` words apart (0: one bitmap shared by all heads). Values
+/// outside [lo, hi) are dropped: no (q, k) of the launch reaches them.
+struct SelectorBits {
+  std::vector<uint32_t> words;
+  int64_t lo = 0, hi = 0, headWords = 0;
+};
+
+inline SelectorBits
+selectorBits(const std::vector<const std::vector<int64_t> *> &perHead,
+             int64_t lo, int64_t hi) {
+  SelectorBits b;
+  b.lo = lo;
+  b.hi = hi;
+  const int64_t words = (hi - lo + 31) / 32;
+  b.headWords = perHead.size() > 1 ? words : 0;
+  b.words.assign(static_cast<size_t>(words * int64_t(perHead.size())), 0u);
+  for (size_t h = 0; h < perHead.size(); ++h)
+    for (int64_t v : *perHead[h])
+      if (v >= lo && v < hi)
+        b.words[h * words + static_cast<size_t>((v - lo) >> 5)] |=
+            1u << ((v - lo) & 31);
+  return b;
+}
+
 } // namespace maskjit::runtime
 
 #endif
