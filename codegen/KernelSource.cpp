@@ -155,6 +155,7 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
     throw std::invalid_argument("tile_m must be 64 or 128");
   out.family = config.family;
   out.headDim = static_cast<int>(config.headDim);
+  out.dtype = config.dtype;
   out.tileM = static_cast<int>(kernelTileM(config));
   out.tileN = static_cast<int>(kernelTileN(config));
   if (config.family == KernelFamily::Hopper) {

@@ -4,9 +4,13 @@
 #include "maskjit/codegen/RowMask.h"
 #include "maskjit/compiler/MaskDialect.h"
 #include "maskjit/compiler/Pipeline.h"
+#include "maskjit/runtime/GpuEstimators.h"
 #include "maskjit/runtime/KernelAbi.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -75,6 +79,30 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
     for (const mask::SymClause &c : *dnf)
       for (const mask::SymAtom &t : c)
         out.scheduleNeedsHead |= t.rhs.terms.count("h") > 0;
+  // The selectors' arguments, from the specialized pattern (the EmitC stage
+  // has lowered the selector ops away).
+  if (!dsl::selectorsUsed(program, pattern).empty()) {
+    mlir::MLIRContext argsContext;
+    std::ostringstream ignored;
+    auto specialized =
+        mask::compilePattern(argsContext, program, pattern, sources, opts,
+                             mask::Stage::Specialized, ignored);
+    if (specialized)
+      specialized->walk([&](mask::InSelectedOp sel) {
+        auto count = sel.getCount().getDefiningOp<mlir::arith::ConstantIntOp>();
+        auto arg = sel.getArg().getDefiningOp<mlir::arith::ConstantIntOp>();
+        const std::string name = sel.getSelector().str();
+        if (!count || !arg) {
+          out.selectorArgsError = name + "'s arguments are not compile-time";
+          return;
+        }
+        std::pair<int64_t, int64_t> v{count.value(), arg.value()};
+        auto [it, inserted] = out.selectorArgs.emplace(name, v);
+        if (!inserted && it->second != v)
+          out.selectorArgsError =
+              name + " is used with different arguments in one pattern";
+      });
+  }
   std::string predicate;
   std::ostringstream cppErrors;
   if (!mask::translatePredicates(*module, predicate, cppErrors))
@@ -345,8 +373,55 @@ void Launcher::launch(const AttentionCall &c) {
     for (int i = 0; i < 3; ++i)
       if (s[i] % 8 != 0)
         throw std::invalid_argument("strides must be multiples of 8 elements");
-  if (!hasPrepared_ || !sameInputs(c, prepared_))
-    prepare(c);
+  // Selectors without chosen sets: estimate them on the GPU, per head.
+  const AttentionCall *call = &c;
+  AttentionCall withSets;
+  estimated_.clear();
+  const bool needsSets = kernel_.selectorArgs.count("topk_columns") ||
+                         kernel_.selectorArgs.count("topk_diagonals");
+  if (needsSets && c.headSelections.empty() && !c.selections.columns &&
+      !c.selections.diagonals) {
+    if (!kernel_.selectorArgsError.empty())
+      throw std::invalid_argument(kernel_.selectorArgsError +
+                                  ": give the chosen sets");
+    if (!estimator_)
+      estimator_ = std::make_unique<VerticalSlashEstimator>(
+          kernel_.source.headDim, kernel_.source.dtype, kernel_.arch);
+    auto args = [&](const char *name) {
+      auto it = kernel_.selectorArgs.find(name);
+      return it == kernel_.selectorArgs.end()
+                 ? std::pair<int64_t, int64_t>{0, 0}
+                 : it->second;
+    };
+    auto [vertical, lastQ] = args("topk_columns");
+    auto [slash, lastQd] = args("topk_diagonals");
+    if (vertical && slash && lastQ != lastQd)
+      throw std::invalid_argument(
+          "topk_columns and topk_diagonals with different last_q");
+    const float scale =
+        c.softmaxScale > 0
+            ? c.softmaxScale
+            : 1.0f / std::sqrt(static_cast<float>(kernel_.source.headDim));
+    VerticalSlashSets sets = estimator_->estimate(
+        c, vertical, slash, std::max(lastQ, lastQd), scale);
+    estimateMs_ = sets.ms;
+    withSets = c;
+    for (int64_t h = 0; h < c.heads; ++h) {
+      dsl::Selections s;
+      s.columns = std::move(sets.columns[h]);
+      s.diagonals = std::move(sets.diagonals[h]);
+      estimated_.push_back(s);
+    }
+    withSets.headSelections = estimated_;
+    call = &withSets;
+  }
+  if (!hasPrepared_ || !sameInputs(*call, prepared_)) {
+    auto t0 = std::chrono::steady_clock::now();
+    prepare(*call);
+    buildMs_ = std::chrono::duration<double, std::milli>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count();
+  }
 
   // maskjit_params, laid out as the kernel declares it.
   using Params = KernelParams;

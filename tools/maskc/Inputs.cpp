@@ -213,9 +213,10 @@ dsl::Selections parseSelections(const std::vector<std::string> &selects) {
 
 std::unique_ptr<dsl::MaskEvaluator>
 makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
-              const MaskOptions &opts) {
+              const MaskOptions &opts, const dsl::Selections *selections) {
   dsl::ParamBindings params = splitSets(pattern, opts.sets).all;
-  dsl::Selections sel = parseSelections(opts.selects);
+  dsl::Selections sel =
+      selections ? *selections : parseSelections(opts.selects);
   if (opts.lq < 0 || opts.lk < -1)
     throw UsageError("sequence lengths must not be negative");
   dsl::EvalShape shape{opts.lq, opts.lk < 0 ? opts.lq : opts.lk, opts.head,

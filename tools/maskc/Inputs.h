@@ -65,7 +65,8 @@ dsl::Selections parseSelections(const std::vector<std::string> &selects);
 
 std::unique_ptr<dsl::MaskEvaluator>
 makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
-              const MaskOptions &opts);
+              const MaskOptions &opts,
+              const dsl::Selections *selections = nullptr);
 
 /// Reads integers from "1,2,3" or "@file" (whitespace/comma separated,
 /// `#` comments). Throws UsageError.

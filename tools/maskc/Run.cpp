@@ -2,6 +2,7 @@
 #include "Run.h"
 
 #include "maskjit/runtime/Attention.h"
+#include "maskjit/runtime/Estimators.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -117,6 +118,70 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
       });
 }
 
+/// The sets the GPU chose against the CPU reference estimator (fp32) for
+/// the first and the last head of batch 0. Summation orders differ, so
+/// near-ties may fall either way: a set passes with at most max(1, n/100)
+/// indices that differ.
+int checkEstimate(const runtime::CompiledKernel &kernel,
+                  const std::vector<dsl::Selections> &estimated,
+                  const std::vector<uint16_t> &hq,
+                  const std::vector<uint16_t> &hk, int64_t Lq, int64_t Lk,
+                  int64_t H, int64_t Hkv, int64_t D, bool fp16,
+                  nlohmann::json &result) {
+  auto args = [&](const char *name) {
+    auto it = kernel.selectorArgs.find(name);
+    return it == kernel.selectorArgs.end() ? std::pair<int64_t, int64_t>{0, 0}
+                                           : it->second;
+  };
+  const auto [vertical, lastQc] = args("topk_columns");
+  const auto [slash, lastQd] = args("topk_diagonals");
+  const int64_t lastQ = std::max(lastQc, lastQd);
+  int status = 0;
+  nlohmann::json heads = nlohmann::json::array();
+  for (int64_t h : {int64_t{0}, H - 1}) {
+    const int64_t kvh = h / (H / Hkv);
+    std::vector<float> q(Lq * D), k(Lk * D);
+    for (int64_t i = 0; i < Lq; ++i)
+      for (int64_t c = 0; c < D; ++c)
+        q[i * D + c] = fromHalf(hq[(i * H + h) * D + c], fp16);
+    for (int64_t i = 0; i < Lk; ++i)
+      for (int64_t c = 0; c < D; ++c)
+        k[i * D + c] = fromHalf(hk[(i * Hkv + kvh) * D + c], fp16);
+    runtime::VerticalSlash ref = runtime::estimateVerticalSlash(
+        {q.data(), Lq, D, D}, {k.data(), Lk, D, D}, vertical, slash, lastQ,
+        1.0f / std::sqrt(static_cast<float>(D)));
+    auto differing = [](const std::vector<int64_t> &a,
+                        const std::vector<int64_t> &b) {
+      std::vector<int64_t> common;
+      std::set_intersection(a.begin(), a.end(), b.begin(), b.end(),
+                            std::back_inserter(common));
+      return static_cast<int64_t>(std::max(a.size(), b.size()) - common.size());
+    };
+    const int64_t dc = differing(*estimated[h].columns, ref.columns),
+                  dd = differing(*estimated[h].diagonals, ref.diagonals);
+    const bool ok =
+        estimated[h].columns->size() == ref.columns.size() &&
+        estimated[h].diagonals->size() == ref.diagonals.size() &&
+        dc <= std::max<int64_t>(1, static_cast<int64_t>(ref.columns.size()) /
+                                       100) &&
+        dd <= std::max<int64_t>(1, static_cast<int64_t>(ref.diagonals.size()) /
+                                       100);
+    std::cout << fmt::format(
+        "estimate check: head {}: {} of {} columns and {} of {} diagonals as "
+        "the CPU reference chose: {}\n",
+        h, ref.columns.size() - dc, ref.columns.size(),
+        ref.diagonals.size() - dd, ref.diagonals.size(), ok ? "PASS" : "FAIL");
+    heads.push_back({{"head", h},
+                     {"columns_differing", dc},
+                     {"diagonals_differing", dd},
+                     {"pass", ok}});
+    if (!ok)
+      status = 1;
+  }
+  result["estimate_check"] = heads;
+  return status;
+}
+
 int runRun(const MaskOptions &mask, const RunOptions &opts,
            const CommonOptions &common) {
   return withPattern(
@@ -219,6 +284,32 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
             compileMs, runtime::cacheSourceName(kernel.cacheSource),
             launcher.visitedTiles(), launcher.gatheredKeys());
         int status = 0;
+        // Sets estimated on the GPU (no --select): report, export, and check
+        // them against the CPU reference estimator.
+        const std::vector<dsl::Selections> &estimated =
+            launcher.estimatedSets();
+        if (!estimated.empty()) {
+          std::cout << fmt::format(
+              "selectors estimated on the GPU: {} columns and {} diagonals "
+              "per head in {:.3f} ms; schedule tables built on the host in "
+              "{:.2f} ms\n",
+              estimated[0].columns->size(), estimated[0].diagonals->size(),
+              launcher.estimateMs(), launcher.scheduleBuildMs());
+          result["estimate_ms"] = launcher.estimateMs();
+          result["schedule_build_ms"] = launcher.scheduleBuildMs();
+          if (!opts.exportSets.empty()) {
+            nlohmann::json heads = nlohmann::json::array();
+            for (const dsl::Selections &sel : estimated)
+              heads.push_back(
+                  {{"columns", *sel.columns}, {"diagonals", *sel.diagonals}});
+            const std::string text =
+                nlohmann::json{{"heads", heads}}.dump() + "\n";
+            writeAtomically(opts.exportSets, text.data(), text.size());
+          }
+          if (opts.check)
+            status |= checkEstimate(kernel, estimated, hq, hk, Lq, Lk, H, Hkv,
+                                    D, fp16, result);
+        }
 
         // Reference check on rows (all of them when small, else a sample).
         if (opts.check) {
@@ -252,7 +343,8 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
               MaskOptions m = mask;
               m.head = h;
               m.lk = Lk;
-              ev = makeEvaluator(program, pattern, m);
+              ev = makeEvaluator(program, pattern, m,
+                                 estimated.empty() ? nullptr : &estimated[h]);
             }
             ev->row(q, allowed.data());
             const int64_t kvh = h / (H / Hkv);
@@ -340,7 +432,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           double ms = times[times.size() / 2];
           // Useful work: 4*D flops per allowed (q, k) pair.
           int64_t pairs = 0;
-          bool perHead = pattern.isDispatch();
+          bool perHead = pattern.isDispatch() || !estimated.empty();
           for (const dsl::ParamDecl &p : pattern.params)
             perHead |= p.type == dsl::Type::HeadArray;
           std::vector<uint8_t> row(Lk);
@@ -356,7 +448,9 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
             MaskOptions m = mask;
             m.head = h;
             m.lk = Lk;
-            auto ev = makeEvaluator(program, pattern, m);
+            auto ev = makeEvaluator(
+                program, pattern, m,
+                estimated.empty() ? nullptr : &estimated[perHead ? h : 0]);
             int64_t n = 0, rowsSeen = 0;
             for (int64_t q = 0; q < Lq; q += rowStep, ++rowsSeen) {
               ev->row(q, row.data());

@@ -26,6 +26,7 @@ struct RunOptions {
   std::string json; ///< Write results as JSON here.
   int64_t tileM = 64;
   std::string kernel = "auto";
+  std::string exportSets; ///< Write the sets estimated on the GPU here.
 };
 
 struct AotOptions {

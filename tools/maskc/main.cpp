@@ -167,6 +167,9 @@ int main(int argc, char **argv) {
   runCmd->add_option("--iters", runOpts.iters, "Timed launches (default 20)");
   runCmd->add_option("--seed", runOpts.seed, "Random inputs' seed (default 1)");
   runCmd->add_option("--json", runOpts.json, "Also write the results as JSON");
+  runCmd->add_option("--export-sets", runOpts.exportSets,
+                     "Dynamic patterns run without --select: write the sets "
+                     "estimated on the GPU (JSON, per head)");
   runCmd->add_option(
       "--tile-m", runOpts.tileM,
       "Portable kernel: query rows per CTA, 64 or 128 (default 64)");

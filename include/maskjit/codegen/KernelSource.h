@@ -48,6 +48,7 @@ struct KernelSource {
   KernelFamily family = KernelFamily::Portable;
   int tileM = 64, tileN = 64, threads = 128;
   int headDim = 128;
+  std::string dtype = "bf16";
   int sharedBytes = 0; ///< Dynamic shared memory per CTA.
 };
 
@@ -66,6 +67,9 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
 const char *attentionTemplate(KernelFamily family);
 /// The helpers a row-mask function needs (codegen/kernels/row_mask.cuh).
 const char *rowMaskHelpers();
+/// The vertical-slash estimator kernels
+/// (codegen/kernels/estimate_vertical_slash.cuh).
+const char *verticalSlashEstimatorTemplate();
 
 } // namespace maskjit::codegen
 

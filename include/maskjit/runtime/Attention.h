@@ -10,6 +10,8 @@
 #include "maskjit/runtime/Registry.h"
 
 #include <iosfwd>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,7 +38,12 @@ struct CompiledKernel {
   std::string nvrtcLog;
   mask::SymbolicSchedule schedule;
   bool scheduleNeedsHead = false; ///< Per-head params: one schedule per head.
-  std::string cacheKey;           ///< Registry key (content hash).
+  /// The two arguments of each selector the pattern uses (count, and
+  /// last_q or block), when they are compile-time values; a launch without
+  /// chosen sets estimates them on the GPU with these.
+  std::map<std::string, std::pair<int64_t, int64_t>> selectorArgs;
+  std::string selectorArgsError; ///< Why they are unknown, if they are.
+  std::string cacheKey;          ///< Registry key (content hash).
   CacheSource cacheSource = CacheSource::Built;
 };
 
@@ -71,6 +78,8 @@ struct AttentionCall {
   void *stream = nullptr; ///< CUstream; null: the default stream.
 };
 
+class VerticalSlashEstimator;
+
 /// A loaded kernel with the device copy of its schedule for one shape.
 class Launcher {
 public:
@@ -83,6 +92,14 @@ public:
   /// Key tiles visited and keys gathered by the last launch's schedule.
   int64_t visitedTiles() const { return visitedTiles_; }
   int64_t gatheredKeys() const { return gatheredKeys_; }
+  /// The sets the last launch estimated on the GPU, per head (empty when
+  /// the call gave them), and the time the estimate and the host schedule
+  /// build took.
+  const std::vector<dsl::Selections> &estimatedSets() const {
+    return estimated_;
+  }
+  float estimateMs() const { return estimateMs_; }
+  double scheduleBuildMs() const { return buildMs_; }
 
 private:
   void prepare(const AttentionCall &call);
@@ -97,6 +114,10 @@ private:
   AttentionCall prepared_; ///< The inputs the schedule was built for.
   bool hasPrepared_ = false;
   int64_t visitedTiles_ = 0, gatheredKeys_ = 0;
+  std::unique_ptr<VerticalSlashEstimator> estimator_;
+  std::vector<dsl::Selections> estimated_;
+  float estimateMs_ = 0;
+  double buildMs_ = 0;
 };
 
 } // namespace maskjit::runtime
