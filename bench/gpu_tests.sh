@@ -19,12 +19,12 @@ echo "-300,-5,0,1,2,3,17,64,65,200,511,901,3000" > /tmp/vs_diags.txt
 fail=0 total=0
 run() {
   total=$((total + 1))
-  if ! "$M" run "$@" --check --batch 2 --heads "${HEADS:-8}" --kv-heads "${KV_HEADS:-2}" > /tmp/run.log 2>&1; then
+  if ! "$M" run "$@" --check --batch "${BATCH:-2}" --heads "${HEADS:-8}" --kv-heads "${KV_HEADS:-2}" > /tmp/run.log 2>&1; then
     fail=$((fail + 1))
     echo "FAIL: $*"
     cat /tmp/run.log
   else
-    grep -E "^check" /tmp/run.log | sed "s|^|$(basename "$1") $* : |" | cut -c1-220
+    grep -E "^(check|estimate check)" /tmp/run.log | sed "s|^|$(basename "$1") $* : |" | cut -c1-260
   fi
 }
 for k in ${KERNELS:-auto portable}; do
@@ -40,6 +40,9 @@ for d in 64 128; do
       run $P/neighborhood_2d.mask $common --set width=40 --set radius=3 --set dilation=2
       run $P/vertical_slash.mask $common --select columns=@/tmp/vs_cols.txt \
         --select diagonals=@/tmp/vs_diags.txt
+      # Sets estimated on the GPU per head (one sequence), checked against
+      # the CPU reference estimator, then the attention under those sets.
+      BATCH=1 run $P/vertical_slash.mask $common --set vertical=40 --set slash=8
       # Per-head mixture in one launch: heads 0-7 A-shape, 8-11 vertical-slash.
       HEADS=12 KV_HEADS=4 run $P/mixed.mask $common --select columns=@/tmp/vs_cols.txt \
         --select diagonals=@/tmp/vs_diags.txt
