@@ -508,12 +508,25 @@ KvSchedule::gather(int64_t qt, const std::vector<KvSegment> *visited) const {
     computed = kernelSegments(qt);
     visited = &computed;
   }
+  // Runs and segments both in key order: one walk over the two (a set's
+  // keys may be hundreds of runs, its diagonals tens of segments).
+  std::stable_sort(runs.begin(), runs.end(),
+                   [](const KeyRun &a, const KeyRun &b) {
+                     return a.start < b.start;
+                   });
   std::vector<KeyRun> cut;
+  size_t firstSeg = 0;
   for (const KeyRun &r : runs) {
     int64_t k = r.start, last = r.start + (r.count - 1) * r.step;
-    for (const KvSegment &seg : *visited) {
+    while (firstSeg < visited->size() &&
+           (*visited)[firstSeg].end * tileK <= k)
+      ++firstSeg;
+    for (size_t si = firstSeg; si < visited->size(); ++si) {
+      const KvSegment &seg = (*visited)[si];
       int64_t s0 = seg.begin * tileK, s1 = seg.end * tileK; // [s0, s1)
-      if (s1 <= k || s0 > last)
+      if (s0 > last)
+        break;
+      if (s1 <= k)
         continue;
       if (s0 > k) {
         int64_t n = (s0 - 1 - k) / r.step + 1;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <thread>
 
 namespace maskjit::mask {
 
@@ -124,6 +125,42 @@ bindSchedule(const SymbolicSchedule &s,
   return out;
 }
 
+namespace {
+/// One head's tables, with offsets relative to its own start.
+struct HeadTables {
+  std::vector<int> segPtr, segs, gatherPtr, gatherKeys;
+  int64_t visitedTiles = 0, queryTiles = 0;
+  std::string error;
+  bool ok = false;
+};
+
+void buildHeadTables(const KvSchedule &sched, HeadTables &out) {
+  out.queryTiles = sched.queryTiles();
+  out.segPtr.push_back(0);
+  out.gatherPtr.push_back(0);
+  for (int64_t qt = 0; qt < sched.queryTiles(); ++qt) {
+    const std::vector<KvSegment> segments = sched.kernelSegments(qt);
+    for (const KvSegment &seg : segments) {
+      out.segs.push_back(static_cast<int>(seg.begin));
+      out.segs.push_back(static_cast<int>(seg.end));
+      out.segs.push_back(seg.kind == TileKind::Full ? 1 : 0);
+      out.visitedTiles += seg.end - seg.begin;
+    }
+    // Keys every row may see first: the kernels then know a chunk needs no
+    // mask from its last entry.
+    const std::vector<KeyRun> runs = sched.gather(qt, &segments);
+    for (bool full : {true, false})
+      for (const KeyRun &r : runs)
+        for (int64_t i = 0; r.full == full && i < r.count; ++i) {
+          const int key = static_cast<int>(r.start + i * r.step);
+          out.gatherKeys.push_back(full ? key : gatheredPartialKey(key));
+        }
+    out.segPtr.push_back(static_cast<int>(out.segs.size() / 3));
+    out.gatherPtr.push_back(static_cast<int>(out.gatherKeys.size()));
+  }
+}
+} // namespace
+
 bool buildKernelTables(
     const SymbolicSchedule &s, const std::map<std::string, int64_t> &values,
     const std::vector<std::map<std::string, int64_t>> &perHead, int heads,
@@ -132,50 +169,65 @@ bool buildKernelTables(
     KernelTables &out, std::string &error,
     const std::vector<std::map<std::string, std::vector<int64_t>>>
         &perHeadArrays) {
-  out = KernelTables{};
-  out.heads = heads;
-  for (int h = 0; h < heads; ++h) {
+  std::vector<HeadTables> parts(static_cast<size_t>(std::max(heads, 0)));
+  auto build = [&](int h) {
     std::map<std::string, int64_t> bound = values;
     bound["h"] = h;
     bound["b"] = 0;
     if (h < static_cast<int>(perHead.size()))
       for (auto &[name, v] : perHead[h])
         bound[name] = v;
+    HeadTables &part = parts[h];
     std::optional<KvSchedule> sched;
     if (h < static_cast<int>(perHeadArrays.size())) {
       std::map<std::string, std::vector<int64_t>> own = arrays;
       for (auto &[name, v] : perHeadArrays[h])
         own[name] = v;
-      sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, error, own);
+      sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, part.error, own);
     } else {
-      sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, error, arrays);
+      sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, part.error, arrays);
     }
     if (!sched)
+      return;
+    buildHeadTables(*sched, part);
+    part.ok = true;
+  };
+  // Heads are independent: several at once when there are many (a head's
+  // tables for sets chosen at run time take milliseconds).
+  const int threads = std::min<int>(
+      heads, std::clamp<int>(std::thread::hardware_concurrency(), 1, 16));
+  if (threads <= 1) {
+    for (int h = 0; h < heads; ++h)
+      build(h);
+  } else {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        for (int h = t; h < heads; h += threads)
+          build(h);
+      });
+    for (std::thread &th : pool)
+      th.join();
+  }
+  out = KernelTables{};
+  out.heads = heads;
+  for (HeadTables &part : parts) {
+    if (!part.ok) {
+      error = part.error;
       return false;
-    out.queryTiles = static_cast<int>(sched->queryTiles());
-    // Each head's CSR offsets are relative to the whole table.
-    out.segPtr.push_back(static_cast<int>(out.segs.size() / 3));
-    out.gatherPtr.push_back(static_cast<int>(out.gatherKeys.size()));
-    for (int64_t qt = 0; qt < sched->queryTiles(); ++qt) {
-      const std::vector<KvSegment> segments = sched->kernelSegments(qt);
-      for (const KvSegment &seg : segments) {
-        out.segs.push_back(static_cast<int>(seg.begin));
-        out.segs.push_back(static_cast<int>(seg.end));
-        out.segs.push_back(seg.kind == TileKind::Full ? 1 : 0);
-        out.visitedTiles += seg.end - seg.begin;
-      }
-      // Keys every row may see first: the kernels then know a chunk needs
-      // no mask from its last entry.
-      const std::vector<KeyRun> runs = sched->gather(qt, &segments);
-      for (bool full : {true, false})
-        for (const KeyRun &r : runs)
-          for (int64_t i = 0; r.full == full && i < r.count; ++i) {
-            const int key = static_cast<int>(r.start + i * r.step);
-            out.gatherKeys.push_back(full ? key : gatheredPartialKey(key));
-          }
-      out.segPtr.push_back(static_cast<int>(out.segs.size() / 3));
-      out.gatherPtr.push_back(static_cast<int>(out.gatherKeys.size()));
     }
+    // Each head's CSR offsets are relative to the whole table.
+    const int segBase = static_cast<int>(out.segs.size() / 3),
+              keyBase = static_cast<int>(out.gatherKeys.size());
+    for (int v : part.segPtr)
+      out.segPtr.push_back(segBase + v);
+    for (int v : part.gatherPtr)
+      out.gatherPtr.push_back(keyBase + v);
+    out.segs.insert(out.segs.end(), part.segs.begin(), part.segs.end());
+    out.gatherKeys.insert(out.gatherKeys.end(), part.gatherKeys.begin(),
+                          part.gatherKeys.end());
+    out.visitedTiles += part.visitedTiles;
+    out.queryTiles = static_cast<int>(part.queryTiles);
   }
   out.gatheredKeys = static_cast<int64_t>(out.gatherKeys.size());
   return true;
