@@ -167,11 +167,27 @@ void Kernel::launch(const AttentionCall &call) {
     c.runtimeValues = toBindings(*impl_->pattern->decl, call.params);
     c.selections.columns = call.columns;
     c.selections.diagonals = call.diagonals;
+    for (const HeadSets &h : call.headSets) {
+      dsl::Selections sel;
+      sel.columns = h.columns;
+      sel.diagonals = h.diagonals;
+      c.headSelections.push_back(std::move(sel));
+    }
     c.stream = call.stream;
     impl_->launcher->launch(c);
   } catch (const std::exception &e) {
     throw Error(e.what());
   }
+}
+
+std::vector<HeadSets> Kernel::estimatedSets() const {
+  std::vector<HeadSets> out;
+  if (!impl_->launcher)
+    return out;
+  for (const dsl::Selections &sel : impl_->launcher->estimatedSets())
+    out.push_back({sel.columns.value_or(std::vector<int64_t>{}),
+                   sel.diagonals.value_or(std::vector<int64_t>{})});
+  return out;
 }
 
 namespace gpu {

@@ -92,6 +92,12 @@ struct CompileOptions {
   bool useCache = true; ///< The registry ($MASKJIT_CACHE_DIR).
 };
 
+/// The sets one head's dynamic selectors chose.
+struct HeadSets {
+  std::vector<int64_t> columns;   ///< topk_columns: key indices
+  std::vector<int64_t> diagonals; ///< topk_diagonals: values of q - k
+};
+
 /// Shapes and data of one attention call. Tensors are BSHD-strided (element
 /// strides of batch, sequence and head; the last dimension contiguous), Q,
 /// K, V and O in the kernel's dtype, LSE fp32 [batch, heads, Lq].
@@ -104,8 +110,15 @@ struct AttentionCall {
   int64_t oStrides[3] = {0, 0, 0};
   float softmaxScale = 0; ///< 0: 1/sqrt(head_dim)
   Params params;          ///< Runtime params and arrays.
-  /// Chosen sets of the dynamic selectors (topk_columns, topk_diagonals).
+  /// Chosen sets of the dynamic selectors (topk_columns, topk_diagonals),
+  /// for all heads. Without them (and without `headSets`) a launch
+  /// estimates them on the GPU, per head (batch 1); see
+  /// Kernel::estimatedSets().
   std::optional<std::vector<int64_t>> columns, diagonals;
+  /// Sets chosen per head (one entry per head), e.g. estimated by an earlier
+  /// launch and reused across layers or steps; they override `columns` and
+  /// `diagonals`.
+  std::vector<HeadSets> headSets;
   void *stream = nullptr; ///< CUstream; null: the default stream.
 };
 
@@ -121,6 +134,9 @@ public:
   /// Validates `call` (throws Error) and launches on `call.stream`. Changing
   /// a runtime value or a length never recompiles.
   void launch(const AttentionCall &call);
+  /// The sets the last launch estimated on the GPU, per head (empty when
+  /// the call gave them): to inspect, or to pass back as `headSets`.
+  std::vector<HeadSets> estimatedSets() const;
 
   struct Impl;
 

@@ -510,16 +510,14 @@ KvSchedule::gather(int64_t qt, const std::vector<KvSegment> *visited) const {
   }
   // Runs and segments both in key order: one walk over the two (a set's
   // keys may be hundreds of runs, its diagonals tens of segments).
-  std::stable_sort(runs.begin(), runs.end(),
-                   [](const KeyRun &a, const KeyRun &b) {
-                     return a.start < b.start;
-                   });
+  std::stable_sort(
+      runs.begin(), runs.end(),
+      [](const KeyRun &a, const KeyRun &b) { return a.start < b.start; });
   std::vector<KeyRun> cut;
   size_t firstSeg = 0;
   for (const KeyRun &r : runs) {
     int64_t k = r.start, last = r.start + (r.count - 1) * r.step;
-    while (firstSeg < visited->size() &&
-           (*visited)[firstSeg].end * tileK <= k)
+    while (firstSeg < visited->size() && (*visited)[firstSeg].end * tileK <= k)
       ++firstSeg;
     for (size_t si = firstSeg; si < visited->size(); ++si) {
       const KvSegment &seg = (*visited)[si];
