@@ -4,6 +4,7 @@
 // point against the reference evaluator (the generated CUDA itself runs in
 // bench/gpu_tests.sh against the CPU reference).
 #include "RandomPatterns.h"
+#include "SymbolicUtil.h"
 #include "TestUtil.h"
 
 #include "maskjit/codegen/RowMask.h"
@@ -19,24 +20,13 @@ using namespace maskjit::dsl;
 
 namespace {
 
-mask::SymbolicSchedule symbolicFor(const test::Loaded &l,
-                                   const std::string &name,
-                                   const std::vector<std::string> &bindings) {
-  mlir::MLIRContext context;
+/// The symbolic schedule of `name` with compile-time values `bindings`.
+mask::SymbolicSchedule scheduleWith(const test::Loaded &l,
+                                    const std::string &name,
+                                    const std::vector<std::string> &bindings) {
   mask::CompileOptions opts;
   opts.bindings = bindings;
-  std::ostringstream errors;
-  auto module = mask::compilePattern(context, *l.program, l.pattern(name),
-                                     l.fe->sources(), opts,
-                                     mask::Stage::Schedule, errors);
-  if (!module)
-    throw std::runtime_error("compile failed: " + errors.str());
-  mask::PatternOp op = *module->getOps<mask::PatternOp>().begin();
-  auto sym =
-      mask::fromAttr(op->getAttrOfType<mlir::DictionaryAttr>("mask.schedule"));
-  if (!sym)
-    throw std::runtime_error("no schedule");
-  return *sym;
+  return test::symbolicFor(l, name, opts);
 }
 
 bool hasCongruence(const mask::SymbolicSchedule &s) {
@@ -99,7 +89,7 @@ TEST(RowMask, ShippedPatternsThatHaveOne) {
                                     ex.file + ".mask");
     ASSERT_NE(l.program, nullptr) << l.diagnostics;
     std::string why;
-    std::string code = codegen::rowMaskFunction(symbolicFor(l, ex.name, {}),
+    std::string code = codegen::rowMaskFunction(scheduleWith(l, ex.name, {}),
                                                 l.pattern(ex.name), &why);
     EXPECT_EQ(!code.empty(), ex.rowMask) << ex.name << ": " << why;
     if (code.empty())
@@ -126,7 +116,7 @@ TEST(RowMask, DnfIsThePredicateOnShippedPatterns) {
       b = {"sink=5", "window=29"};
     if (std::string(name) == "strided")
       b = {"stride=7", "local=19"};
-    auto sym = symbolicFor(l, name, b);
+    auto sym = scheduleWith(l, name, b);
     ParamBindings params;
     for (const std::string &kv : b)
       params[kv.substr(0, kv.find('='))] =
@@ -142,7 +132,7 @@ TEST(RowMask, DnfIsThePredicateOnShippedPatterns) {
       test::loadFile(std::string(MASKJIT_PATTERNS_DIR) + "/mixed.mask");
   ASSERT_NE(vs.program, nullptr) << vs.diagnostics;
   for (const char *name : {"vertical_slash", "mixed"}) {
-    auto sym = symbolicFor(vs, name, {});
+    auto sym = scheduleWith(vs, name, {});
     for (int i = 0; i < 4; ++i) {
       int64_t lq = 1 + rng() % 150, lk = 1 + rng() % 150;
       std::vector<int64_t> cols, diags;
@@ -177,7 +167,7 @@ TEST(RowMask, DnfIsThePredicateOnRandomPatterns) {
       continue;
     mask::SymbolicSchedule sym;
     try {
-      sym = symbolicFor(l, "p", {"w=" + std::to_string(w)});
+      sym = scheduleWith(l, "p", {"w=" + std::to_string(w)});
     } catch (const std::exception &) {
       continue; // E.g. a division by a zero constant after binding w.
     }

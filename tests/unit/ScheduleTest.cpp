@@ -2,6 +2,7 @@
 // called FULL or EMPTY wrongly (soundness), and for affine patterns no tile
 // called PARTIAL that is really FULL or EMPTY (exactness).
 #include "RandomPatterns.h"
+#include "SymbolicUtil.h"
 #include "TestUtil.h"
 
 #include "maskjit/compiler/MaskDialect.h"
@@ -29,29 +30,18 @@ scheduleFor(const test::Loaded &l, const std::string &name,
             const std::map<std::string, int64_t> &bindings,
             std::map<std::string, int64_t> runtime, Case c, int64_t head = 0,
             const std::map<std::string, std::vector<int64_t>> &arrays = {}) {
-  mlir::MLIRContext context;
   mask::CompileOptions opts;
   for (auto &[n, v] : bindings)
     opts.bindings.push_back(n + "=" + std::to_string(v));
   opts.head = head;
   opts.tileM = c.bm;
   opts.tileN = c.bn;
-  std::ostringstream errors;
-  auto module = mask::compilePattern(context, *l.program, l.pattern(name),
-                                     l.fe->sources(), opts,
-                                     mask::Stage::Schedule, errors);
-  if (!module)
-    throw std::runtime_error("compile failed: " + errors.str());
-  mask::PatternOp op = *module->getOps<mask::PatternOp>().begin();
-  auto sym =
-      mask::fromAttr(op->getAttrOfType<mlir::DictionaryAttr>("mask.schedule"));
-  if (!sym)
-    throw std::runtime_error("no schedule");
+  auto sym = test::symbolicFor(l, name, opts);
   runtime["h"] = head;
   runtime["b"] = 0;
   std::string error;
   auto s =
-      mask::bindSchedule(*sym, runtime, c.lq, c.lk, c.bm, c.bn, error, arrays);
+      mask::bindSchedule(sym, runtime, c.lq, c.lk, c.bm, c.bn, error, arrays);
   if (!s)
     throw std::runtime_error(error);
   return *s;
