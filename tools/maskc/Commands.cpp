@@ -287,7 +287,7 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
         for (auto &[name, v] : split.runtime)
           if (v.type == dsl::Type::IntArray)
             arrays[name] = v.array;
-        dsl::Selections sel = parseSelections(mask.selects);
+        dsl::Selections sel = parseSelections(mask.selects, mask.head);
         if (sel.columns)
           arrays["topk_columns"] = *sel.columns;
         if (sel.diagonals)

@@ -1,6 +1,8 @@
 //===- Inputs.cpp - Options shared by maskc commands ----------------------===//
 #include "Inputs.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -172,11 +174,66 @@ SplitSets splitSets(const dsl::PatternDecl &pattern,
   return out;
 }
 
-dsl::Selections parseSelections(const std::vector<std::string> &selects) {
-  dsl::Selections sel;
+std::vector<dsl::Selections>
+parseHeadSets(const std::vector<std::string> &selects) {
+  std::vector<dsl::Selections> heads;
   for (const std::string &s : selects) {
     auto [name, value] = splitAssign(s, "--select");
-    if (name == "columns") {
+    if (name != "sets")
+      continue;
+    if (value.empty() || value[0] != '@')
+      throw UsageError("--select sets=@FILE takes the JSON file `maskc run "
+                       "--export-sets` writes");
+    const std::string path = value.substr(1);
+    std::ifstream in(path);
+    if (!in)
+      throw UsageError("cannot read --select sets from '" + path + "'");
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("heads") ||
+        !j["heads"].is_array())
+      throw UsageError(
+          "'" + path +
+          "' is not a sets file (expected {\"heads\": [{\"columns\": "
+          "[...], \"diagonals\": [...]}, ...]})");
+    heads.clear();
+    for (const nlohmann::json &h : j["heads"]) {
+      dsl::Selections sel;
+      for (const char *key : {"columns", "diagonals"}) {
+        if (!h.is_object() || !h.contains(key))
+          continue;
+        const nlohmann::json &list = h[key];
+        std::vector<int64_t> v;
+        for (const nlohmann::json &x : list) {
+          if (!x.is_number_integer())
+            throw UsageError("'" + path + "': " + key +
+                             " must be lists of integers");
+          v.push_back(x.get<int64_t>());
+        }
+        (std::string(key) == "columns" ? sel.columns : sel.diagonals) =
+            std::move(v);
+      }
+      heads.push_back(std::move(sel));
+    }
+  }
+  return heads;
+}
+
+dsl::Selections parseSelections(const std::vector<std::string> &selects,
+                                int64_t head) {
+  dsl::Selections sel;
+  std::vector<dsl::Selections> heads = parseHeadSets(selects);
+  if (!heads.empty()) {
+    if (head < 0 || head >= static_cast<int64_t>(heads.size()))
+      throw UsageError("--select sets: the file has sets for " +
+                       std::to_string(heads.size()) + " heads, not for head " +
+                       std::to_string(head));
+    sel = heads[head];
+  }
+  for (const std::string &s : selects) {
+    auto [name, value] = splitAssign(s, "--select");
+    if (name == "sets") {
+      continue;
+    } else if (name == "columns") {
       sel.columns = parseIntList(value, "--select columns");
     } else if (name == "diagonals") {
       sel.diagonals = parseIntList(value, "--select diagonals");
@@ -205,7 +262,7 @@ dsl::Selections parseSelections(const std::vector<std::string> &selects) {
       sel.blocks = std::move(blocks);
     } else {
       throw UsageError("--select: unknown selector '" + name +
-                       "' (expected columns, diagonals or blocks)");
+                       "' (expected columns, diagonals, blocks or sets)");
     }
   }
   return sel;
@@ -216,7 +273,7 @@ makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
               const MaskOptions &opts, const dsl::Selections *selections) {
   dsl::ParamBindings params = splitSets(pattern, opts.sets).all;
   dsl::Selections sel =
-      selections ? *selections : parseSelections(opts.selects);
+      selections ? *selections : parseSelections(opts.selects, opts.head);
   if (opts.lq < 0 || opts.lk < -1)
     throw UsageError("sequence lengths must not be negative");
   dsl::EvalShape shape{opts.lq, opts.lk < 0 ? opts.lq : opts.lk, opts.head,

@@ -61,7 +61,14 @@ SplitSets splitSets(const dsl::PatternDecl &pattern,
 /// Binds a mask for evaluation. Throws UsageError or dsl::MaskError.
 /// The chosen sets of `--select columns=...`, `diagonals=...`,
 /// `blocks=...`.
-dsl::Selections parseSelections(const std::vector<std::string> &selects);
+/// The chosen sets of `--select` options, for head `head` where a sets
+/// file (`sets=@FILE`, as `maskc run --export-sets` writes) gives them per
+/// head.
+dsl::Selections parseSelections(const std::vector<std::string> &selects,
+                                int64_t head = 0);
+/// Every head's sets from a `sets=@FILE` option (empty without one).
+std::vector<dsl::Selections>
+parseHeadSets(const std::vector<std::string> &selects);
 
 std::unique_ptr<dsl::MaskEvaluator>
 makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,

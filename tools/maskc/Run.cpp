@@ -261,7 +261,16 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         std::memcpy(call.kStrides, ks, sizeof ks);
         std::memcpy(call.vStrides, ks, sizeof ks);
         call.runtimeValues = runtimeValues;
-        call.selections = parseSelections(mask.selects);
+        // A sets file gives each head its own (e.g. sets an earlier run
+        // estimated and exported); otherwise one set for all heads.
+        call.headSelections = parseHeadSets(mask.selects);
+        if (!call.headSelections.empty() &&
+            static_cast<int64_t>(call.headSelections.size()) != H)
+          throw UsageError("--select sets: the file has sets for " +
+                           std::to_string(call.headSelections.size()) +
+                           " heads, the run has " + std::to_string(H));
+        if (call.headSelections.empty())
+          call.selections = parseSelections(mask.selects);
         launcher.launch(call);
         drv.synchronize();
 
@@ -343,8 +352,11 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
               MaskOptions m = mask;
               m.head = h;
               m.lk = Lk;
-              ev = makeEvaluator(program, pattern, m,
-                                 estimated.empty() ? nullptr : &estimated[h]);
+              const dsl::Selections *sets = !estimated.empty() ? &estimated[h]
+                                            : !call.headSelections.empty()
+                                                ? &call.headSelections[h]
+                                                : nullptr;
+              ev = makeEvaluator(program, pattern, m, sets);
             }
             ev->row(q, allowed.data());
             const int64_t kvh = h / (H / Hkv);
@@ -432,7 +444,8 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           double ms = times[times.size() / 2];
           // Useful work: 4*D flops per allowed (q, k) pair.
           int64_t pairs = 0;
-          bool perHead = pattern.isDispatch() || !estimated.empty();
+          bool perHead = pattern.isDispatch() || !estimated.empty() ||
+                         !call.headSelections.empty();
           for (const dsl::ParamDecl &p : pattern.params)
             perHead |= p.type == dsl::Type::HeadArray;
           std::vector<uint8_t> row(Lk);
@@ -448,9 +461,11 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
             MaskOptions m = mask;
             m.head = h;
             m.lk = Lk;
-            auto ev = makeEvaluator(
-                program, pattern, m,
-                estimated.empty() ? nullptr : &estimated[perHead ? h : 0]);
+            const dsl::Selections *sets = !estimated.empty() ? &estimated[h]
+                                          : !call.headSelections.empty()
+                                              ? &call.headSelections[h]
+                                              : nullptr;
+            auto ev = makeEvaluator(program, pattern, m, sets);
             int64_t n = 0, rowsSeen = 0;
             for (int64_t q = 0; q < Lq; q += rowStep, ++rowsSeen) {
               ev->row(q, row.data());

@@ -28,7 +28,8 @@ void addMaskOptions(CLI::App *cmd, MaskOptions &m) {
   cmd->add_option("--select", m.selects,
                   "Chosen sets of dynamic selectors: columns=1,5,9 | "
                   "diagonals=0,64 | blocks=0,1;0,2 (one list per query block) "
-                  "or @file")
+                  "or @file; sets=@FILE: per head, as maskc run "
+                  "--export-sets writes them")
       ->take_all()
       ->allow_extra_args(false);
 }
