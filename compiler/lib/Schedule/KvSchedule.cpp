@@ -510,9 +510,11 @@ KvSchedule::gather(int64_t qt, const std::vector<KvSegment> *visited) const {
   }
   // Runs and segments both in key order: one walk over the two (a set's
   // keys may be hundreds of runs, its diagonals tens of segments).
-  std::stable_sort(
-      runs.begin(), runs.end(),
-      [](const KeyRun &a, const KeyRun &b) { return a.start < b.start; });
+  auto byStart = [](const KeyRun &a, const KeyRun &b) {
+    return a.start < b.start;
+  };
+  if (!std::is_sorted(runs.begin(), runs.end(), byStart))
+    std::stable_sort(runs.begin(), runs.end(), byStart);
   std::vector<KeyRun> cut;
   size_t firstSeg = 0;
   for (const KeyRun &r : runs) {
