@@ -1,10 +1,15 @@
 // The GPU estimator kernels compile with NVRTC for both architectures and
 // head sizes (no GPU needed); their results are checked against the CPU
 // reference estimators by `maskc run --check` on the GPU (bench/gpu_tests.sh).
-#include "maskjit/runtime/GpuEstimators.h"
+#include "TestUtil.h"
+
+#include "maskjit/runtime/Attention.h"
 #include "maskjit/runtime/Driver.h"
+#include "maskjit/runtime/GpuEstimators.h"
 
 #include <gtest/gtest.h>
+
+#include <sstream>
 
 using namespace maskjit::runtime;
 
@@ -24,4 +29,41 @@ TEST(GpuEstimators, SourceCompilesWithNvrtc) {
                                    "mj_vs_mass", "mj_vs_topk"})
           EXPECT_NE(o.ptx.find(kernel), std::string::npos) << kernel;
       }
+}
+
+// What a launch without sets estimates with: the selectors' arguments, read
+// from the specialized pattern at compile time (no GPU, no NVRTC needed).
+TEST(GpuEstimators, SelectorArgumentsFromThePattern) {
+  auto args = [](const std::string &source,
+                 const std::vector<std::string> &bindings) {
+    maskjit::test::Loaded l = maskjit::test::load(source);
+    EXPECT_NE(l.program, nullptr) << l.diagnostics;
+    CompileRequest req;
+    req.bindings = bindings;
+    std::ostringstream errors;
+    CompiledKernel k = compileKernel(*l.program, l.pattern("p"),
+                                     l.fe->sources(), req, errors, false);
+    return std::make_pair(k.selectorArgs, k.selectorArgsError);
+  };
+  const char *vs = R"(
+pattern p(vertical: int = 1000, slash: int = 64, last_q: int = 64) {
+  causal and (k in topk_columns(vertical, last_q) or q - k in topk_diagonals(slash, last_q))
+})";
+  auto [a, error] = args(vs, {"vertical=40", "last_q=16"});
+  EXPECT_TRUE(error.empty()) << error;
+  EXPECT_EQ(a["topk_columns"], std::make_pair(int64_t{40}, int64_t{16}));
+  EXPECT_EQ(a["topk_diagonals"], std::make_pair(int64_t{64}, int64_t{16}));
+  // Two different column counts in one pattern: no single estimate.
+  auto [b, twice] = args(R"(
+pattern p {
+  heads 0 => k in topk_columns(10, 8)
+  heads 1.. => k in topk_columns(20, 8)
+})",
+                         {});
+  EXPECT_NE(twice.find("different arguments"), std::string::npos) << twice;
+  // A runtime count is not known when the kernel is compiled.
+  auto [c, runtime] = args(R"(
+pattern p(n: runtime int = 10) { k in topk_columns(n, 8) })",
+                           {});
+  EXPECT_NE(runtime.find("not compile-time"), std::string::npos) << runtime;
 }
