@@ -4,7 +4,8 @@
 // atom of that DNF has one of the forms below; the kernels then mask a
 // PARTIAL tile with a few word operations per row instead of evaluating the
 // predicate at each of its elements (sets are read 32 bits at a time from
-// their bitmaps, a diagonal set reversed with one `brev`).
+// their bitmaps, a diagonal set reversed with one `brev`). The unit tests
+// compile these helpers on the host too (tests/unit/RowMaskHelpersTest.cpp).
 
 template <int W> static __device__ __forceinline__ void mj_rm_fill(uint32_t (&m)[W], uint32_t v) {
 #pragma unroll
@@ -29,7 +30,8 @@ static __device__ __forceinline__ void mj_rm_keep_range(uint32_t (&m)[W], int64_
   const int a = (int)(lo - k0), e = (int)(hi - k0 + 1); // keep bits [a, e)
 #pragma unroll
   for (int w = 0; w < W; ++w) {
-    const int aw = min(max(a - 32 * w, 0), 32), ew = min(max(e - 32 * w, 0), 32);
+    const int aw = a - 32 * w < 0 ? 0 : (a - 32 * w > 32 ? 32 : a - 32 * w);
+    const int ew = e - 32 * w < 0 ? 0 : (e - 32 * w > 32 ? 32 : e - 32 * w);
     const uint32_t below = ew >= 32 ? 0xffffffffu : ((1u << ew) - 1u);
     const uint32_t from = aw >= 32 ? 0u : (0xffffffffu << aw);
     m[w] &= below & from;
@@ -65,9 +67,16 @@ static __device__ __forceinline__ uint32_t mj_rm_bits32(const uint32_t *bits, in
 }
 
 static __device__ __forceinline__ uint32_t mj_rm_brev(uint32_t x) {
+#ifdef __CUDA_ARCH__
   uint32_t r;
   asm("brev.b32 %0, %1;\n" : "=r"(r) : "r"(x));
   return r;
+#else // The host build of the unit tests.
+  uint32_t r = 0;
+  for (int i = 0; i < 32; ++i)
+    r |= ((x >> i) & 1u) << (31 - i);
+  return r;
+#endif
 }
 
 // `k in set` (negated: `not in`). Sets with no bitmap (spanning more than
