@@ -387,14 +387,8 @@ void Launcher::launch(const AttentionCall &c) {
     if (!estimator_)
       estimator_ = std::make_unique<VerticalSlashEstimator>(
           kernel_.source.headDim, kernel_.source.dtype, kernel_.arch);
-    auto args = [&](const char *name) {
-      auto it = kernel_.selectorArgs.find(name);
-      return it == kernel_.selectorArgs.end()
-                 ? std::pair<int64_t, int64_t>{0, 0}
-                 : it->second;
-    };
-    auto [vertical, lastQ] = args("topk_columns");
-    auto [slash, lastQd] = args("topk_diagonals");
+    auto [vertical, lastQ] = kernel_.selectorArg("topk_columns");
+    auto [slash, lastQd] = kernel_.selectorArg("topk_diagonals");
     if (vertical && slash && lastQ != lastQd)
       throw std::invalid_argument(
           "topk_columns and topk_diagonals with different last_q");

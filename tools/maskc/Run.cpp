@@ -122,19 +122,14 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
 /// the first and the last head of batch 0. Summation orders differ, so
 /// near-ties may fall either way: a set passes with at most max(1, n/100)
 /// indices that differ.
-int checkEstimate(const runtime::CompiledKernel &kernel,
-                  const std::vector<dsl::Selections> &estimated,
-                  const std::vector<uint16_t> &hq,
-                  const std::vector<uint16_t> &hk, int64_t Lq, int64_t Lk,
-                  int64_t H, int64_t Hkv, int64_t D, bool fp16,
-                  nlohmann::json &result) {
-  auto args = [&](const char *name) {
-    auto it = kernel.selectorArgs.find(name);
-    return it == kernel.selectorArgs.end() ? std::pair<int64_t, int64_t>{0, 0}
-                                           : it->second;
-  };
-  const auto [vertical, lastQc] = args("topk_columns");
-  const auto [slash, lastQd] = args("topk_diagonals");
+static int checkEstimate(const runtime::CompiledKernel &kernel,
+                         const std::vector<dsl::Selections> &estimated,
+                         const std::vector<uint16_t> &hq,
+                         const std::vector<uint16_t> &hk, int64_t Lq,
+                         int64_t Lk, int64_t H, int64_t Hkv, int64_t D,
+                         bool fp16, nlohmann::json &result) {
+  const auto [vertical, lastQc] = kernel.selectorArg("topk_columns");
+  const auto [slash, lastQd] = kernel.selectorArg("topk_diagonals");
   const int64_t lastQ = std::max(lastQc, lastQd);
   int status = 0;
   nlohmann::json heads = nlohmann::json::array();

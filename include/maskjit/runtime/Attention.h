@@ -43,7 +43,13 @@ struct CompiledKernel {
   /// chosen sets estimates them on the GPU with these.
   std::map<std::string, std::pair<int64_t, int64_t>> selectorArgs;
   std::string selectorArgsError; ///< Why they are unknown, if they are.
-  std::string cacheKey;          ///< Registry key (content hash).
+  /// A selector's arguments; (0, 0) when the pattern does not use it.
+  std::pair<int64_t, int64_t> selectorArg(const std::string &name) const {
+    auto it = selectorArgs.find(name);
+    return it == selectorArgs.end() ? std::pair<int64_t, int64_t>{0, 0}
+                                    : it->second;
+  }
+  std::string cacheKey; ///< Registry key (content hash).
   CacheSource cacheSource = CacheSource::Built;
 };
 
