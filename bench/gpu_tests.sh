@@ -18,13 +18,15 @@ python3 -c "import random; r = random.Random(1); print(','.join(map(str, sorted(
 echo "-300,-5,0,1,2,3,17,64,65,200,511,901,3000" > /tmp/vs_diags.txt
 fail=0 total=0
 run() {
+  # ONLY=regex: the runs whose pattern file matches (e.g. ONLY='vertical|mixed').
+  if [ -n "${ONLY:-}" ] && ! [[ "$1" =~ $ONLY ]]; then return; fi
   total=$((total + 1))
   if ! "$M" run "$@" --check --batch "${BATCH:-2}" --heads "${HEADS:-8}" --kv-heads "${KV_HEADS:-2}" > /tmp/run.log 2>&1; then
     fail=$((fail + 1))
     echo "FAIL: $*"
     cat /tmp/run.log
   else
-    grep -E "^(check|estimate check)" /tmp/run.log | sed "s|^|$(basename "$1") $* : |" | cut -c1-260
+    grep -E "^(check|estimate check|schedule check)" /tmp/run.log | sed "s|^|$(basename "$1") $* : |" | cut -c1-260
   fi
 }
 for k in ${KERNELS:-auto portable}; do

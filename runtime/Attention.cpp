@@ -5,6 +5,7 @@
 #include "maskjit/compiler/MaskDialect.h"
 #include "maskjit/compiler/Pipeline.h"
 #include "maskjit/runtime/GpuEstimators.h"
+#include "maskjit/runtime/GpuScheduleBuilder.h"
 #include "maskjit/runtime/KernelAbi.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -198,6 +199,34 @@ bool sameInputs(const AttentionCall &a, const AttentionCall &b) {
 }
 } // namespace
 
+std::optional<mask::SetSchedulePlan> *
+Launcher::setPlan(const AttentionCall &c,
+                  const std::map<std::string, int64_t> &symbols,
+                  const std::vector<std::map<std::string, int64_t>> &perHead) {
+  // MASKJIT_SCHEDULE_BUILDER=host keeps every build on the host (to compare).
+  const char *env = std::getenv("MASKJIT_SCHEDULE_BUILDER");
+  if (env && std::string(env) == "host")
+    return nullptr;
+  std::string key = std::to_string(c.lq) + "/" + std::to_string(c.lk) + "/" +
+                    std::to_string(schedHeads_);
+  for (auto &[name, v] : symbols)
+    key += ";" + name + "=" + std::to_string(v);
+  for (const auto &head : perHead)
+    for (auto &[name, v] : head)
+      key += ";" + name + "=" + std::to_string(v);
+  if (hasPlan_ && key == planKey_)
+    return plan_ ? &plan_ : nullptr;
+  std::string whyNot, error;
+  plan_ = mask::planSetSchedule(kernel_.schedule, symbols, perHead, schedHeads_,
+                                c.lq, c.lk, kernel_.source.tileM,
+                                kernel_.source.tileN, whyNot, error);
+  if (!error.empty())
+    throw std::invalid_argument(error);
+  planKey_ = key;
+  hasPlan_ = true;
+  return plan_ ? &plan_ : nullptr;
+}
+
 void Launcher::prepare(const AttentionCall &c) {
   Driver &d = Driver::get();
   const dsl::PatternDecl &pattern = *kernel_.pattern;
@@ -331,6 +360,70 @@ void Launcher::prepare(const AttentionCall &c) {
     if (f.kind == codegen::ArgField::HeadArray)
       for (int h = 0; h < schedHeads_; ++h)
         perHead[h][f.name] = c.runtimeValues.at(f.name).array[h];
+  // Sets chosen at run time: the GPU adds them to the set-independent part
+  // of the schedule, which the host plans once per shape and values.
+  onGpuTables_ = false;
+  builder_ = "host";
+  if (std::optional<mask::SetSchedulePlan> *plan =
+          setPlan(c, symbols, perHead)) {
+    std::vector<std::vector<const std::vector<int64_t> *>> sets;
+    bool complete = true;
+    for (const std::string &name : (*plan)->setNames) {
+      sets.emplace_back();
+      for (int h = 0; h < schedHeads_; ++h) {
+        const std::vector<int64_t> *v = nullptr;
+        if (h < static_cast<int>(headArrays.size()) &&
+            headArrays[h].count(name))
+          v = &headArrays[h].at(name);
+        else if (arrays.count(name))
+          v = &arrays.at(name);
+        complete = complete && v;
+        sets.back().push_back(v);
+      }
+    }
+    if (complete) {
+      if (!scheduleBuilder_)
+        scheduleBuilder_ = std::make_unique<GpuScheduleBuilder>(kernel_.arch);
+      gpuTables_ = scheduleBuilder_->build(**plan, sets, c.stream);
+      onGpuTables_ = true;
+      builder_ = "gpu";
+      numQTiles_ = gpuTables_.queryTiles;
+      visitedTiles_ = gpuTables_.visitedTiles;
+      gatheredKeys_ = gpuTables_.gatheredKeys;
+      scheduleCheck_.clear();
+      if (checkSchedule_) {
+        mask::KernelTables host;
+        std::string error;
+        if (!mask::buildKernelTables(kernel_.schedule, symbols, perHead,
+                                     schedHeads_, c.lq, c.lk,
+                                     kernel_.source.tileM, kernel_.source.tileN,
+                                     arrays, host, error, headArrays))
+          throw std::invalid_argument(error);
+        mask::KernelTables gpu = scheduleBuilder_->download();
+        const int64_t keyTiles =
+            (c.lk + kernel_.source.tileN - 1) / kernel_.source.tileN;
+        std::string diff = mask::compareTables(host, gpu, keyTiles);
+        if (!diff.empty())
+          throw std::runtime_error(
+              "the GPU-built schedule differs from the host's: " + diff);
+        auto fullTiles = [](const mask::KernelTables &t) {
+          int64_t n = 0;
+          for (size_t i = 0; i + 2 < t.segs.size(); i += 3)
+            n += t.segs[i + 2] ? t.segs[i + 1] - t.segs[i] : 0;
+          return n;
+        };
+        scheduleCheck_ = "GPU schedule == host schedule (" +
+                         std::to_string(host.visitedTiles) + " tiles, " +
+                         std::to_string(host.gatheredKeys) +
+                         " gathered keys; full tiles " +
+                         std::to_string(fullTiles(gpu)) + " of the host's " +
+                         std::to_string(fullTiles(host)) + ")";
+      }
+      prepared_ = c;
+      hasPrepared_ = true;
+      return;
+    }
+  }
   mask::KernelTables tables;
   std::string error;
   if (!mask::buildKernelTables(kernel_.schedule, symbols, perHead, schedHeads_,
@@ -440,10 +533,10 @@ void Launcher::launch(const AttentionCall &c) {
           ? c.softmaxScale
           : 1.0f / std::sqrt(static_cast<float>(kernel_.source.headDim));
   p.scaleLog2 = scale * 1.4426950408889634f;
-  p.segPtr = segPtr_;
-  p.segs = segs_;
-  p.gatherPtr = gatherPtr_;
-  p.gatherKeys = gatherKeys_;
+  p.segPtr = onGpuTables_ ? gpuTables_.segPtr : segPtr_;
+  p.segs = onGpuTables_ ? gpuTables_.segs : segs_;
+  p.gatherPtr = onGpuTables_ ? gpuTables_.gatherPtr : gatherPtr_;
+  p.gatherKeys = onGpuTables_ ? gpuTables_.gatherKeys : gatherKeys_;
   p.workCounter = workCounter_;
   p.schedHeads = schedHeads_;
   p.numQTiles = numQTiles_;

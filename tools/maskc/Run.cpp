@@ -266,6 +266,9 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
                            " heads, the run has " + std::to_string(H));
         if (call.headSelections.empty())
           call.selections = parseSelections(mask.selects);
+        // With --check, a schedule the GPU builds is compared with the
+        // host's.
+        launcher.setCheckSchedule(opts.check);
         launcher.launch(call);
         drv.synchronize();
 
@@ -283,10 +286,16 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
             "{}  B={} H={} KV={} Lq={} Lk={} D={} {}  on {}\n", pattern.name, B,
             H, Hkv, Lq, Lk, D, opts.dtype, drv.deviceName());
         std::cout << fmt::format(
-            "compile {:.0f} ms (kernel cache: {}); schedule: "
-            "{} key tiles, {} gathered keys\n",
+            "compile {:.0f} ms (kernel cache: {}); schedule (built on the "
+            "{}): {} key tiles, {} gathered keys\n",
             compileMs, runtime::cacheSourceName(kernel.cacheSource),
-            launcher.visitedTiles(), launcher.gatheredKeys());
+            launcher.scheduleBuilder(), launcher.visitedTiles(),
+            launcher.gatheredKeys());
+        result["schedule_builder"] = launcher.scheduleBuilder();
+        if (!launcher.scheduleCheck().empty()) {
+          std::cout << "schedule check: " << launcher.scheduleCheck() << "\n";
+          result["schedule_check"] = launcher.scheduleCheck();
+        }
         int status = 0;
         // Sets estimated on the GPU (no --select): report, export, and check
         // them against the CPU reference estimator.
@@ -295,10 +304,11 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         if (!estimated.empty()) {
           std::cout << fmt::format(
               "selectors estimated on the GPU: {} columns and {} diagonals "
-              "per head in {:.3f} ms; schedule tables built on the host in "
+              "per head in {:.3f} ms; schedule tables built on the {} in "
               "{:.2f} ms\n",
               estimated[0].columns->size(), estimated[0].diagonals->size(),
-              launcher.estimateMs(), launcher.scheduleBuildMs());
+              launcher.estimateMs(), launcher.scheduleBuilder(),
+              launcher.scheduleBuildMs());
           result["estimate_ms"] = launcher.estimateMs();
           result["schedule_build_ms"] = launcher.scheduleBuildMs();
           if (!opts.exportSets.empty()) {

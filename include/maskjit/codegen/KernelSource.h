@@ -70,6 +70,8 @@ const char *rowMaskHelpers();
 /// The vertical-slash estimator kernels
 /// (codegen/kernels/estimate_vertical_slash.cuh).
 const char *verticalSlashEstimatorTemplate();
+/// The schedule builder of set patterns (codegen/kernels/schedule_build.cuh).
+const char *scheduleBuilderTemplate();
 
 } // namespace maskjit::codegen
 

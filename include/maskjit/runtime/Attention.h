@@ -4,14 +4,17 @@
 #define MASKJIT_RUNTIME_ATTENTION_H
 
 #include "maskjit/codegen/KernelSource.h"
+#include "maskjit/compiler/SetSchedule.h"
 #include "maskjit/compiler/SymbolicSchedule.h"
 #include "maskjit/dsl/Evaluator.h"
 #include "maskjit/runtime/Driver.h"
+#include "maskjit/runtime/GpuScheduleBuilder.h"
 #include "maskjit/runtime/Registry.h"
 
 #include <iosfwd>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -106,9 +109,21 @@ public:
   }
   float estimateMs() const { return estimateMs_; }
   double scheduleBuildMs() const { return buildMs_; }
+  /// Where the last schedule was built: "gpu" (patterns with run-time sets,
+  /// compiler/SetSchedule.h) or "host".
+  const std::string &scheduleBuilder() const { return builder_; }
+  /// With checks on, a schedule built on the GPU is also built on the host
+  /// and compared (std::runtime_error when they differ); scheduleCheck()
+  /// then says what was compared.
+  void setCheckSchedule(bool on) { checkSchedule_ = on; }
+  const std::string &scheduleCheck() const { return scheduleCheck_; }
 
 private:
   void prepare(const AttentionCall &call);
+  std::optional<mask::SetSchedulePlan> *
+  setPlan(const AttentionCall &call,
+          const std::map<std::string, int64_t> &symbols,
+          const std::vector<std::map<std::string, int64_t>> &perHead);
   const CompiledKernel &kernel_;
   Driver::Module module_ = nullptr;
   Driver::Function function_ = nullptr;
@@ -124,6 +139,13 @@ private:
   std::vector<dsl::Selections> estimated_;
   float estimateMs_ = 0;
   double buildMs_ = 0;
+  std::unique_ptr<GpuScheduleBuilder> scheduleBuilder_;
+  std::optional<mask::SetSchedulePlan> plan_;
+  std::string planKey_;
+  bool hasPlan_ = false;
+  DeviceTables gpuTables_;
+  bool onGpuTables_ = false, checkSchedule_ = false;
+  std::string builder_ = "host", scheduleCheck_;
 };
 
 } // namespace maskjit::runtime

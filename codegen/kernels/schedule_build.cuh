@@ -1,0 +1,233 @@
+// maskjit's GPU schedule builder for patterns whose sets are chosen at run
+// time (compiler/SetSchedule.h): from each head's sorted sets to the CSR
+// tables the attention kernels read, one block per (query tile, head).
+// Compiled by NVRTC after a prelude that defines the integer types.
+//
+// A block marks, in shared bitmaps over the key tiles, the tiles of the
+// host's static segments (visited, and full where the host says so) and the
+// tiles each chosen diagonal crosses for some row its clause allows
+// (visited, PARTIAL). Runs of visited tiles of one kind become segments;
+// the chosen columns that some row of the tile may see and that lie outside
+// the visited tiles become gathered keys: those every row may see first
+// (stored as the key), then the others (stored as -(key + 2)), each in key
+// order. Pass 0 counts, mj_sb_scan turns counts into CSR offsets, pass 1
+// writes at those offsets: nothing is bounded in advance.
+
+#define MJ_SB_THREADS 128
+#define MJ_SB_WARPS (MJ_SB_THREADS / 32)
+
+struct mj_sb_params {
+  int lq, lk, tile_q, tile_k, heads, q_tiles, k_tiles, k_words, n_sets;
+  const int *static_ptr;  // [heads][q_tiles + 1], absolute
+  const int *static_segs; // (begin, end, full) triples
+  const int *set_ptr;     // [n_sets * heads + 1] into set_values
+  const int *set_values;  // each (set, head) sorted ascending
+  const int *clause_ptr;  // [heads + 1] into clauses
+  const int *clauses;     // (diagonal?, set, first atom, atom count)
+  const int64_t *atoms;   // (a, b, rhs): a*q + b*k <= rhs
+  int *seg_count, *key_count; // [heads][q_tiles], pass 0
+  int *seg_ptr, *gather_ptr;  // [heads][q_tiles + 1], from mj_sb_scan
+  int *segs, *gather_keys;    // pass 1
+  unsigned long long *visited_tiles; // pass 1: sum of segment lengths
+};
+
+static __device__ __forceinline__ int64_t mj_sb_floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+// Narrows [lo, hi] to the q with c*q <= r.
+static __device__ __forceinline__ void mj_sb_bound(int64_t c, int64_t r, int64_t &lo,
+                                                   int64_t &hi) {
+  if (c > 0)
+    hi = min(hi, mj_sb_floor_div(r, c));
+  else if (c < 0)
+    lo = max(lo, -mj_sb_floor_div(r, -c)); // q >= ceil(r / c) = -floor(r / -c)
+  else if (r < 0)
+    hi = lo - 1;
+}
+
+// Marks tiles [t0, t1] in a shared bitmap.
+static __device__ __forceinline__ void mj_sb_mark(unsigned *bits, int t0, int t1) {
+  for (int w = t0 >> 5; w <= (t1 >> 5); ++w) {
+    const int lo = max(t0, w * 32) - w * 32, hi = min(t1, w * 32 + 31) - w * 32;
+    const unsigned m = (hi == 31 ? 0xffffffffu : ((1u << (hi + 1)) - 1u)) & ~((1u << lo) - 1u);
+    atomicOr(&bits[w], m);
+  }
+}
+
+// Exclusive prefix sum of `v` over the block; `total` gets the sum.
+static __device__ __forceinline__ int mj_sb_block_scan(int v, int &total) {
+  __shared__ int warp_sums[MJ_SB_WARPS];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  int x = v;
+#pragma unroll
+  for (int o = 1; o < 32; o <<= 1) {
+    const int y = __shfl_up_sync(0xffffffffu, x, o);
+    if (lane >= o)
+      x += y;
+  }
+  if (lane == 31)
+    warp_sums[warp] = x;
+  __syncthreads();
+  int before = 0;
+  total = 0;
+#pragma unroll
+  for (int w = 0; w < MJ_SB_WARPS; ++w) {
+    before += w < warp ? warp_sums[w] : 0;
+    total += warp_sums[w];
+  }
+  __syncthreads();
+  return before + x - v;
+}
+
+extern "C" __global__ void __launch_bounds__(MJ_SB_THREADS)
+mj_sb_build(mj_sb_params p, int pass) {
+  extern __shared__ unsigned mj_sb_smem[];
+  unsigned *visited = mj_sb_smem, *full = mj_sb_smem + p.k_words;
+  const int qt = blockIdx.x, h = blockIdx.y, tid = threadIdx.x;
+  const int64_t q0 = (int64_t)qt * p.tile_q, q1 = min((int64_t)p.lq, q0 + p.tile_q) - 1;
+  for (int w = tid; w < 2 * p.k_words; w += MJ_SB_THREADS)
+    mj_sb_smem[w] = 0;
+  __syncthreads();
+
+  // The host's segments of the clauses without sets.
+  const int row = h * (p.q_tiles + 1) + qt;
+  for (int i = p.static_ptr[row] + tid; i < p.static_ptr[row + 1]; i += MJ_SB_THREADS) {
+    const int b = p.static_segs[3 * i], e = p.static_segs[3 * i + 1] - 1;
+    mj_sb_mark(visited, b, e);
+    if (p.static_segs[3 * i + 2])
+      mj_sb_mark(full, b, e);
+  }
+  // Diagonal clauses: the rows of the tile a diagonal d reaches (k = q - d
+  // within [0, Lk), every atom (a + b)*q <= rhs + b*d), and so its keys.
+  int column_clause = -1;
+  for (int c = p.clause_ptr[h]; c < p.clause_ptr[h + 1]; ++c) {
+    const int *cl = p.clauses + 4 * c;
+    if (!cl[0]) {
+      column_clause = c;
+      continue;
+    }
+    const int sp = cl[1] * p.heads + h;
+    for (int i = p.set_ptr[sp] + tid; i < p.set_ptr[sp + 1]; i += MJ_SB_THREADS) {
+      const int64_t d = p.set_values[i];
+      int64_t lo = max(q0, d), hi = min(q1, d + p.lk - 1);
+      for (int a = cl[2]; a < cl[2] + cl[3]; ++a) {
+        const int64_t *t = p.atoms + 3 * a;
+        mj_sb_bound(t[0] + t[1], t[2] + t[1] * d, lo, hi);
+      }
+      if (lo <= hi)
+        mj_sb_mark(visited, (int)((lo - d) / p.tile_k), (int)((hi - d) / p.tile_k));
+    }
+  }
+  __syncthreads();
+
+  // Segments: a run starts at a visited tile whose left neighbour is not
+  // visited or of the other kind, and ends likewise on the right. The i-th
+  // start and the i-th end belong to the same run.
+  const int per = (p.k_words + MJ_SB_THREADS - 1) / MJ_SB_THREADS;
+  const int w0 = min(tid * per, p.k_words), w1 = min(w0 + per, p.k_words);
+  auto starts = [&](int w, unsigned &e) {
+    const unsigned v = visited[w], f = full[w];
+    const unsigned vl = (v << 1) | (w > 0 ? visited[w - 1] >> 31 : 0u);
+    const unsigned fl = (f << 1) | (w > 0 ? full[w - 1] >> 31 : 0u);
+    const unsigned vr = (v >> 1) | (w + 1 < p.k_words ? visited[w + 1] << 31 : 0u);
+    const unsigned fr = (f >> 1) | (w + 1 < p.k_words ? full[w + 1] << 31 : 0u);
+    e = v & ~(vr & ~(f ^ fr));
+    return v & ~(vl & ~(f ^ fl));
+  };
+  int mine = 0;
+  for (int w = w0; w < w1; ++w) {
+    unsigned e;
+    mine += __popc(starts(w, e));
+  }
+  int nseg;
+  int before = mj_sb_block_scan(mine, nseg);
+  if (pass == 1) {
+    // Runs end where they start, except the one open across this thread's
+    // first word boundary: its end belongs to an earlier start.
+    const bool open = w0 > 0 && w0 < w1 && (visited[w0 - 1] >> 31) && (visited[w0] & 1u) &&
+                      (full[w0 - 1] >> 31) == (full[w0] & 1u);
+    int *out = p.segs + 3 * (int64_t)p.seg_ptr[row];
+    int si = before, ei = before - (open ? 1 : 0);
+    unsigned long long tiles = 0;
+    for (int w = w0; w < w1; ++w) {
+      unsigned e, s = starts(w, e);
+      for (; s; s &= s - 1, ++si) {
+        const int t = w * 32 + __ffs(s) - 1;
+        out[3 * si] = t;
+        out[3 * si + 2] = (full[w] >> (t & 31)) & 1;
+        tiles -= t;
+      }
+      for (; e; e &= e - 1, ++ei) {
+        const int t = w * 32 + __ffs(e) - 1;
+        out[3 * ei + 1] = t + 1;
+        tiles += t + 1;
+      }
+    }
+    if (tiles)
+      atomicAdd(p.visited_tiles, tiles);
+  }
+
+  // Gathered keys of the column clause: a key k some row may see (every
+  // atom a*q <= rhs - b*k for some q of the tile), outside visited tiles;
+  // full when every row may see it.
+  int nkey = 0;
+  if (column_clause >= 0) {
+    const int *cl = p.clauses + 4 * column_clause;
+    const int sp = cl[1] * p.heads + h;
+    const int first = p.set_ptr[sp], last = p.set_ptr[sp + 1];
+    int *out = pass == 1 ? p.gather_keys + p.gather_ptr[row] : nullptr;
+    for (int want_full = 1; want_full >= 0; --want_full)
+      for (int base = first; base < last; base += MJ_SB_THREADS) {
+        int take = 0, key = 0;
+        if (base + tid < last) {
+          key = p.set_values[base + tid];
+          if (key >= 0 && key < p.lk &&
+              !((visited[(key / p.tile_k) >> 5] >> ((key / p.tile_k) & 31)) & 1)) {
+            int64_t lo = q0, hi = q1;
+            for (int a = cl[2]; a < cl[2] + cl[3]; ++a) {
+              const int64_t *t = p.atoms + 3 * a;
+              mj_sb_bound(t[0], t[2] - t[1] * key, lo, hi);
+            }
+            const bool every = lo == q0 && hi == q1;
+            take = lo <= hi && every == (want_full != 0);
+          }
+        }
+        int count;
+        const int at = mj_sb_block_scan(take, count);
+        if (take && out)
+          out[nkey + at] = want_full ? key : -key - 2;
+        nkey += count;
+      }
+  }
+  if (pass == 0 && tid == 0) {
+    p.seg_count[h * p.q_tiles + qt] = nseg;
+    p.key_count[h * p.q_tiles + qt] = nkey;
+  }
+}
+
+// Counts to CSR offsets: seg_ptr and gather_ptr as the kernels read them
+// ([heads][q_tiles + 1], absolute), one block. Totals land in the last
+// entry of the last head.
+extern "C" __global__ void __launch_bounds__(MJ_SB_THREADS) mj_sb_scan(mj_sb_params p) {
+  const int n = p.heads * p.q_tiles, tid = threadIdx.x;
+  const int per = (n + MJ_SB_THREADS - 1) / MJ_SB_THREADS;
+  const int i0 = min(tid * per, n), i1 = min(i0 + per, n);
+  for (int which = 0; which < 2; ++which) {
+    const int *count = which ? p.key_count : p.seg_count;
+    int *ptr = which ? p.gather_ptr : p.seg_ptr;
+    int mine = 0;
+    for (int i = i0; i < i1; ++i)
+      mine += count[i];
+    int total;
+    int at = mj_sb_block_scan(mine, total);
+    for (int i = i0; i < i1; ++i) {
+      const int h = i / p.q_tiles, qt = i % p.q_tiles;
+      ptr[h * (p.q_tiles + 1) + qt] = at;
+      at += count[i];
+      if (qt == p.q_tiles - 1)
+        ptr[h * (p.q_tiles + 1) + qt + 1] = at;
+    }
+  }
+}

@@ -1,0 +1,174 @@
+//===- SetSchedule.cpp - Schedules of set patterns, built on the GPU ------===//
+#include "maskjit/compiler/SetSchedule.h"
+
+#include <algorithm>
+
+namespace maskjit::mask {
+
+namespace {
+bool isPlainLinear(const SymAtom &t) {
+  return t.setName.empty() && t.runArray.empty() && !t.opaque &&
+         t.modulus == 0 && t.aQ == 0 && t.bK == 0;
+}
+} // namespace
+
+std::optional<SetSchedulePlan>
+planSetSchedule(const SymbolicSchedule &s,
+                const std::map<std::string, int64_t> &values,
+                const std::vector<std::map<std::string, int64_t>> &perHead,
+                int heads, int64_t lq, int64_t lk, int64_t tileQ, int64_t tileK,
+                std::string &whyNot, std::string &error) {
+  SymbolicSchedule setPart, staticPart;
+  std::vector<const SymAtom *> setAtoms;
+  for (const SymClause &c : s.clauses) {
+    const SymAtom *set = nullptr;
+    bool plain = true;
+    for (const SymAtom &t : c) {
+      if (!t.setName.empty()) {
+        if (t.negated) {
+          whyNot = "a clause has `not in` a set";
+          return std::nullopt;
+        }
+        if (set) {
+          whyNot = "a clause has two set conditions";
+          return std::nullopt;
+        }
+        set = &t;
+      } else if (!isPlainLinear(t)) {
+        plain = false;
+      }
+    }
+    if (!set) {
+      staticPart.clauses.push_back(c);
+      continue;
+    }
+    if (!plain) {
+      whyNot = "a clause with a set has a condition that is not linear in q "
+               "and k";
+      return std::nullopt;
+    }
+    setPart.clauses.push_back(c);
+    setAtoms.push_back(set);
+  }
+  if (setPart.clauses.empty()) {
+    whyNot = "no clause has a set";
+    return std::nullopt;
+  }
+  // The complement without its set conditions holds on more pairs than the
+  // complement: a tile where none of it can hold is still FULL (sound).
+  staticPart.hasComplement = s.hasComplement;
+  for (const SymClause &c : s.complement) {
+    SymClause kept;
+    for (const SymAtom &t : c)
+      if (t.setName.empty())
+        kept.push_back(t);
+    staticPart.complement.push_back(std::move(kept));
+  }
+
+  SetSchedulePlan plan;
+  plan.lq = lq;
+  plan.lk = lk;
+  plan.tileQ = tileQ;
+  plan.tileK = tileK;
+  for (const SymAtom *t : setAtoms)
+    if (std::find(plan.setNames.begin(), plan.setNames.end(), t->setName) ==
+        plan.setNames.end())
+      plan.setNames.push_back(t->setName);
+  for (int h = 0; h < heads; ++h) {
+    std::map<std::string, int64_t> bound = values;
+    bound["h"] = h;
+    bound["b"] = 0;
+    if (h < static_cast<int>(perHead.size()))
+      for (auto &[name, v] : perHead[h])
+        bound[name] = v;
+    std::optional<KvSchedule> sched =
+        bindSchedule(setPart, bound, lq, lk, tileQ, tileK, error);
+    if (!sched)
+      return std::nullopt;
+    std::vector<BoundSetClause> clauses;
+    int columnClauses = 0;
+    for (size_t ci = 0; ci < sched->clauses.size(); ++ci) {
+      BoundSetClause bc;
+      bc.diagonal = setAtoms[ci]->setOnDiagonal;
+      bc.set =
+          static_cast<int>(std::find(plan.setNames.begin(), plan.setNames.end(),
+                                     setAtoms[ci]->setName) -
+                           plan.setNames.begin());
+      bool alive = true;
+      for (size_t ai = 0; ai < sched->clauses[ci].atoms.size(); ++ai) {
+        const SymAtom &sym = setPart.clauses[ci][ai];
+        if (!sym.setName.empty())
+          continue;
+        const LinearAtom &t = sched->clauses[ci].atoms[ai];
+        if (t.opaque) {
+          whyNot = "a bound condition overflows";
+          return std::nullopt;
+        }
+        if (t.a == 0 && t.b == 0) {
+          // A condition on the head or the lengths only: decided now.
+          alive = alive && t.rhs >= 0;
+          continue;
+        }
+        bc.atoms.push_back({t.a, t.b, t.rhs});
+      }
+      if (!alive)
+        continue;
+      columnClauses += !bc.diagonal;
+      clauses.push_back(std::move(bc));
+    }
+    if (columnClauses > 1) {
+      whyNot = "a head has two clauses with column sets";
+      return std::nullopt;
+    }
+    plan.heads.push_back(std::move(clauses));
+  }
+  if (!buildKernelTables(staticPart, values, perHead, heads, lq, lk, tileQ,
+                         tileK, {}, plan.staticTables, error))
+    return std::nullopt;
+  if (plan.staticTables.gatheredKeys > 0) {
+    whyNot = "a clause without a set gathers keys too";
+    return std::nullopt;
+  }
+  return plan;
+}
+
+std::string compareTables(const KernelTables &exact, const KernelTables &approx,
+                          int64_t keyTiles) {
+  if (exact.heads != approx.heads || exact.queryTiles != approx.queryTiles)
+    return "different numbers of heads or query tiles";
+  const int qts = exact.queryTiles;
+  auto expand = [&](const KernelTables &t, size_t row) {
+    std::vector<char> kinds(static_cast<size_t>(keyTiles), '.');
+    for (int i = t.segPtr[row]; i < t.segPtr[row + 1]; ++i)
+      for (int kt = t.segs[3 * i]; kt < t.segs[3 * i + 1]; ++kt)
+        if (kt >= 0 && kt < keyTiles)
+          kinds[kt] = t.segs[3 * i + 2] ? 'F' : 'P';
+    return kinds;
+  };
+  for (int h = 0; h < exact.heads; ++h)
+    for (int qt = 0; qt < qts; ++qt) {
+      const size_t row = static_cast<size_t>(h) * (qts + 1) + qt;
+      const std::string where = "head " + std::to_string(h) + ", query tile " +
+                                std::to_string(qt) + ": ";
+      const std::vector<char> e = expand(exact, row), a = expand(approx, row);
+      for (int64_t kt = 0; kt < keyTiles; ++kt) {
+        if ((e[kt] == '.') != (a[kt] == '.'))
+          return where + "key tile " + std::to_string(kt) + " is '" + e[kt] +
+                 "' and '" + a[kt] + "'";
+        if (a[kt] == 'F' && e[kt] != 'F')
+          return where + "key tile " + std::to_string(kt) +
+                 " is FULL but should be PARTIAL";
+      }
+      auto keys = [&](const KernelTables &t) {
+        return std::vector<int>(t.gatherKeys.begin() + t.gatherPtr[row],
+                                t.gatherKeys.begin() + t.gatherPtr[row + 1]);
+      };
+      if (keys(exact) != keys(approx))
+        return where + "gathers " + std::to_string(keys(exact).size()) +
+               " and " + std::to_string(keys(approx).size()) +
+               " keys (or others, or in another order)";
+    }
+  return "";
+}
+
+} // namespace maskjit::mask

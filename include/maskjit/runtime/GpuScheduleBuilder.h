@@ -1,0 +1,62 @@
+//===- GpuScheduleBuilder.h - Set schedules built on the GPU ----*- C++ -*-===//
+//
+// The tables of a pattern with run-time sets (compiler/SetSchedule.h), built
+// on the GPU from each head's sets (codegen/kernels/schedule_build.cuh):
+// what buildKernelTables computes on the host, with diagonal tiles always
+// PARTIAL, in a count pass, a scan and a fill pass.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MASKJIT_RUNTIME_GPUSCHEDULEBUILDER_H
+#define MASKJIT_RUNTIME_GPUSCHEDULEBUILDER_H
+
+#include "maskjit/compiler/SetSchedule.h"
+#include "maskjit/runtime/Driver.h"
+#include "maskjit/runtime/Registry.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace maskjit::runtime {
+
+/// Device tables, as the attention kernels read them; the buffers belong to
+/// the builder that filled them and live until its next build.
+struct DeviceTables {
+  Driver::DevicePtr segPtr = 0, segs = 0, gatherPtr = 0, gatherKeys = 0;
+  int heads = 0, queryTiles = 0;
+  int64_t visitedTiles = 0, gatheredKeys = 0, segments = 0;
+  float ms = 0; ///< GPU time of the build (CUDA events), uploads included.
+};
+
+class GpuScheduleBuilder {
+public:
+  explicit GpuScheduleBuilder(const std::string &arch,
+                              KernelRegistry *registry = nullptr);
+  ~GpuScheduleBuilder();
+  GpuScheduleBuilder(const GpuScheduleBuilder &) = delete;
+  GpuScheduleBuilder &operator=(const GpuScheduleBuilder &) = delete;
+
+  /// Builds the tables of `plan` for `heads` heads: `sets[i][h]` is head
+  /// h's set plan.setNames[i] (any order, duplicates allowed). Throws
+  /// std::invalid_argument when a set is missing or a length is too large.
+  DeviceTables
+  build(const mask::SetSchedulePlan &plan,
+        const std::vector<std::vector<const std::vector<int64_t> *>> &sets,
+        void *stream = nullptr);
+
+  /// The last build's tables copied back to the host (for checks).
+  mask::KernelTables download() const;
+
+  static std::string source();
+
+private:
+  Driver::Module module_ = nullptr;
+  Driver::Function build_ = nullptr, scan_ = nullptr;
+  std::vector<Driver::DevicePtr> buffers_;
+  DeviceTables last_;
+  Driver::Event e0_ = nullptr, e1_ = nullptr;
+};
+
+} // namespace maskjit::runtime
+
+#endif
