@@ -19,8 +19,9 @@ struct EstParams {
   float scaleLog2;
   uint64_t chunkMax, chunkSum, rowMax, rowSum, columns, diagonals;
 };
-constexpr int kChunkKeys = 64; // MJ_EST_KEYS
-constexpr int kMaxLastQ = 64;  // MJ_EST_MAX_Q
+constexpr int kChunkKeys = 1024; // MJ_EST_CHUNK
+constexpr int kThreads = 128;    // MJ_EST_THREADS
+constexpr int kMaxLastQ = 64;    // MJ_EST_MAX_Q
 } // namespace
 
 std::string VerticalSlashEstimator::source(int64_t headDim,
@@ -140,9 +141,9 @@ VerticalSlashSets VerticalSlashEstimator::estimate(const AttentionCall &c,
   // Diagonal masses are accumulated with atomics: zero them first.
   d.memset32Async(p.diagonals, 0, H * nDiag, c.stream);
   void *args[] = {&p};
-  d.launch(stats_, chunks, H, 1, 256, 0, args, c.stream);
+  d.launch(stats_, chunks, H, 1, kThreads, 0, args, c.stream);
   d.launch(rows_, H, 1, 1, 64, 0, args, c.stream);
-  d.launch(mass_, chunks, H, 1, 256, 0, args, c.stream);
+  d.launch(mass_, chunks, H, 1, kThreads, 0, args, c.stream);
   auto topk = [&](Driver::DevicePtr values, int64_t count, int64_t n,
                   int64_t shift, Driver::DevicePtr out) {
     if (n == 0)

@@ -27,6 +27,8 @@ struct RunOptions {
   int64_t tileM = 64;
   std::string kernel = "auto";
   std::string exportSets; ///< Write the sets estimated on the GPU here.
+  /// "random" (normal Q, K, V) or "positional" (see addPositionalStructure).
+  std::string inputs = "random";
 };
 
 struct AotOptions {

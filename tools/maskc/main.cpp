@@ -167,6 +167,13 @@ int main(int argc, char **argv) {
                    "Time it (median of --iters launches)");
   runCmd->add_option("--iters", runOpts.iters, "Timed launches (default 20)");
   runCmd->add_option("--seed", runOpts.seed, "Random inputs' seed (default 1)");
+  runCmd
+      ->add_option("--inputs", runOpts.inputs,
+                   "random (default: normal Q, K, V) or positional (Q and K "
+                   "also get rotary-like position terms and a few heavy key "
+                   "columns, so that attention has the local diagonals and "
+                   "columns of real models)")
+      ->check(CLI::IsMember({"random", "positional"}));
   runCmd->add_option("--json", runOpts.json, "Also write the results as JSON");
   runCmd->add_option("--export-sets", runOpts.exportSets,
                      "Dynamic patterns run without --select: write the sets "

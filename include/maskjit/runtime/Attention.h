@@ -54,6 +54,9 @@ struct CompiledKernel {
   }
   std::string cacheKey; ///< Registry key (content hash).
   CacheSource cacheSource = CacheSource::Built;
+  /// The registry the kernel was compiled through (may be null): launches
+  /// compile their helper kernels (estimator, schedule builder) through it.
+  KernelRegistry *registry = nullptr;
 };
 
 /// maskjit's version, part of every cache key.
@@ -116,6 +119,9 @@ public:
   /// and compared (std::runtime_error when they differ); scheduleCheck()
   /// then says what was compared.
   void setCheckSchedule(bool on) { checkSchedule_ = on; }
+  /// The next launch builds its schedule again, as a call with new sets
+  /// would (benchmarks of the whole pipeline).
+  void invalidateSchedule() { hasPrepared_ = false; }
   const std::string &scheduleCheck() const { return scheduleCheck_; }
 
 private:
@@ -138,7 +144,7 @@ private:
   std::unique_ptr<VerticalSlashEstimator> estimator_;
   std::vector<dsl::Selections> estimated_;
   float estimateMs_ = 0;
-  double buildMs_ = 0;
+  double buildMs_ = 0, untimedMs_ = 0;
   std::unique_ptr<GpuScheduleBuilder> scheduleBuilder_;
   std::optional<mask::SetSchedulePlan> plan_;
   std::string planKey_;
