@@ -163,8 +163,6 @@ Launcher::Launcher(const CompiledKernel &kernel) : kernel_(kernel) {
 Launcher::~Launcher() {
   try {
     Driver &d = Driver::get();
-    for (Driver::DevicePtr p : buffers_)
-      d.free(p);
     d.free(segPtr_);
     d.free(segs_);
     d.free(gatherPtr_);
@@ -231,14 +229,18 @@ Launcher::setPlan(const AttentionCall &c,
 void Launcher::prepare(const AttentionCall &c) {
   Driver &d = Driver::get();
   const dsl::PatternDecl &pattern = *kernel_.pattern;
-  for (Driver::DevicePtr p : buffers_)
-    d.free(p);
-  buffers_.clear();
+  // Argument buffers, reused from call to call (sets change every call of
+  // an estimated pattern): the last launch must be done with them.
+  if (launched_)
+    d.synchronize();
+  size_t slot = 0;
+  auto uploadBuffer = [&](const void *data, size_t bytes) {
+    if (slot == buffers_.size())
+      buffers_.push_back(std::make_unique<DeviceBuffer>());
+    return buffers_[slot++]->upload(data, bytes);
+  };
   auto upload64 = [&](const std::vector<int64_t> &v) {
-    Driver::DevicePtr p = d.alloc(v.size() * 8);
-    d.upload(p, v.data(), v.size() * 8);
-    buffers_.push_back(p);
-    return p;
+    return uploadBuffer(v.data(), v.size() * 8);
   };
   // A set's sorted values, then its bitmap (null when too wide).
   auto pushSet = [&](std::vector<int64_t> values) {
@@ -248,11 +250,8 @@ void Launcher::prepare(const AttentionCall &c) {
     argWords_.push_back(values.size());
     SetBits bits = setBits(values);
     Driver::DevicePtr p = 0;
-    if (!bits.words.empty()) {
-      p = d.alloc(bits.words.size() * 4);
-      d.upload(p, bits.words.data(), bits.words.size() * 4);
-      buffers_.push_back(p);
-    }
+    if (!bits.words.empty())
+      p = uploadBuffer(bits.words.data(), bits.words.size() * 4);
     argWords_.push_back(p);
     argWords_.push_back(static_cast<uint64_t>(bits.lo));
     argWords_.push_back(static_cast<uint64_t>(bits.hi));
@@ -291,10 +290,8 @@ void Launcher::prepare(const AttentionCall &c) {
       const bool columns = f.name == "topk_columns";
       SelectorBits bits =
           selectorBits(sets, columns ? 0 : 1 - c.lk, columns ? c.lk : c.lq);
-      Driver::DevicePtr p = d.alloc(bits.words.size() * 4);
-      d.upload(p, bits.words.data(), bits.words.size() * 4);
-      buffers_.push_back(p);
-      argWords_.push_back(p);
+      argWords_.push_back(
+          uploadBuffer(bits.words.data(), bits.words.size() * 4));
       argWords_.push_back(static_cast<uint64_t>(bits.lo));
       argWords_.push_back(static_cast<uint64_t>(bits.hi));
       argWords_.push_back(static_cast<uint64_t>(bits.headWords));
@@ -599,6 +596,7 @@ void Launcher::launch(const AttentionCall &c) {
   d.launch(function_, numQTiles_, static_cast<unsigned>(c.heads),
            static_cast<unsigned>(c.batch), kernel_.source.threads,
            kernel_.source.sharedBytes, args, c.stream);
+  launched_ = true;
 }
 
 } // namespace maskjit::runtime

@@ -1,6 +1,8 @@
 //===- Driver.cpp - libcuda and libnvrtc through dlopen -------------------===//
 #include "maskjit/runtime/Driver.h"
 
+#include <algorithm>
+
 #include <dlfcn.h>
 
 #include <mutex>
@@ -327,6 +329,36 @@ void Driver::encodeTensorMap16(unsigned char *map, DevicePtr base,
                                    dims, strideBytes, box, elementStrides, 0, 3,
                                    3, 0),
         "cuTensorMapEncodeTiled");
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  try {
+    if (ptr_)
+      Driver::get().free(ptr_);
+  } catch (...) {
+  }
+}
+
+Driver::DevicePtr DeviceBuffer::ensure(size_t bytes) {
+  bytes = std::max<size_t>(bytes, 8);
+  if (bytes <= bytes_)
+    return ptr_;
+  Driver &d = Driver::get();
+  if (ptr_)
+    d.free(ptr_);
+  ptr_ = 0;
+  bytes_ = 0;
+  // Some headroom, so that slowly growing sizes do not reallocate each time.
+  const size_t want = bytes + bytes / 4;
+  ptr_ = d.alloc(want);
+  bytes_ = want;
+  return ptr_;
+}
+
+Driver::DevicePtr DeviceBuffer::upload(const void *data, size_t bytes) {
+  Driver::DevicePtr p = ensure(bytes);
+  Driver::get().upload(p, data, bytes);
+  return p;
 }
 
 } // namespace maskjit::runtime

@@ -51,13 +51,7 @@ GpuScheduleBuilder::GpuScheduleBuilder(const std::string &arch,
   scan_ = d.function(module_, "mj_sb_scan");
 }
 
-GpuScheduleBuilder::~GpuScheduleBuilder() {
-  try {
-    for (Driver::DevicePtr p : buffers_)
-      Driver::get().free(p);
-  } catch (...) {
-  }
-}
+GpuScheduleBuilder::~GpuScheduleBuilder() = default;
 
 DeviceTables GpuScheduleBuilder::build(
     const mask::SetSchedulePlan &plan,
@@ -115,21 +109,17 @@ DeviceTables GpuScheduleBuilder::build(
     throw std::logic_error("static tables of another shape");
 
   Driver &d = Driver::get();
-  for (Driver::DevicePtr p : buffers_)
-    d.free(p);
-  buffers_.clear();
+  // Buffers reused from build to build (a build runs with every new set).
+  size_t slot = 0;
+  auto buffer = [&]() -> DeviceBuffer & {
+    if (slot == buffers_.size())
+      buffers_.push_back(std::make_unique<DeviceBuffer>());
+    return *buffers_[slot++];
+  };
   auto upload = [&](const void *data, size_t bytes) {
-    Driver::DevicePtr p = d.alloc(std::max<size_t>(bytes, 8));
-    if (bytes)
-      d.upload(p, data, bytes);
-    buffers_.push_back(p);
-    return p;
+    return buffer().upload(data, bytes);
   };
-  auto scratch = [&](size_t bytes) {
-    Driver::DevicePtr p = d.alloc(std::max<size_t>(bytes, 8));
-    buffers_.push_back(p);
-    return p;
-  };
+  auto scratch = [&](size_t bytes) { return buffer().ensure(bytes); };
   if (!e0_) {
     e0_ = d.createEvent();
     e1_ = d.createEvent();

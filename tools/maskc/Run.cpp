@@ -17,6 +17,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <thread>
 #include <tuple>
 #include <unistd.h>
 
@@ -523,33 +524,55 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
                          !call.headSelections.empty();
           for (const dsl::ParamDecl &p : pattern.params)
             perHead |= p.type == dsl::Type::HeadArray;
-          std::vector<uint8_t> row(Lk);
           // Counted on the CPU with the evaluator: every row up to 2^31
           // (q, k) pairs in all, else evenly spaced rows, scaled (the count
           // then says so), so that per-head patterns at long lengths do not
-          // take minutes.
+          // take minutes; heads on several threads.
           const int64_t heads = perHead ? H : 1;
           const int64_t budget = int64_t{1} << 31;
           const int64_t rowStep =
               std::max<int64_t>(1, (heads * Lq * Lk + budget - 1) / budget);
-          for (int64_t h = 0; h < heads; ++h) {
-            MaskOptions m = mask;
-            m.head = h;
-            m.lk = Lk;
-            const dsl::Selections *sets = !estimated.empty() ? &estimated[h]
-                                          : !call.headSelections.empty()
-                                              ? &call.headSelections[h]
-                                              : nullptr;
-            auto ev = makeEvaluator(program, pattern, m, sets);
-            int64_t n = 0, rowsSeen = 0;
-            for (int64_t q = 0; q < Lq; q += rowStep, ++rowsSeen) {
-              ev->row(q, row.data());
-              for (uint8_t x : row)
-                n += x;
+          std::vector<int64_t> headPairs(heads, 0);
+          std::vector<std::string> countErrors(heads);
+          auto countHead = [&](int64_t h) {
+            try {
+              MaskOptions m = mask;
+              m.head = h;
+              m.lk = Lk;
+              const dsl::Selections *sets = !estimated.empty() ? &estimated[h]
+                                            : !call.headSelections.empty()
+                                                ? &call.headSelections[h]
+                                                : nullptr;
+              auto ev = makeEvaluator(program, pattern, m, sets);
+              std::vector<uint8_t> row(Lk);
+              int64_t n = 0, rowsSeen = 0;
+              for (int64_t q = 0; q < Lq; q += rowStep, ++rowsSeen) {
+                ev->row(q, row.data());
+                for (uint8_t x : row)
+                  n += x;
+              }
+              headPairs[h] =
+                  static_cast<int64_t>(static_cast<double>(n) * Lq / rowsSeen);
+            } catch (const std::exception &e) {
+              countErrors[h] = e.what();
             }
-            n = static_cast<int64_t>(static_cast<double>(n) * Lq / rowsSeen);
+          };
+          const int64_t workers = std::min<int64_t>(
+              heads,
+              std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 16));
+          std::vector<std::thread> pool;
+          for (int64_t w = 0; w < workers; ++w)
+            pool.emplace_back([&, w] {
+              for (int64_t h = w; h < heads; h += workers)
+                countHead(h);
+            });
+          for (std::thread &t : pool)
+            t.join();
+          for (const std::string &e : countErrors)
+            if (!e.empty())
+              throw std::runtime_error(e);
+          for (int64_t n : headPairs)
             pairs += perHead ? n : n * H;
-          }
           if (rowStep > 1)
             std::cout << fmt::format("useful pairs estimated from every {}th "
                                      "query row\n",

@@ -133,13 +133,13 @@ private:
   const CompiledKernel &kernel_;
   Driver::Module module_ = nullptr;
   Driver::Function function_ = nullptr;
-  std::vector<Driver::DevicePtr> buffers_;
+  std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   std::vector<uint64_t> argWords_;
   Driver::DevicePtr segPtr_ = 0, segs_ = 0, gatherPtr_ = 0, gatherKeys_ = 0;
   Driver::DevicePtr workCounter_ = 0; ///< Hopper kernel's work counter.
   int schedHeads_ = 1, numQTiles_ = 0;
   AttentionCall prepared_; ///< The inputs the schedule was built for.
-  bool hasPrepared_ = false;
+  bool hasPrepared_ = false, launched_ = false;
   int64_t visitedTiles_ = 0, gatheredKeys_ = 0;
   std::unique_ptr<VerticalSlashEstimator> estimator_;
   std::vector<dsl::Selections> estimated_;

@@ -102,6 +102,27 @@ private:
   std::string name_;
 };
 
+/// Device memory reused from call to call: ensure() allocates only when
+/// the buffer must grow (cuMemFree waits for the device, and allocations
+/// cost tens of microseconds: per-call buffers would stall every launch).
+class DeviceBuffer {
+public:
+  DeviceBuffer() = default;
+  ~DeviceBuffer();
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
+  /// At least `bytes` (and at least 8) bytes; the contents are not kept
+  /// when it grows.
+  Driver::DevicePtr ensure(size_t bytes);
+  /// ensure(bytes), then `bytes` from `data`.
+  Driver::DevicePtr upload(const void *data, size_t bytes);
+  Driver::DevicePtr get() const { return ptr_; }
+
+private:
+  Driver::DevicePtr ptr_ = 0;
+  size_t bytes_ = 0;
+};
+
 } // namespace maskjit::runtime
 
 #endif

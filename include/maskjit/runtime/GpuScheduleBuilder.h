@@ -14,6 +14,7 @@
 #include "maskjit/runtime/Registry.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,7 @@ public:
 private:
   Driver::Module module_ = nullptr;
   Driver::Function build_ = nullptr, scan_ = nullptr;
-  std::vector<Driver::DevicePtr> buffers_;
+  std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   DeviceTables last_;
   Driver::Event e0_ = nullptr, e1_ = nullptr;
 };
