@@ -1,6 +1,7 @@
 // The GPU estimator kernels compile with NVRTC for both architectures and
 // head sizes (no GPU needed); their results are checked against the CPU
 // reference estimators by `maskc run --check` on the GPU (bench/gpu_tests.sh).
+#include "PtxasUtil.h"
 #include "TestUtil.h"
 
 #include "maskjit/runtime/Attention.h"
@@ -28,6 +29,16 @@ TEST(GpuEstimators, SourceCompilesWithNvrtc) {
         for (const char *kernel : {"mj_vs_chunk_stats", "mj_vs_row_stats",
                                    "mj_vs_mass", "mj_vs_topk"})
           EXPECT_NE(o.ptx.find(kernel), std::string::npos) << kernel;
+        // As CI asks of every generated kernel: ptxas assembles it, no spills.
+        const std::string ptxas = maskjit::test::findPtxas();
+        if (ptxas.empty())
+          continue;
+        maskjit::test::PtxasResult r =
+            maskjit::test::assemble(ptxas, o.ptx, arch);
+        EXPECT_TRUE(r.ok) << r.output;
+        EXPECT_EQ(r.functions, 4) << r.output;
+        EXPECT_EQ(r.spilling, 0) << d << " " << dtype << " " << arch << "\n"
+                                 << r.output;
       }
 }
 

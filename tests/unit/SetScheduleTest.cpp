@@ -4,6 +4,7 @@
 // tile, gives the same tables as the host build (compareTables), tile kinds
 // aside. The CUDA builder itself is compared with the host build on the GPU
 // (`maskc run --check`, bench/gpu_tests.sh).
+#include "PtxasUtil.h"
 #include "SymbolicUtil.h"
 #include "TestUtil.h"
 
@@ -257,5 +258,12 @@ TEST(SetSchedule, BuilderSourceCompilesWithNvrtc) {
     EXPECT_FALSE(o.cubin.empty());
     for (const char *kernel : {"mj_sb_build", "mj_sb_scan"})
       EXPECT_NE(o.ptx.find(kernel), std::string::npos) << kernel;
+    const std::string ptxas = test::findPtxas();
+    if (ptxas.empty())
+      continue;
+    test::PtxasResult r = test::assemble(ptxas, o.ptx, arch);
+    EXPECT_TRUE(r.ok) << r.output;
+    EXPECT_EQ(r.functions, 2) << r.output;
+    EXPECT_EQ(r.spilling, 0) << arch << "\n" << r.output;
   }
 }
