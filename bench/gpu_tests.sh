@@ -57,14 +57,21 @@ run $P/sliding_window.mask --kernel $k --lq 1000 --lk 300 --head-dim 64 --dtype 
 done
 echo "gpu tests: $((total - fail)) of $total passed"
 if command -v compute-sanitizer >/dev/null 2>&1; then
+  # Gathered keys (strided), documents (the run-table row mask), and the
+  # estimated vertical-slash pipeline (estimator, GPU schedule builder).
   for k in ${KERNELS:-auto portable}; do
-    compute-sanitizer --tool memcheck --error-exitcode 9 "$M" run $P/strided.mask \
-      --kernel "$k" --lq 300 --lk 1000 --batch 2 --heads 8 --kv-heads 2 \
-      --set stride=64 --set local=128 --check > /tmp/memcheck.log 2>&1
-    rc=$?
-    tail -3 /tmp/memcheck.log
-    echo "memcheck ($k) exit status: $rc"
-    [ $rc -eq 0 ] || fail=$((fail + 1))
+    for args in "strided.mask --batch 2 --heads 8 --kv-heads 2 --set stride=64 --set local=128" \
+      "document.mask --batch 2 --heads 8 --kv-heads 2 --set doc=@/tmp/doc.txt" \
+      "vertical_slash.mask --batch 1 --heads 4 --set vertical=40 --set slash=8"; do
+      set -- $args
+      f=$1; shift
+      compute-sanitizer --tool memcheck --error-exitcode 9 "$M" run $P/$f \
+        --kernel "$k" --lq 300 --lk 1000 "$@" --check > /tmp/memcheck.log 2>&1
+      rc=$?
+      tail -3 /tmp/memcheck.log
+      echo "memcheck ($k, $f) exit status: $rc"
+      [ $rc -eq 0 ] || fail=$((fail + 1))
+    done
   done
 fi
 echo "{\"total\": $total, \"failed\": $fail}" > "$OUTDIR/gpu_tests.json"

@@ -120,6 +120,10 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
                 "_set_len;\n";
       fields += "  const uint32_t *" + p.name + "_bits; int64_t " + p.name +
                 "_lo, " + p.name + "_hi;\n";
+      // Per position, the first and last position of its run of equal
+      // values (null when the array is not non-decreasing): the row mask
+      // of `name[q] == name[k]`.
+      fields += "  const int *" + p.name + "_run;\n";
     } else if (p.type == dsl::Type::HeadArray) {
       out.args.push_back({ArgField::HeadArray, p.name});
       fields +=

@@ -59,8 +59,10 @@ bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
     return false;
   }
   if (!t.runArray.empty()) {
-    whyNot = "a comparison of runtime-array values";
-    return false;
+    out += fmt::format("    mj_rm_keep_run(c, k0, q, a->{0}, a->{0}_len, "
+                       "a->{0}_run, {1});\n",
+                       t.runArray, t.negated ? "true" : "false");
+    return true;
   }
   std::string rhs;
   if (!symExpr(t.rhs, pattern, rhs, whyNot))
@@ -100,6 +102,12 @@ bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
   return true;
 }
 
+/// An atom on the row (or head) alone: false skips the whole clause.
+bool isRowOnly(const mask::SymAtom &t) {
+  return t.b == 0 && t.modulus == 0 && t.setName.empty() &&
+         t.runArray.empty() && !t.opaque;
+}
+
 } // namespace
 
 std::string rowMaskFunction(const mask::SymbolicSchedule &schedule,
@@ -112,12 +120,12 @@ std::string rowMaskFunction(const mask::SymbolicSchedule &schedule,
     std::vector<const mask::SymAtom *> atoms;
     for (bool rowOnly : {true, false})
       for (const mask::SymAtom &t : clause)
-        if ((t.b == 0 && t.modulus == 0 && t.setName.empty()) == rowOnly)
+        if (isRowOnly(t) == rowOnly)
           atoms.push_back(&t);
     body += "  do {\n    uint32_t c[W];\n";
     bool filled = false;
     for (const mask::SymAtom *t : atoms) {
-      const bool rowOnly = t->b == 0 && t->modulus == 0 && t->setName.empty();
+      const bool rowOnly = isRowOnly(*t);
       if (!rowOnly && !filled) {
         body += "    mj_rm_fill(c, 0xffffffffu);\n";
         filled = true;

@@ -375,6 +375,16 @@ bool Kernel::launch(const Call &c, std::string *error) {
       return true;
     };
     (void)uploadSet;
+    // Run bounds of a document-id array (null when not non-decreasing).
+    auto uploadRuns = [&](const std::vector<int64_t> &v) {
+      const std::vector<int32_t> runs = detail::maskjit::runtime::runBounds(v);
+      CUdeviceptr p = 0;
+      if (!runs.empty() && !upload(runs.data(), runs.size() * 4, p))
+        return false;
+      s.words.push_back(p);
+      return true;
+    };
+    (void)uploadRuns;
     std::map<std::string, int64_t> values;
     std::vector<std::map<std::string, int64_t>> perHead(@NEEDS_HEAD@ ? c.heads : 1);
     std::map<std::string, std::vector<int64_t>> arrays;
@@ -560,7 +570,7 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
       args += "    if (c." + n +
               ".empty())\n      return fail(error, \"array parameter `" + n +
               "` has no value\");\n    if (!uploadArray(c." + n +
-              ") || !uploadSet(c." + n +
+              ") || !uploadSet(c." + n + ") || !uploadRuns(c." + n +
               "))\n      return fail(error, cuError(\"uploading `" + n +
               "`\", r));\n    arrays[\"" + n + "\"] = c." + n + ";\n";
     }

@@ -323,8 +323,12 @@ void Launcher::prepare(const AttentionCall &c) {
                                   std::to_string(c.heads) + " heads");
     argWords_.push_back(upload64(arr));
     argWords_.push_back(arr.size());
-    if (f.kind == codegen::ArgField::Array)
+    if (f.kind == codegen::ArgField::Array) {
       pushSet(arr);
+      const std::vector<int32_t> runs = runBounds(arr);
+      argWords_.push_back(
+          runs.empty() ? 0 : uploadBuffer(runs.data(), runs.size() * 4));
+    }
   }
   argWords_.push_back(0); // maskjit_unused
 

@@ -135,6 +135,34 @@ static __device__ __forceinline__ void mj_rm_keep_progression(uint32_t (&m)[W], 
   }
 }
 
+// Keys k with values[k] == values[q] (`!=` when negated), positions past n
+// reading a value no position holds (as the predicate's loads do): with a
+// run table (first and last position of each position's run of equal
+// values, non-decreasing arrays) one range, else key by key.
+template <int W>
+static __device__ __forceinline__ void mj_rm_keep_run(uint32_t (&m)[W], int64_t k0, int64_t q,
+                                                      const int64_t *values, int64_t n,
+                                                      const int *run, bool negated) {
+  if (run && !negated && q >= 0 && q < n) {
+    mj_rm_keep_range(m, k0, run[2 * q], run[2 * q + 1]);
+    return;
+  }
+  const bool qIn = q >= 0 && q < n;
+  const int64_t v = qIn ? values[q] : 0;
+#pragma unroll
+  for (int w = 0; w < W; ++w) {
+    uint32_t x = 0;
+#pragma unroll 1
+    for (int j = 0; j < 32; ++j) {
+      const int64_t k = k0 + 32 * w + j;
+      const bool kIn = k >= 0 && k < n;
+      const bool equal = qIn && kIn ? values[k] == v : qIn == kIn;
+      x |= (uint32_t)(equal != negated) << j;
+    }
+    m[w] &= x;
+  }
+}
+
 // The 2 x (32 W / 4) bits of a row mask one thread of an mma/wgmma
 // accumulator holds: bit 2i + c is key 8i + 2 t4 + c.
 template <int W>

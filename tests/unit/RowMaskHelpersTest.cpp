@@ -25,6 +25,7 @@ static inline bool maskjit_contains(const int64_t *a, int64_t n,
   return std::binary_search(a, a + n, x);
 }
 #include "../../codegen/kernels/row_mask.cuh"
+#include "maskjit/runtime/KernelAbi.h"
 #undef __device__
 #undef __forceinline__
 
@@ -142,6 +143,41 @@ TEST(RowMaskHelpers, ProgressionsAndThreadBits) {
           ASSERT_EQ((got >> (2 * i + c)) & 1u,
                     bit(m, 8 * i + 2 * t4 + c) ? 1u : 0u)
               << "t4=" << t4 << " i=" << i << " c=" << c;
+    }
+  }
+}
+
+// Document ids: with the launcher's run table (sorted arrays) and key by
+// key (any array, and `!=`), as the predicate reads them (positions past
+// the array all read one value that no position holds).
+TEST(RowMaskHelpers, RunArrays) {
+  std::mt19937_64 rng(5);
+  for (int iter = 0; iter < 300; ++iter) {
+    const int64_t n = 1 + rng() % 400;
+    std::vector<int64_t> doc(n);
+    int64_t id = 0;
+    for (int64_t &x : doc) {
+      id += rng() % 40 == 0;
+      x = id;
+    }
+    if (iter % 3 == 0) // Not sorted: no run table.
+      std::shuffle(doc.begin(), doc.end(), rng);
+    const std::vector<int32_t> runs = maskjit::runtime::runBounds(doc);
+    EXPECT_EQ(runs.empty(), !std::is_sorted(doc.begin(), doc.end()));
+    const int64_t q = static_cast<int64_t>(rng() % (n + 20)),
+                  k0 = static_cast<int64_t>(rng() % (n + 50)) - 20;
+    for (bool negated : {false, true}) {
+      uint32_t m[W];
+      mj_rm_fill(m, 0xffffffffu);
+      mj_rm_keep_run(m, k0, q, doc.data(), n,
+                     runs.empty() ? nullptr : runs.data(), negated);
+      auto value = [&](int64_t i) {
+        return i >= 0 && i < n ? doc[i] : INT64_MIN;
+      };
+      for (int j = 0; j < 32 * W; ++j)
+        ASSERT_EQ(bit(m, j), (value(k0 + j) == value(q)) != negated)
+            << "n=" << n << " q=" << q << " k=" << k0 + j
+            << " negated=" << negated << " table=" << !runs.empty();
     }
   }
 }

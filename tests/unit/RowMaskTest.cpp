@@ -80,9 +80,9 @@ TEST(RowMask, ShippedPatternsThatHaveOne) {
                   {"strided", "strided", true},
                   {"vertical_slash", "vertical_slash", true},
                   {"mixed", "mixed", true},
-                  // Document ids compared at q and k, and block top-k:
-                  // the predicate stays.
-                  {"document", "document", false},
+                  // Document ids compared at q and k: a key range per row.
+                  {"document", "document", true},
+                  // Block top-k: the predicate stays.
                   {"block_topk", "block_topk", false}};
   for (const Example &ex : examples) {
     test::Loaded l = test::loadFile(std::string(MASKJIT_PATTERNS_DIR) + "/" +

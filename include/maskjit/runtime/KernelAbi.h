@@ -54,6 +54,32 @@ inline SetBits setBits(const std::vector<int64_t> &sorted) {
   return b;
 }
 
+/// For an array of document ids (`doc[q] == doc[k]`): for each position i,
+/// the first and the last position holding doc[i], as int32 pairs, so that
+/// a row's keys are one range. Empty when the array is not non-decreasing
+/// (the kernels then compare values key by key) or too long for int32.
+inline std::vector<int32_t> runBounds(const std::vector<int64_t> &values) {
+  std::vector<int32_t> out;
+  const size_t n = values.size();
+  if (n >= (size_t{1} << 31))
+    return out;
+  for (size_t i = 1; i < n; ++i)
+    if (values[i] < values[i - 1])
+      return out;
+  out.resize(2 * n);
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j + 1 < n && values[j + 1] == values[i])
+      ++j;
+    for (size_t x = i; x <= j; ++x) {
+      out[2 * x] = static_cast<int32_t>(i);
+      out[2 * x + 1] = static_cast<int32_t>(j);
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
 /// The chosen sets of one selector, a bitmap of [lo, hi) per head, heads
 /// `headWords` words apart (0: one bitmap shared by all heads). Values
 /// outside [lo, hi) are dropped: no (q, k) of the launch reaches them.
