@@ -397,7 +397,6 @@ void Launcher::prepare(const AttentionCall &c) {
       onGpuTables_ = true;
       builder_ = "gpu";
       numQTiles_ = gpuTables_.queryTiles;
-      visitedTiles_ = gpuTables_.visitedTiles;
       gatheredKeys_ = gpuTables_.gatheredKeys;
       scheduleCheck_.clear();
       if (checkSchedule_) {

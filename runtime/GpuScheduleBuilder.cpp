@@ -5,6 +5,7 @@
 #include "maskjit/runtime/Attention.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -135,13 +136,31 @@ DeviceTables GpuScheduleBuilder::build(
   p.kTiles = static_cast<int>(kTiles);
   p.kWords = static_cast<int>(kWords);
   p.nSets = static_cast<int>(sets.size());
-  p.staticPtr = upload(st.segPtr.data(), st.segPtr.size() * 4);
-  p.staticSegs = upload(st.segs.data(), st.segs.size() * 4);
-  p.setPtr = upload(setPtr.data(), setPtr.size() * 4);
-  p.setValues = upload(setValues.data(), setValues.size() * 4);
-  p.clausePtr = upload(clausePtr.data(), clausePtr.size() * 4);
-  p.clauses = upload(clauses.data(), clauses.size() * 4);
-  p.atoms = upload(atoms.data(), atoms.size() * 8);
+  // One upload (each is a synchronous copy): every input at an 8-byte
+  // aligned offset of one buffer.
+  std::vector<unsigned char> blob;
+  auto put = [&](const void *data, size_t bytes) {
+    const size_t at = (blob.size() + 7) / 8 * 8;
+    blob.resize(at + bytes);
+    if (bytes)
+      std::memcpy(blob.data() + at, data, bytes);
+    return at;
+  };
+  const size_t oStaticPtr = put(st.segPtr.data(), st.segPtr.size() * 4),
+               oStaticSegs = put(st.segs.data(), st.segs.size() * 4),
+               oSetPtr = put(setPtr.data(), setPtr.size() * 4),
+               oSetValues = put(setValues.data(), setValues.size() * 4),
+               oClausePtr = put(clausePtr.data(), clausePtr.size() * 4),
+               oClauses = put(clauses.data(), clauses.size() * 4),
+               oAtoms = put(atoms.data(), atoms.size() * 8);
+  const Driver::DevicePtr inputs = upload(blob.data(), blob.size());
+  p.staticPtr = inputs + oStaticPtr;
+  p.staticSegs = inputs + oStaticSegs;
+  p.setPtr = inputs + oSetPtr;
+  p.setValues = inputs + oSetValues;
+  p.clausePtr = inputs + oClausePtr;
+  p.clauses = inputs + oClauses;
+  p.atoms = inputs + oAtoms;
   const size_t cells = size_t(heads) * size_t(qTiles);
   p.segCount = scratch(cells * 4);
   p.keyCount = scratch(cells * 4);
@@ -164,8 +183,9 @@ DeviceTables GpuScheduleBuilder::build(
   pass = 1;
   d.launch(build_, p.qTiles, heads, 1, kThreads, shared, args, stream);
   d.record(e1_);
-  unsigned long long visited = 0;
-  d.download(&visited, p.visitedTiles, 8);
+  // No read-back here: the attention launch follows at once; the visited
+  // tile count and the build's GPU time are read when asked for.
+  visitedCounter_ = p.visitedTiles;
 
   DeviceTables out;
   out.segPtr = p.segPtr;
@@ -174,12 +194,21 @@ DeviceTables GpuScheduleBuilder::build(
   out.gatherKeys = p.gatherKeys;
   out.heads = heads;
   out.queryTiles = static_cast<int>(qTiles);
-  out.visitedTiles = static_cast<int64_t>(visited);
   out.gatheredKeys = totals[1];
   out.segments = totals[0];
-  out.ms = d.elapsedMs(e0_, e1_);
   last_ = out;
   return out;
+}
+
+int64_t GpuScheduleBuilder::visitedTiles() const {
+  unsigned long long visited = 0;
+  if (visitedCounter_)
+    Driver::get().download(&visited, visitedCounter_, 8);
+  return static_cast<int64_t>(visited);
+}
+
+float GpuScheduleBuilder::lastMs() const {
+  return e1_ ? Driver::get().elapsedMs(e0_, e1_) : 0.f;
 }
 
 mask::KernelTables GpuScheduleBuilder::download() const {
@@ -198,7 +227,7 @@ mask::KernelTables GpuScheduleBuilder::download() const {
     d.download(t.segs.data(), last_.segs, t.segs.size() * 4);
   if (!t.gatherKeys.empty())
     d.download(t.gatherKeys.data(), last_.gatherKeys, t.gatherKeys.size() * 4);
-  t.visitedTiles = last_.visitedTiles;
+  t.visitedTiles = visitedTiles();
   t.gatheredKeys = last_.gatheredKeys;
   return t;
 }

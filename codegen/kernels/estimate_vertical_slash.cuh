@@ -220,7 +220,7 @@ extern "C" __global__ void mj_vs_row_stats(const mj_est_params p) {
 }
 
 // Probabilities, summed per column and per diagonal over the last rows.
-extern "C" __global__ void __launch_bounds__(MJ_EST_THREADS) mj_vs_mass(const mj_est_params p) {
+extern "C" __global__ void __launch_bounds__(MJ_EST_THREADS, 2) mj_vs_mass(const mj_est_params p) {
   // Diagonal slot of (row, local key kk): row - kk + MJ_EST_CHUNK - 1.
   __shared__ float sCol[MJ_EST_CHUNK], sDiag[MJ_EST_MAX_Q + MJ_EST_CHUNK - 1];
   const int chunk = blockIdx.x, h = blockIdx.y, tid = threadIdx.x, lane = tid % 32;
@@ -269,14 +269,28 @@ extern "C" __global__ void __launch_bounds__(MJ_EST_THREADS) mj_vs_mass(const mj
         atomicAdd(&sCol[st * MJ_EST_KEYS + 8 * j + 2 * t + 1], col[1]);
       }
     }
+    // Lanes (g, t), (g + 2, t + 1), ... (g = lane / 4) hold the same
+    // diagonals in the same registers: summed down the chain (lane + 9,
+    // lane + 18, lane + 27) so that one atomic instruction never hits a
+    // slot twice.
+    const int g = lane / 4;
+    const bool head = g < 2 || t == 0;
 #pragma unroll
     for (int j = 0; j <= MJ_EST_KEYS / 8; ++j)
 #pragma unroll
-      for (int e = 0; e < 2; ++e)
-        if (diag[j][e] != 0.f) // kk = st * 64 + 8 * (j - 1) + 2t + e
+      for (int e = 0; e < 2; ++e) {
+        float x = diag[j][e];
+        const float y = __shfl_down_sync(0xffffffffu, x, 9);
+        if (g + 2 <= 7 && t + 1 <= 3)
+          x += y;
+        const float z = __shfl_down_sync(0xffffffffu, x, 18);
+        if (g + 4 <= 7 && t + 2 <= 3)
+          x += z;
+        if (head && x != 0.f) // kk = st * 64 + 8 * (j - 1) + 2t + e
           atomicAdd(&sDiag[row0 - (st * MJ_EST_KEYS + 8 * (j - 1) + 2 * t + e) +
                            MJ_EST_CHUNK - 1],
-                    diag[j][e]);
+                    x);
+      }
   });
   __syncthreads();
   const int key0 = chunk * MJ_EST_CHUNK, q0 = p.lq - p.last_q;

@@ -102,7 +102,9 @@ public:
   /// changed, then launches.
   void launch(const AttentionCall &call);
   /// Key tiles visited and keys gathered by the last launch's schedule.
-  int64_t visitedTiles() const { return visitedTiles_; }
+  int64_t visitedTiles() const {
+    return onGpuTables_ ? scheduleBuilder_->visitedTiles() : visitedTiles_;
+  }
   int64_t gatheredKeys() const { return gatheredKeys_; }
   /// The sets the last launch estimated on the GPU, per head (empty when
   /// the call gave them), and the time the estimate and the host schedule
@@ -112,6 +114,11 @@ public:
   }
   float estimateMs() const { return estimateMs_; }
   double scheduleBuildMs() const { return buildMs_; }
+  /// GPU time of the last schedule built on the GPU, uploads included
+  /// (0 for host builds; waits for the build to finish).
+  float scheduleBuildGpuMs() const {
+    return onGpuTables_ ? scheduleBuilder_->lastMs() : 0.f;
+  }
   /// Where the last schedule was built: "gpu" (patterns with run-time sets,
   /// compiler/SetSchedule.h) or "host".
   const std::string &scheduleBuilder() const { return builder_; }

@@ -25,8 +25,7 @@ namespace maskjit::runtime {
 struct DeviceTables {
   Driver::DevicePtr segPtr = 0, segs = 0, gatherPtr = 0, gatherKeys = 0;
   int heads = 0, queryTiles = 0;
-  int64_t visitedTiles = 0, gatheredKeys = 0, segments = 0;
-  float ms = 0; ///< GPU time of the build (CUDA events), uploads included.
+  int64_t gatheredKeys = 0, segments = 0;
 };
 
 class GpuScheduleBuilder {
@@ -47,6 +46,10 @@ public:
 
   /// The last build's tables copied back to the host (for checks).
   mask::KernelTables download() const;
+  /// Key tiles the last build's segments cover (read back: waits for it).
+  int64_t visitedTiles() const;
+  /// GPU time of the last build, uploads included (waits for it).
+  float lastMs() const;
 
   static std::string source();
 
@@ -55,6 +58,7 @@ private:
   Driver::Function build_ = nullptr, scan_ = nullptr;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   DeviceTables last_;
+  Driver::DevicePtr visitedCounter_ = 0;
   Driver::Event e0_ = nullptr, e1_ = nullptr;
 };
 
