@@ -55,7 +55,13 @@ def estimated(maskc, sizes):
     no structure to find) and on positional ones (maskc run --inputs
     positional: local diagonals and heavy columns, as in trained models),
     against dense causal cuDNN."""
-    rows = []
+    # Rows are printed as they are measured (a long run cut short keeps them).
+    print()
+    print("| S | inputs | estimate ms (GPU) | schedule build ms, host wall (GPU; where) |"
+          " attention alone ms | per call ms (estimate + build + attention) | causal cuDNN ms |"
+          " vs causal cuDNN | estimate + build share (GPU times) | rest of the call over the"
+          " attention alone |")
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for s in sizes:
         torch.manual_seed(0)
         q, k, v = (torch.randn(1, H, s, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
@@ -77,19 +83,13 @@ def estimated(maskc, sizes):
             # The attention alone, given the sets the pipeline chose.
             alone = run("--select", "sets=@/tmp/vse_sets.json")["bench"]["median_ms"]
             b = r["bench"]
-            rows.append((s, inputs, b["estimate_ms"], b["schedule_build_ms"],
-                         b.get("schedule_build_gpu_ms", 0.0), alone, b["median_ms"], causal,
-                         r.get("schedule_builder", "host")))
-    print()
-    print("| S | inputs | estimate ms (GPU) | schedule build ms, host wall (GPU; where) |"
-          " attention alone ms | per call ms (estimate + build + attention) | causal cuDNN ms |"
-          " vs causal cuDNN | estimate + build share (GPU times) | rest of the call over the"
-          " attention alone |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for s, inputs, est, build, build_gpu, alone, total, causal, where in rows:
-        print(f"| {s} | {inputs} | {est:.2f} | {build:.2f} ({build_gpu:.2f}; {where}) | {alone:.2f} |"
-              f" {total:.2f} | {causal:.2f} | {causal / total:.1f}x |"
-              f" {100 * (est + build_gpu) / total:.0f}% | {100 * (total - alone) / total:.0f}% |")
+            est, build, total = b["estimate_ms"], b["schedule_build_ms"], b["median_ms"]
+            build_gpu = b.get("schedule_build_gpu_ms", 0.0)
+            where = r.get("schedule_builder", "host")
+            print(f"| {s} | {inputs} | {est:.2f} | {build:.2f} ({build_gpu:.2f}; {where}) |"
+                  f" {alone:.2f} | {total:.2f} | {causal:.2f} | {causal / total:.1f}x |"
+                  f" {100 * (est + build_gpu) / total:.0f}% | {100 * (total - alone) / total:.0f}% |",
+                  flush=True)
 
 
 def mixture(maskc, s):

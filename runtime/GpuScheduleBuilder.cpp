@@ -16,7 +16,7 @@ namespace {
 struct BuildParams {
   int lq, lk, tileQ, tileK, heads, qTiles, kTiles, kWords, nSets;
   uint64_t staticPtr, staticSegs, setPtr, setValues, clausePtr, clauses, atoms;
-  uint64_t segCount, keyCount, segPtr, gatherPtr, segs, gatherKeys;
+  uint64_t segCount, keyCount, keyFull, segPtr, gatherPtr, segs, gatherKeys;
   uint64_t visitedTiles;
 };
 constexpr int kThreads = 128; // MJ_SB_THREADS
@@ -164,6 +164,7 @@ DeviceTables GpuScheduleBuilder::build(
   const size_t cells = size_t(heads) * size_t(qTiles);
   p.segCount = scratch(cells * 4);
   p.keyCount = scratch(cells * 4);
+  p.keyFull = scratch(cells * 4);
   p.segPtr = scratch((cells + heads) * 4);
   p.gatherPtr = scratch((cells + heads) * 4);
   p.visitedTiles = scratch(8);

@@ -26,6 +26,7 @@ struct mj_sb_params {
   const int *clauses;     // (diagonal?, set, first atom, atom count)
   const int64_t *atoms;   // (a, b, rhs): a*q + b*k <= rhs
   int *seg_count, *key_count; // [heads][q_tiles], pass 0
+  int *key_full;              // [heads][q_tiles], pass 0: keys every row sees
   int *seg_ptr, *gather_ptr;  // [heads][q_tiles + 1], from mj_sb_scan
   int *segs, *gather_keys;    // pass 1
   unsigned long long *visited_tiles; // pass 1: sum of segment lengths
@@ -81,7 +82,8 @@ static __device__ __forceinline__ int mj_sb_block_scan(int v, int &total) {
   return before + x - v;
 }
 
-extern "C" __global__ void __launch_bounds__(MJ_SB_THREADS)
+// (At least 4 blocks per SM: without the hint ptxas aims at more and spills.)
+extern "C" __global__ void __launch_bounds__(MJ_SB_THREADS, 4)
 mj_sb_build(mj_sb_params p, int pass) {
   extern __shared__ unsigned mj_sb_smem[];
   unsigned *visited = mj_sb_smem, *full = mj_sb_smem + p.k_words;
@@ -171,39 +173,73 @@ mj_sb_build(mj_sb_params p, int pass) {
 
   // Gathered keys of the column clause: a key k some row may see (every
   // atom a*q <= rhs - b*k for some q of the tile), outside visited tiles;
-  // full when every row may see it.
-  int nkey = 0;
+  // full when every row may see it. Only the columns within the keys the
+  // atoms allow the tile at all are read (a binary search of the sorted
+  // set); one pass over them places both kinds (counts of full and partial
+  // keys packed in one scan), the full ones first.
+  int nkey = 0, nfull = 0;
   if (column_clause >= 0) {
     const int *cl = p.clauses + 4 * column_clause;
     const int sp = cl[1] * p.heads + h;
-    const int first = p.set_ptr[sp], last = p.set_ptr[sp + 1];
+    int64_t klo = 0, khi = p.lk - 1;
+    for (int a = cl[2]; a < cl[2] + cl[3]; ++a) {
+      const int64_t *t = p.atoms + 3 * a;
+      const int64_t rest = t[2] - min(t[0] * q0, t[0] * q1); // b*k <= rest for some q
+      if (t[1] > 0)
+        khi = min(khi, mj_sb_floor_div(rest, t[1]));
+      else if (t[1] < 0)
+        klo = max(klo, -mj_sb_floor_div(rest, -t[1]));
+      else if (rest < 0)
+        khi = klo - 1;
+    }
+    int first = p.set_ptr[sp], last = p.set_ptr[sp + 1];
+    for (int lo = first, hi = last; lo < hi;) { // first value >= klo
+      const int mid = (lo + hi) / 2;
+      if (p.set_values[mid] < klo) lo = mid + 1; else hi = mid;
+      first = lo;
+    }
+    for (int lo = first, hi = last; lo < hi;) { // first value > khi
+      const int mid = (lo + hi) / 2;
+      if (p.set_values[mid] <= khi) lo = mid + 1; else hi = mid;
+      last = lo;
+    }
+    if (khi < klo)
+      last = first;
     int *out = pass == 1 ? p.gather_keys + p.gather_ptr[row] : nullptr;
-    for (int want_full = 1; want_full >= 0; --want_full)
-      for (int base = first; base < last; base += MJ_SB_THREADS) {
-        int take = 0, key = 0;
-        if (base + tid < last) {
-          key = p.set_values[base + tid];
-          if (key >= 0 && key < p.lk &&
-              !((visited[(key / p.tile_k) >> 5] >> ((key / p.tile_k) & 31)) & 1)) {
-            int64_t lo = q0, hi = q1;
-            for (int a = cl[2]; a < cl[2] + cl[3]; ++a) {
-              const int64_t *t = p.atoms + 3 * a;
-              mj_sb_bound(t[0], t[2] - t[1] * key, lo, hi);
-            }
-            const bool every = lo == q0 && hi == q1;
-            take = lo <= hi && every == (want_full != 0);
+    const int fullTotal = pass == 1 ? p.key_full[h * p.q_tiles + qt] : 0;
+    int nPartial = 0;
+    for (int base = first; base < last; base += MJ_SB_THREADS) {
+      int take = 0, key = 0;
+      if (base + tid < last) {
+        key = p.set_values[base + tid];
+        if (key >= 0 && key < p.lk &&
+            !((visited[(key / p.tile_k) >> 5] >> ((key / p.tile_k) & 31)) & 1)) {
+          int64_t lo = q0, hi = q1;
+          for (int a = cl[2]; a < cl[2] + cl[3]; ++a) {
+            const int64_t *t = p.atoms + 3 * a;
+            mj_sb_bound(t[0], t[2] - t[1] * key, lo, hi);
           }
+          if (lo <= hi)
+            take = (lo == q0 && hi == q1) ? 1 : (1 << 16);
         }
-        int count;
-        const int at = mj_sb_block_scan(take, count);
-        if (take && out)
-          out[nkey + at] = want_full ? key : -key - 2;
-        nkey += count;
       }
+      int count;
+      const int at = mj_sb_block_scan(take, count);
+      if (take && out) {
+        if (take == 1)
+          out[nfull + (at & 0xffff)] = key;
+        else
+          out[fullTotal + nPartial + (at >> 16)] = -key - 2;
+      }
+      nfull += count & 0xffff;
+      nPartial += count >> 16;
+    }
+    nkey = nfull + nPartial;
   }
   if (pass == 0 && tid == 0) {
     p.seg_count[h * p.q_tiles + qt] = nseg;
     p.key_count[h * p.q_tiles + qt] = nkey;
+    p.key_full[h * p.q_tiles + qt] = nfull;
   }
 }
 
