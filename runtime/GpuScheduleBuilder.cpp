@@ -54,15 +54,15 @@ GpuScheduleBuilder::GpuScheduleBuilder(const std::string &arch,
 
 GpuScheduleBuilder::~GpuScheduleBuilder() = default;
 
-DeviceTables GpuScheduleBuilder::build(
+BuilderInputs builderInputs(
     const mask::SetSchedulePlan &plan,
-    const std::vector<std::vector<const std::vector<int64_t> *>> &sets,
-    void *stream) {
-  const int heads = static_cast<int>(plan.heads.size());
-  const int64_t qTiles = (plan.lq + plan.tileQ - 1) / plan.tileQ;
-  const int64_t kTiles = (plan.lk + plan.tileK - 1) / plan.tileK;
-  const int64_t kWords = (kTiles + 31) / 32;
-  if (kWords * 8 > kMaxSharedBytes)
+    const std::vector<std::vector<const std::vector<int64_t> *>> &sets) {
+  BuilderInputs in;
+  in.heads = static_cast<int>(plan.heads.size());
+  in.qTiles = (plan.lq + plan.tileQ - 1) / plan.tileQ;
+  in.kTiles = (plan.lk + plan.tileK - 1) / plan.tileK;
+  in.kWords = (in.kTiles + 31) / 32;
+  if (in.kWords * 8 > kMaxSharedBytes)
     throw std::invalid_argument(
         "Lk = " + std::to_string(plan.lk) +
         " is too long for the GPU schedule builder (at most " +
@@ -73,14 +73,14 @@ DeviceTables GpuScheduleBuilder::build(
                                 " sets, got " + std::to_string(sets.size()));
   // Sets as CSR over (set, head), each sorted and without duplicates; the
   // clauses and atoms as flat arrays.
-  std::vector<int> setPtr{0}, setValues, clausePtr{0}, clauses;
-  std::vector<int64_t> atoms;
+  in.setPtr = {0};
+  in.clausePtr = {0};
   for (size_t s = 0; s < sets.size(); ++s) {
-    if (static_cast<int>(sets[s].size()) != heads)
+    if (static_cast<int>(sets[s].size()) != in.heads)
       throw std::invalid_argument("set `" + plan.setNames[s] + "` has " +
                                   std::to_string(sets[s].size()) +
                                   " heads, the schedule " +
-                                  std::to_string(heads));
+                                  std::to_string(in.heads));
     for (const std::vector<int64_t> *v : sets[s]) {
       if (!v)
         throw std::invalid_argument("no values for set `" + plan.setNames[s] +
@@ -91,24 +91,38 @@ DeviceTables GpuScheduleBuilder::build(
       for (int64_t x : sorted)
         if (x >= std::numeric_limits<int>::min() &&
             x <= std::numeric_limits<int>::max())
-          setValues.push_back(static_cast<int>(x));
-      setPtr.push_back(static_cast<int>(setValues.size()));
+          in.setValues.push_back(static_cast<int>(x));
+      in.setPtr.push_back(static_cast<int>(in.setValues.size()));
     }
   }
   for (const std::vector<mask::BoundSetClause> &head : plan.heads) {
     for (const mask::BoundSetClause &c : head) {
-      clauses.insert(clauses.end(), {c.diagonal ? 1 : 0, c.set,
-                                     static_cast<int>(atoms.size() / 3),
-                                     static_cast<int>(c.atoms.size())});
+      in.clauses.insert(in.clauses.end(),
+                        {c.diagonal ? 1 : 0, c.set,
+                         static_cast<int>(in.atoms.size() / 3),
+                         static_cast<int>(c.atoms.size())});
       for (const mask::BoundAtom &a : c.atoms)
-        atoms.insert(atoms.end(), {a.a, a.b, a.rhs});
+        in.atoms.insert(in.atoms.end(), {a.a, a.b, a.rhs});
     }
-    clausePtr.push_back(static_cast<int>(clauses.size() / 4));
+    in.clausePtr.push_back(static_cast<int>(in.clauses.size() / 4));
   }
   const mask::KernelTables &st = plan.staticTables;
-  if (st.heads != heads || st.queryTiles != qTiles)
+  if (st.heads != in.heads || st.queryTiles != in.qTiles)
     throw std::logic_error("static tables of another shape");
+  return in;
+}
 
+DeviceTables GpuScheduleBuilder::build(
+    const mask::SetSchedulePlan &plan,
+    const std::vector<std::vector<const std::vector<int64_t> *>> &sets,
+    void *stream) {
+  const BuilderInputs in = builderInputs(plan, sets);
+  const int heads = in.heads;
+  const int64_t qTiles = in.qTiles, kTiles = in.kTiles, kWords = in.kWords;
+  const std::vector<int> &setPtr = in.setPtr, &setValues = in.setValues,
+                         &clausePtr = in.clausePtr, &clauses = in.clauses;
+  const std::vector<int64_t> &atoms = in.atoms;
+  const mask::KernelTables &st = plan.staticTables;
   Driver &d = Driver::get();
   // Buffers reused from build to build (a build runs with every new set).
   size_t slot = 0;

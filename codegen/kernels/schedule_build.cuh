@@ -13,7 +13,12 @@
 // order. Pass 0 counts, mj_sb_scan turns counts into CSR offsets, pass 1
 // writes at those offsets: nothing is bounded in advance.
 
+#ifndef MJ_SB_THREADS // (the unit tests may run these kernels on the host)
 #define MJ_SB_THREADS 128
+#endif
+#ifndef MJ_SB_DYNAMIC_SHARED
+#define MJ_SB_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
 #define MJ_SB_WARPS (MJ_SB_THREADS / 32)
 
 struct mj_sb_params {
@@ -85,7 +90,7 @@ static __device__ __forceinline__ int mj_sb_block_scan(int v, int &total) {
 // (At least 4 blocks per SM: without the hint ptxas aims at more and spills.)
 extern "C" __global__ void __launch_bounds__(MJ_SB_THREADS, 4)
 mj_sb_build(mj_sb_params p, int pass) {
-  extern __shared__ unsigned mj_sb_smem[];
+  MJ_SB_DYNAMIC_SHARED(unsigned, mj_sb_smem);
   unsigned *visited = mj_sb_smem, *full = mj_sb_smem + p.k_words;
   const int qt = blockIdx.x, h = blockIdx.y, tid = threadIdx.x;
   const int64_t q0 = (int64_t)qt * p.tile_q, q1 = min((int64_t)p.lq, q0 + p.tile_q) - 1;

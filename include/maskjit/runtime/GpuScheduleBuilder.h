@@ -28,6 +28,21 @@ struct DeviceTables {
   int64_t gatheredKeys = 0, segments = 0;
 };
 
+/// What the builder kernels read besides the plan's static tables: the
+/// sets as CSR over (set, head), each sorted without duplicates, the set
+/// clauses per head (diagonal?, set, first atom, atom count) and their
+/// atoms (a, b, rhs). Throws std::invalid_argument for missing sets or a
+/// key range too long for the kernels' shared bitmaps.
+struct BuilderInputs {
+  int heads = 0;
+  int64_t qTiles = 0, kTiles = 0, kWords = 0;
+  std::vector<int> setPtr, setValues, clausePtr, clauses;
+  std::vector<int64_t> atoms;
+};
+BuilderInputs builderInputs(
+    const mask::SetSchedulePlan &plan,
+    const std::vector<std::vector<const std::vector<int64_t> *>> &sets);
+
 class GpuScheduleBuilder {
 public:
   explicit GpuScheduleBuilder(const std::string &arch,
