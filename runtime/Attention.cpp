@@ -602,4 +602,23 @@ void Launcher::launch(const AttentionCall &c) {
   launched_ = true;
 }
 
+Driver::Module loadHelperModule(const std::string &code,
+                                const std::string &fileName,
+                                const std::string &arch,
+                                KernelRegistry *registry) {
+  auto build = [&] {
+    Nvrtc::Output o = Nvrtc::get().compile(code, fileName, arch, {"-lineinfo"});
+    return KernelBinary{std::move(o.ptx), std::move(o.cubin), std::move(o.log)};
+  };
+  const std::string key = contentHash(code + "\n//arch=" + arch +
+                                      "\n//maskjit=" + maskjitVersion() +
+                                      "\n//nvrtc=" + Nvrtc::get().version());
+  std::shared_ptr<const KernelBinary> bin =
+      registry ? registry->getOrBuild(key, build)
+               : std::make_shared<KernelBinary>(build());
+  return Driver::get().loadModule(
+      bin->cubin.empty() ? static_cast<const void *>(bin->ptx.c_str())
+                         : static_cast<const void *>(bin->cubin.data()));
+}
+
 } // namespace maskjit::runtime

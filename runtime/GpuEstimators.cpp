@@ -42,22 +42,9 @@ VerticalSlashEstimator::VerticalSlashEstimator(int64_t headDim,
     : headDim_(headDim) {
   if (headDim != 64 && headDim != 128)
     throw std::invalid_argument("the estimator supports head_dim 64 and 128");
-  const std::string code = source(headDim, dtype);
-  auto build = [&] {
-    Nvrtc::Output o = Nvrtc::get().compile(code, "estimate_vertical_slash.cu",
-                                           arch, {"-lineinfo"});
-    return KernelBinary{std::move(o.ptx), std::move(o.cubin), std::move(o.log)};
-  };
-  const std::string key = contentHash(code + "\n//arch=" + arch +
-                                      "\n//maskjit=" + maskjitVersion() +
-                                      "\n//nvrtc=" + Nvrtc::get().version());
-  std::shared_ptr<const KernelBinary> bin =
-      registry ? registry->getOrBuild(key, build)
-               : std::make_shared<KernelBinary>(build());
+  module_ = loadHelperModule(source(headDim, dtype),
+                             "estimate_vertical_slash.cu", arch, registry);
   Driver &d = Driver::get();
-  module_ = d.loadModule(bin->cubin.empty()
-                             ? static_cast<const void *>(bin->ptx.c_str())
-                             : static_cast<const void *>(bin->cubin.data()));
   stats_ = d.function(module_, "mj_vs_chunk_stats");
   rows_ = d.function(module_, "mj_vs_row_stats");
   mass_ = d.function(module_, "mj_vs_mass");

@@ -32,22 +32,8 @@ std::string GpuScheduleBuilder::source() {
 
 GpuScheduleBuilder::GpuScheduleBuilder(const std::string &arch,
                                        KernelRegistry *registry) {
-  const std::string code = source();
-  auto compile = [&] {
-    Nvrtc::Output o =
-        Nvrtc::get().compile(code, "schedule_build.cu", arch, {"-lineinfo"});
-    return KernelBinary{std::move(o.ptx), std::move(o.cubin), std::move(o.log)};
-  };
-  const std::string key = contentHash(code + "\n//arch=" + arch +
-                                      "\n//maskjit=" + maskjitVersion() +
-                                      "\n//nvrtc=" + Nvrtc::get().version());
-  std::shared_ptr<const KernelBinary> bin =
-      registry ? registry->getOrBuild(key, compile)
-               : std::make_shared<KernelBinary>(compile());
+  module_ = loadHelperModule(source(), "schedule_build.cu", arch, registry);
   Driver &d = Driver::get();
-  module_ = d.loadModule(bin->cubin.empty()
-                             ? static_cast<const void *>(bin->ptx.c_str())
-                             : static_cast<const void *>(bin->cubin.data()));
   build_ = d.function(module_, "mj_sb_build");
   scan_ = d.function(module_, "mj_sb_scan");
 }

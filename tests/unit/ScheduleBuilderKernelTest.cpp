@@ -73,14 +73,6 @@ KernelTables runBuilder(const SetSchedulePlan &plan,
   return out;
 }
 
-std::vector<int64_t> randomSet(std::mt19937_64 &rng, int n, int64_t lo,
-                               int64_t hi) {
-  std::vector<int64_t> v;
-  for (int i = 0; i < n; ++i)
-    v.push_back(lo + static_cast<int64_t>(rng() % (hi - lo + 1)));
-  return v;
-}
-
 } // namespace
 
 // Random shapes (Lq != Lk, lengths not multiples of the tiles, more than
@@ -113,11 +105,11 @@ TEST(ScheduleBuilderKernel, SameTablesAsTheHost) {
         for (int h = 0; h < c.heads; ++h) {
           std::vector<int64_t> v;
           if (plan->setNames[i] == "topk_diagonals") {
-            v = randomSet(rng, 12, 1 - lk, lq - 1);
+            v = test::randomSet(rng, 12, 1 - lk, lq - 1);
             for (int64_t d = 0; d < 40; ++d) // a band: runs of tiles
               v.push_back(d);
           } else {
-            v = randomSet(rng, 300, 0, lk - 1);
+            v = test::randomSet(rng, 300, 0, lk - 1);
           }
           sets[i].push_back(v);
           perHead[h][plan->setNames[i]] = v;

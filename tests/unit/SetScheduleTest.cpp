@@ -120,13 +120,6 @@ emulate(const SetSchedulePlan &plan,
   return out;
 }
 
-std::vector<int64_t> randomSet(std::mt19937_64 &rng, int n, int64_t lo,
-                               int64_t hi) {
-  std::vector<int64_t> v;
-  for (int i = 0; i < n; ++i)
-    v.push_back(lo + static_cast<int64_t>(rng() % (hi - lo + 1)));
-  return v;
-}
 } // namespace
 
 TEST(SetSchedule, VerticalSlashClausesBoundPerHead) {
@@ -200,8 +193,8 @@ TEST(SetSchedule, BuilderRuleGivesTheHostTables) {
       for (size_t i = 0; i < sets.size(); ++i)
         for (int h = 0; h < c.heads; ++h) {
           const bool diagonal = plan->setNames[i] == "topk_diagonals";
-          sets[i].push_back(diagonal ? randomSet(rng, 6, 1 - lk, lq - 1)
-                                     : randomSet(rng, 40, 0, lk - 1));
+          sets[i].push_back(diagonal ? test::randomSet(rng, 6, 1 - lk, lq - 1)
+                                     : test::randomSet(rng, 40, 0, lk - 1));
           perHead[h][plan->setNames[i]] = sets[i].back();
         }
       KernelTables host;

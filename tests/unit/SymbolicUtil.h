@@ -8,8 +8,10 @@
 #include "maskjit/compiler/Pipeline.h"
 #include "maskjit/compiler/SymbolicSchedule.h"
 
+#include <random>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace maskjit::test {
 
@@ -31,6 +33,16 @@ inline mask::SymbolicSchedule symbolicFor(const Loaded &l,
   if (!sym)
     throw std::runtime_error("no schedule");
   return *sym;
+}
+
+/// `n` values drawn uniformly from [lo, hi] (repeats possible): a random
+/// set as a selector or a user might give it.
+inline std::vector<int64_t> randomSet(std::mt19937_64 &rng, int n, int64_t lo,
+                                      int64_t hi) {
+  std::vector<int64_t> v;
+  for (int i = 0; i < n; ++i)
+    v.push_back(lo + static_cast<int64_t>(rng() % (hi - lo + 1)));
+  return v;
 }
 
 } // namespace maskjit::test

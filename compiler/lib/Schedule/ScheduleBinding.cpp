@@ -171,12 +171,7 @@ bool buildKernelTables(
         &perHeadArrays) {
   std::vector<HeadTables> parts(static_cast<size_t>(std::max(heads, 0)));
   auto build = [&](int h) {
-    std::map<std::string, int64_t> bound = values;
-    bound["h"] = h;
-    bound["b"] = 0;
-    if (h < static_cast<int>(perHead.size()))
-      for (auto &[name, v] : perHead[h])
-        bound[name] = v;
+    const std::map<std::string, int64_t> bound = headValues(values, perHead, h);
     HeadTables &part = parts[h];
     std::optional<KvSchedule> sched;
     if (h < static_cast<int>(perHeadArrays.size())) {

@@ -75,12 +75,7 @@ planSetSchedule(const SymbolicSchedule &s,
         plan.setNames.end())
       plan.setNames.push_back(t->setName);
   for (int h = 0; h < heads; ++h) {
-    std::map<std::string, int64_t> bound = values;
-    bound["h"] = h;
-    bound["b"] = 0;
-    if (h < static_cast<int>(perHead.size()))
-      for (auto &[name, v] : perHead[h])
-        bound[name] = v;
+    const std::map<std::string, int64_t> bound = headValues(values, perHead, h);
     std::optional<KvSchedule> sched =
         bindSchedule(setPart, bound, lq, lk, tileQ, tileK, error);
     if (!sched)

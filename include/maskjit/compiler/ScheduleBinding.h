@@ -57,6 +57,20 @@ struct SymbolicSchedule {
   bool hasComplement = true;
 };
 
+/// The symbol values of head `h`: `values`, h itself, b = 0, and the
+/// head's own values from `perHead` (may be shorter than the heads).
+inline std::map<std::string, int64_t>
+headValues(const std::map<std::string, int64_t> &values,
+           const std::vector<std::map<std::string, int64_t>> &perHead, int h) {
+  std::map<std::string, int64_t> bound = values;
+  bound["h"] = h;
+  bound["b"] = 0;
+  if (h >= 0 && h < static_cast<int>(perHead.size()))
+    for (auto &[name, v] : perHead[h])
+      bound[name] = v;
+  return bound;
+}
+
 /// Binds the symbols. `values` must hold every symbol used (Lq and Lk are
 /// taken from the shape); a missing one is reported in `error`.
 std::optional<KvSchedule>

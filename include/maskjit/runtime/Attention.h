@@ -62,6 +62,14 @@ struct CompiledKernel {
 /// maskjit's version, part of every cache key.
 const char *maskjitVersion();
 
+/// Compiles a helper kernel's CUDA source (estimators, schedule builders)
+/// for `arch` through `registry` when given (keyed by the source, arch and
+/// versions, as the attention kernels), and loads it.
+Driver::Module loadHelperModule(const std::string &code,
+                                const std::string &fileName,
+                                const std::string &arch,
+                                KernelRegistry *registry);
+
 /// Runs the compiler to the predicate and the schedule, builds the kernel
 /// source and (when `compile`) compiles it with NVRTC. Compiler diagnostics
 /// go to `errors`; failures throw (CudaError for NVRTC).
