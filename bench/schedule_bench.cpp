@@ -4,6 +4,7 @@
 // spread), at 32k and 128k, 128x128 tiles; and 32 heads with sets of their
 // own.
 #include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/compiler/SetSchedule.h"
 
 #include <benchmark/benchmark.h>
 
@@ -110,5 +111,25 @@ BENCHMARK(BM_VerticalSlashTablesPerHead)
     ->Arg(131072)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// The host's part of a set schedule built on the GPU (compiler/
+// SetSchedule.h): planned once per shape and parameter values, then reused
+// by every call whatever its sets; 32 heads.
+static void BM_VerticalSlashSetPlan(benchmark::State &state) {
+  const int64_t s = state.range(0);
+  const SymbolicSchedule sched = verticalSlash();
+  for (auto _ : state) {
+    std::string whyNot, error;
+    auto plan =
+        planSetSchedule(sched, {}, {}, 32, s, s, 128, 128, whyNot, error);
+    if (!plan)
+      state.SkipWithError((whyNot + error).c_str());
+    benchmark::DoNotOptimize(plan);
+  }
+}
+BENCHMARK(BM_VerticalSlashSetPlan)
+    ->Arg(32768)
+    ->Arg(131072)
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();
