@@ -375,6 +375,17 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         // them against the CPU reference estimator.
         const std::vector<dsl::Selections> &estimated =
             launcher.estimatedSets();
+        // The reference mask of head h, under the sets the launch used.
+        auto headEvaluator = [&](int64_t h) {
+          MaskOptions m = mask;
+          m.head = h;
+          m.lk = Lk;
+          const dsl::Selections *sets = !estimated.empty() ? &estimated[h]
+                                        : !call.headSelections.empty()
+                                            ? &call.headSelections[h]
+                                            : nullptr;
+          return makeEvaluator(program, pattern, m, sets);
+        };
         if (!estimated.empty()) {
           std::cout << fmt::format(
               "selectors estimated on the GPU: {} columns and {} diagonals "
@@ -435,16 +446,8 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           std::vector<double> sc(Lk);
           for (auto [b, h, q] : rows) {
             auto &ev = evals[h];
-            if (!ev) {
-              MaskOptions m = mask;
-              m.head = h;
-              m.lk = Lk;
-              const dsl::Selections *sets = !estimated.empty() ? &estimated[h]
-                                            : !call.headSelections.empty()
-                                                ? &call.headSelections[h]
-                                                : nullptr;
-              ev = makeEvaluator(program, pattern, m, sets);
-            }
+            if (!ev)
+              ev = headEvaluator(h);
             ev->row(q, allowed.data());
             const int64_t kvh = h / (H / Hkv);
             const uint16_t *qrow = &hq[((b * Lq + q) * H + h) * D];
@@ -556,14 +559,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           std::vector<std::string> countErrors(heads);
           auto countHead = [&](int64_t h) {
             try {
-              MaskOptions m = mask;
-              m.head = h;
-              m.lk = Lk;
-              const dsl::Selections *sets = !estimated.empty() ? &estimated[h]
-                                            : !call.headSelections.empty()
-                                                ? &call.headSelections[h]
-                                                : nullptr;
-              auto ev = makeEvaluator(program, pattern, m, sets);
+              auto ev = headEvaluator(h);
               std::vector<uint8_t> row(Lk);
               int64_t n = 0, rowsSeen = 0;
               for (int64_t q = 0; q < Lq; q += rowStep, ++rowsSeen) {
