@@ -230,11 +230,17 @@ void Launcher::prepare(const AttentionCall &c) {
   Driver &d = Driver::get();
   const dsl::PatternDecl &pattern = *kernel_.pattern;
   // Argument buffers, reused from call to call (sets change every call of
-  // an estimated pattern): the last launch must be done with them.
-  if (launched_)
-    d.synchronize();
+  // an estimated pattern): the last launch must be done with them before
+  // one is written.
+  bool waited = !launched_;
+  auto waitForLastLaunch = [&] {
+    if (!waited)
+      d.synchronize();
+    waited = true;
+  };
   size_t slot = 0;
   auto uploadBuffer = [&](const void *data, size_t bytes) {
+    waitForLastLaunch();
     if (slot == buffers_.size())
       buffers_.push_back(std::make_unique<DeviceBuffer>());
     return buffers_[slot++]->upload(data, bytes);
@@ -258,14 +264,19 @@ void Launcher::prepare(const AttentionCall &c) {
   };
   // A selector's chosen set for each head (one for all when the call gives
   // one), or null when missing.
-  const bool perHeadSets = !c.headSelections.empty();
-  if (perHeadSets && static_cast<int64_t>(c.headSelections.size()) != c.heads)
+  // (Sets estimated by this launch are per head, on the device; they come
+  // to the host only where the host needs them.)
+  const bool perHeadSets = !c.headSelections.empty() || deviceSets_;
+  if (!c.headSelections.empty() &&
+      static_cast<int64_t>(c.headSelections.size()) != c.heads)
     throw std::invalid_argument(
         "per-head selections: " + std::to_string(c.headSelections.size()) +
         " sets for " + std::to_string(c.heads) + " heads");
   auto chosen = [&](const std::string &selector,
                     int64_t h) -> const std::optional<std::vector<int64_t>> & {
-    const dsl::Selections &s = perHeadSets ? c.headSelections[h] : c.selections;
+    const dsl::Selections &s = deviceSets_    ? estimatedSets()[h]
+                               : perHeadSets ? c.headSelections[h]
+                                             : c.selections;
     return selector == "topk_columns" ? s.columns : s.diagonals;
   };
   // Arguments of the predicate, in the kernel's layout.
@@ -279,6 +290,18 @@ void Launcher::prepare(const AttentionCall &c) {
                                     "(...), which the kernels do not run yet");
       // Bitmaps over every index a (q, k) of the call reaches: keys, or
       // diagonals q - k from 1 - Lk to Lq - 1.
+      const bool columns = f.name == "topk_columns";
+      if (deviceSets_) {
+        const DeviceVerticalSlash &e = deviceSetsOf_;
+        argWords_.push_back(columns ? e.columnBits : e.diagonalBits);
+        argWords_.push_back(static_cast<uint64_t>(columns ? e.columnLo
+                                                          : e.diagonalLo));
+        argWords_.push_back(static_cast<uint64_t>(columns ? e.columnHi
+                                                          : e.diagonalHi));
+        argWords_.push_back(static_cast<uint64_t>(
+            e.heads > 1 ? (columns ? e.columnWords : e.diagonalWords) : 0));
+        continue;
+      }
       std::vector<const std::vector<int64_t> *> sets;
       for (int64_t h = 0; h < (perHeadSets ? c.heads : 1); ++h) {
         const auto &set = chosen(f.name, h);
@@ -287,7 +310,6 @@ void Launcher::prepare(const AttentionCall &c) {
                                       f.name + "(...): give the chosen set");
         sets.push_back(&*set);
       }
-      const bool columns = f.name == "topk_columns";
       SelectorBits bits =
           selectorBits(sets, columns ? 0 : 1 - c.lk, columns ? c.lk : c.lq);
       argWords_.push_back(
@@ -340,21 +362,27 @@ void Launcher::prepare(const AttentionCall &c) {
       arrays[name] = v.array;
   // The selectors' chosen sets bind the schedule's set atoms too; sets
   // chosen per head give each head its schedule.
+  // (Filled when the host needs the sets: estimated ones are read back.)
   std::vector<std::map<std::string, std::vector<int64_t>>> headArrays;
-  if (perHeadSets) {
-    for (const dsl::Selections &s : c.headSelections) {
-      headArrays.emplace_back();
-      if (s.columns)
-        headArrays.back()["topk_columns"] = *s.columns;
-      if (s.diagonals)
-        headArrays.back()["topk_diagonals"] = *s.diagonals;
+  bool haveHostSets = false;
+  auto hostSets = [&] {
+    if (haveHostSets)
+      return;
+    haveHostSets = true;
+    if (perHeadSets) {
+      for (int64_t h = 0; h < c.heads; ++h) {
+        headArrays.emplace_back();
+        for (const char *name : {"topk_columns", "topk_diagonals"})
+          if (const auto &set = chosen(name, h))
+            headArrays.back()[name] = *set;
+      }
+    } else {
+      if (c.selections.columns)
+        arrays["topk_columns"] = *c.selections.columns;
+      if (c.selections.diagonals)
+        arrays["topk_diagonals"] = *c.selections.diagonals;
     }
-  } else {
-    if (c.selections.columns)
-      arrays["topk_columns"] = *c.selections.columns;
-    if (c.selections.diagonals)
-      arrays["topk_diagonals"] = *c.selections.diagonals;
-  }
+  };
   schedHeads_ =
       kernel_.scheduleNeedsHead || perHeadSets ? static_cast<int>(c.heads) : 1;
   std::vector<std::map<std::string, int64_t>> perHead(schedHeads_);
@@ -366,8 +394,28 @@ void Launcher::prepare(const AttentionCall &c) {
   // of the schedule, which the host plans once per shape and values.
   onGpuTables_ = false;
   builder_ = "host";
-  if (std::optional<mask::SetSchedulePlan> *plan =
-          setPlan(c, symbols, perHead)) {
+  std::optional<mask::SetSchedulePlan> *plan = setPlan(c, symbols, perHead);
+  // Estimated sets stay on the device when the plan reads only them.
+  bool onDevice = plan && deviceSets_;
+  DeviceSetValues deviceValues;
+  if (onDevice) {
+    const DeviceVerticalSlash &e = deviceSetsOf_;
+    deviceValues.values = e.sorted;
+    for (const std::string &name : (*plan)->setNames) {
+      const bool columns = name == "topk_columns";
+      onDevice = onDevice && (columns || name == "topk_diagonals") &&
+                 e.heads == schedHeads_;
+      const int64_t n = columns ? e.nColumns : e.nDiagonals,
+                    at = columns ? 0 : e.heads * e.nColumns;
+      for (int64_t h = 0; h < e.heads; ++h) {
+        deviceValues.begin.push_back(static_cast<int>(at + h * n));
+        deviceValues.end.push_back(static_cast<int>(at + (h + 1) * n));
+      }
+    }
+  }
+  if (!onDevice)
+    hostSets();
+  if (plan) {
     std::vector<std::vector<const std::vector<int64_t> *>> sets;
     bool complete = true;
     for (const std::string &name : (*plan)->setNames) {
@@ -383,7 +431,7 @@ void Launcher::prepare(const AttentionCall &c) {
         sets.back().push_back(v);
       }
     }
-    if (complete) {
+    if (onDevice || complete) {
       if (!scheduleBuilder_) {
         // Compiled (or found in the cache) once: not part of a build's time.
         auto t0 = std::chrono::steady_clock::now();
@@ -393,7 +441,10 @@ void Launcher::prepare(const AttentionCall &c) {
                           std::chrono::steady_clock::now() - t0)
                           .count();
       }
-      gpuTables_ = scheduleBuilder_->build(**plan, sets, c.stream);
+      gpuTables_ =
+          onDevice
+              ? scheduleBuilder_->build(**plan, planKey_, deviceValues, c.stream)
+              : scheduleBuilder_->build(**plan, planKey_, sets, c.stream);
       onGpuTables_ = true;
       builder_ = "gpu";
       numQTiles_ = gpuTables_.queryTiles;
@@ -411,6 +462,7 @@ void Launcher::prepare(const AttentionCall &c) {
                       .count();
           }
         } untimed{c0, untimedMs_};
+        hostSets();
         mask::KernelTables host;
         std::string error;
         if (!mask::buildKernelTables(kernel_.schedule, symbols, perHead,
@@ -454,6 +506,7 @@ void Launcher::prepare(const AttentionCall &c) {
   visitedTiles_ = tables.visitedTiles;
   gatheredKeys_ = tables.gatheredKeys;
   auto upload32 = [&](Driver::DevicePtr &dst, const std::vector<int> &v) {
+    waitForLastLaunch();
     d.free(dst);
     dst = d.alloc(std::max<size_t>(v.size(), 1) * 4);
     d.upload(dst, v.data(), v.size() * 4);
@@ -485,10 +538,10 @@ void Launcher::launch(const AttentionCall &c) {
     for (int i = 0; i < 3; ++i)
       if (s[i] % 8 != 0)
         throw std::invalid_argument("strides must be multiples of 8 elements");
-  // Selectors without chosen sets: estimate them on the GPU, per head.
-  const AttentionCall *call = &c;
-  AttentionCall withSets;
+  // Selectors without chosen sets: estimate them on the GPU, per head, and
+  // leave them there for the schedule builder and the kernel.
   estimated_.clear();
+  deviceSets_ = false;
   const bool needsSets = kernel_.selectorArgs.count("topk_columns") ||
                          kernel_.selectorArgs.count("topk_diagonals");
   if (needsSets && c.headSelections.empty() && !c.selections.columns &&
@@ -509,23 +562,16 @@ void Launcher::launch(const AttentionCall &c) {
         c.softmaxScale > 0
             ? c.softmaxScale
             : 1.0f / std::sqrt(static_cast<float>(kernel_.source.headDim));
-    VerticalSlashSets sets = estimator_->estimate(
-        c, vertical, slash, std::max(lastQ, lastQd), scale);
-    estimateMs_ = sets.ms;
-    withSets = c;
-    for (int64_t h = 0; h < c.heads; ++h) {
-      dsl::Selections s;
-      s.columns = std::move(sets.columns[h]);
-      s.diagonals = std::move(sets.diagonals[h]);
-      estimated_.push_back(s);
-    }
-    withSets.headSelections = estimated_;
-    call = &withSets;
+    // The previous launch may still read the estimator's buffers: the
+    // estimate is queued after it on the same stream.
+    deviceSetsOf_ = estimator_->estimate(c, vertical, slash,
+                                         std::max(lastQ, lastQd), scale);
+    deviceSets_ = true;
   }
-  if (!hasPrepared_ || !sameInputs(*call, prepared_)) {
+  if (deviceSets_ || !hasPrepared_ || !sameInputs(c, prepared_)) {
     auto t0 = std::chrono::steady_clock::now();
     untimedMs_ = 0;
-    prepare(*call);
+    prepare(c);
     buildMs_ = std::chrono::duration<double, std::milli>(
                    std::chrono::steady_clock::now() - t0)
                    .count() -
@@ -594,12 +640,30 @@ void Launcher::launch(const AttentionCall &c) {
         function_,
         static_cast<unsigned>(std::min<int64_t>(works, d.multiprocessors())), 1,
         1, kernel_.source.threads, kernel_.source.sharedBytes, args, c.stream);
+    launched_ = true;
     return;
   }
   d.launch(function_, numQTiles_, static_cast<unsigned>(c.heads),
            static_cast<unsigned>(c.batch), kernel_.source.threads,
            kernel_.source.sharedBytes, args, c.stream);
   launched_ = true;
+}
+
+const std::vector<dsl::Selections> &Launcher::estimatedSets() const {
+  if (deviceSets_ && estimated_.empty()) {
+    VerticalSlashSets sets = estimator_->download();
+    for (int64_t h = 0; h < deviceSetsOf_.heads; ++h) {
+      dsl::Selections s;
+      s.columns = std::move(sets.columns[h]);
+      s.diagonals = std::move(sets.diagonals[h]);
+      estimated_.push_back(std::move(s));
+    }
+  }
+  return estimated_;
+}
+
+float Launcher::estimateMs() const {
+  return deviceSets_ ? estimator_->lastMs() : 0.f;
 }
 
 Driver::Module loadHelperModule(const std::string &code,

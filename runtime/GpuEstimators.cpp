@@ -19,6 +19,14 @@ struct EstParams {
   float scaleLog2;
   uint64_t chunkMax, chunkSum, rowMax, rowSum, columns, diagonals;
 };
+/// mj_pub_params (set_publish.cuh).
+struct PublishParams {
+  uint64_t chosen;
+  int n, shift;
+  int64_t count;
+  uint64_t bits, sorted;
+};
+constexpr int kPublishThreads = 1024; // MJ_PUB_THREADS
 constexpr int kChunkKeys = 1024; // MJ_EST_CHUNK
 constexpr int kThreads = 128;    // MJ_EST_THREADS
 constexpr int kMaxLastQ = 64;    // MJ_EST_MAX_Q
@@ -49,6 +57,7 @@ VerticalSlashEstimator::VerticalSlashEstimator(int64_t headDim,
   rows_ = d.function(module_, "mj_vs_row_stats");
   mass_ = d.function(module_, "mj_vs_mass");
   topk_ = d.function(module_, "mj_vs_topk");
+  publish_ = d.function(module_, "mj_publish_sets");
 }
 
 VerticalSlashEstimator::~VerticalSlashEstimator() {
@@ -59,10 +68,11 @@ VerticalSlashEstimator::~VerticalSlashEstimator() {
   }
 }
 
-VerticalSlashSets VerticalSlashEstimator::estimate(const AttentionCall &c,
-                                                   int64_t vertical,
-                                                   int64_t slash, int64_t lastQ,
-                                                   float scale) {
+DeviceVerticalSlash VerticalSlashEstimator::estimate(const AttentionCall &c,
+                                                     int64_t vertical,
+                                                     int64_t slash,
+                                                     int64_t lastQ,
+                                                     float scale) {
   if (c.batch != 1)
     throw std::invalid_argument(
         "estimated selectors (topk_columns, topk_diagonals) choose per head "
@@ -78,12 +88,26 @@ VerticalSlashSets VerticalSlashEstimator::estimate(const AttentionCall &c,
   lastQ = std::min(lastQ, c.lq);
   const int64_t H = c.heads, chunks = (c.lk + kChunkKeys - 1) / kChunkKeys;
   const int64_t nDiag = c.lq + c.lk - 1;
-  const int64_t nCols = std::min(vertical, c.lk),
-                nDiags = std::min(slash, nDiag);
-  // Scratch: chunk stats, row stats, masses, chosen indices.
+  DeviceVerticalSlash out;
+  out.heads = H;
+  out.nColumns = std::min(vertical, c.lk);
+  out.nDiagonals = std::min(slash, nDiag);
+  // Bitmaps over every index a (q, k) of the call reaches: keys, and
+  // diagonals q - k from 1 - Lk to Lq - 1 (runtime::selectorBits).
+  out.columnLo = 0;
+  out.columnHi = c.lk;
+  out.columnWords = (c.lk + 31) / 32;
+  out.diagonalLo = 1 - c.lk;
+  out.diagonalHi = c.lq;
+  out.diagonalWords = (nDiag + 31) / 32;
+  const int64_t nCols = out.nColumns, nDiags = out.nDiagonals;
+  // Scratch: chunk stats, row stats, masses, chosen indices (unordered),
+  // then what is handed on: sorted indices and bitmaps.
   const size_t floats =
       size_t(2 * H * chunks * lastQ + 2 * H * lastQ + H * c.lk + H * nDiag);
-  const size_t bytes = floats * 4 + size_t(H * (nCols + nDiags)) * 4;
+  const size_t handed =
+      size_t(H * (nCols + nDiags) + H * (out.columnWords + out.diagonalWords));
+  const size_t bytes = floats * 4 + size_t(H * (nCols + nDiags)) * 4 + handed * 4;
   if (bytes > scratchBytes_) {
     for (Driver::DevicePtr p : scratch_)
       d.free(p);
@@ -119,43 +143,65 @@ VerticalSlashSets VerticalSlashEstimator::estimate(const AttentionCall &c,
   p.columns = take(H * c.lk);
   p.diagonals = take(H * nDiag);
   Driver::DevicePtr colOut = take(H * nCols), diagOut = take(H * nDiags);
+  out.sorted = take(H * (nCols + nDiags));
+  out.columnBits = take(H * out.columnWords);
+  out.diagonalBits = take(H * out.diagonalWords);
   if (!e0_) {
     e0_ = d.createEvent();
     e1_ = d.createEvent();
   }
-  Driver::Event e0 = e0_, e1 = e1_;
-  d.record(e0);
+  d.record(e0_);
   // Diagonal masses are accumulated with atomics: zero them first.
   d.memset32Async(p.diagonals, 0, H * nDiag, c.stream);
   void *args[] = {&p};
   d.launch(stats_, chunks, H, 1, kThreads, 0, args, c.stream);
   d.launch(rows_, H, 1, 1, 64, 0, args, c.stream);
   d.launch(mass_, chunks, H, 1, kThreads, 0, args, c.stream);
-  auto topk = [&](Driver::DevicePtr values, int64_t count, int64_t n,
-                  int64_t shift, Driver::DevicePtr out) {
-    if (n == 0)
-      return;
+  auto select = [&](Driver::DevicePtr values, int64_t count, int64_t n,
+                    int64_t shift, Driver::DevicePtr chosen,
+                    Driver::DevicePtr sorted, Driver::DevicePtr bits) {
     int ni = static_cast<int>(n);
-    void *a[] = {&values, &count, &ni, &shift, &out};
-    d.launch(topk_, H, 1, 1, 1024, 0, a, c.stream);
+    if (n > 0) {
+      void *a[] = {&values, &count, &ni, &shift, &chosen};
+      d.launch(topk_, H, 1, 1, 1024, 0, a, c.stream);
+    }
+    // Bitmaps are written even for empty sets (all zero).
+    PublishParams pp{chosen, ni, static_cast<int>(shift), count, bits, sorted};
+    void *a[] = {&pp};
+    d.launch(publish_, H, 1, 1, kPublishThreads, 0, a, c.stream);
   };
-  topk(p.columns, c.lk, nCols, 0, colOut);
-  topk(p.diagonals, nDiag, nDiags, c.lk - 1, diagOut);
-  d.record(e1);
+  select(p.columns, c.lk, nCols, 0, colOut, out.columns(), out.columnBits);
+  select(p.diagonals, nDiag, nDiags, c.lk - 1, diagOut, out.diagonals(),
+         out.diagonalBits);
+  d.record(e1_);
+  last_ = out;
+  return out;
+}
+
+VerticalSlashSets VerticalSlashEstimator::download() const {
   VerticalSlashSets out;
+  if (!last_.sorted)
+    return out;
+  Driver &d = Driver::get();
+  const int64_t H = last_.heads, nCols = last_.nColumns,
+                nDiags = last_.nDiagonals;
   std::vector<int> cols(H * nCols), diags(H * nDiags);
-  d.download(cols.data(), colOut, cols.size() * 4);
-  d.download(diags.data(), diagOut, diags.size() * 4);
-  out.ms = d.elapsedMs(e0, e1);
+  if (!cols.empty())
+    d.download(cols.data(), last_.columns(), cols.size() * 4);
+  if (!diags.empty())
+    d.download(diags.data(), last_.diagonals(), diags.size() * 4);
+  out.ms = lastMs();
   for (int64_t h = 0; h < H; ++h) {
     out.columns.emplace_back(cols.begin() + h * nCols,
                              cols.begin() + (h + 1) * nCols);
     out.diagonals.emplace_back(diags.begin() + h * nDiags,
                                diags.begin() + (h + 1) * nDiags);
-    std::sort(out.columns.back().begin(), out.columns.back().end());
-    std::sort(out.diagonals.back().begin(), out.diagonals.back().end());
   }
   return out;
+}
+
+float VerticalSlashEstimator::lastMs() const {
+  return e1_ ? Driver::get().elapsedMs(e0_, e1_) : 0.f;
 }
 
 } // namespace maskjit::runtime

@@ -15,7 +15,7 @@ namespace {
 /// mj_sb_params, as the kernels declare it.
 struct BuildParams {
   int lq, lk, tileQ, tileK, heads, qTiles, kTiles, kWords, nSets;
-  uint64_t staticPtr, staticSegs, setPtr, setValues, clausePtr, clauses, atoms;
+  uint64_t staticPtr, staticSegs, setPtr, setEnd, setValues, clausePtr, clauses, atoms;
   uint64_t segCount, keyCount, keyFull, segPtr, gatherPtr, segs, gatherKeys;
   uint64_t visitedTiles;
 };
@@ -53,7 +53,7 @@ BuilderInputs builderInputs(
         "Lk = " + std::to_string(plan.lk) +
         " is too long for the GPU schedule builder (at most " +
         std::to_string(kMaxSharedBytes / 8 * 32 * plan.tileK) + " keys)");
-  if (sets.size() != plan.setNames.size())
+  if (!sets.empty() && sets.size() != plan.setNames.size())
     throw std::invalid_argument("the schedule needs " +
                                 std::to_string(plan.setNames.size()) +
                                 " sets, got " + std::to_string(sets.size()));
@@ -99,28 +99,68 @@ BuilderInputs builderInputs(
 }
 
 DeviceTables GpuScheduleBuilder::build(
-    const mask::SetSchedulePlan &plan,
+    const mask::SetSchedulePlan &plan, const std::string &planKey,
     const std::vector<std::vector<const std::vector<int64_t> *>> &sets,
     void *stream) {
   const BuilderInputs in = builderInputs(plan, sets);
-  const int heads = in.heads;
-  const int64_t qTiles = in.qTiles, kTiles = in.kTiles, kWords = in.kWords;
-  const std::vector<int> &setPtr = in.setPtr, &setValues = in.setValues,
-                         &clausePtr = in.clausePtr, &clauses = in.clauses;
-  const std::vector<int64_t> &atoms = in.atoms;
-  const mask::KernelTables &st = plan.staticTables;
+  DeviceSetValues values;
+  values.values = setValues_.upload(in.setValues.data(),
+                                    std::max<size_t>(in.setValues.size(), 1) *
+                                        4);
+  values.begin.assign(in.setPtr.begin(), in.setPtr.end() - 1);
+  values.end.assign(in.setPtr.begin() + 1, in.setPtr.end());
+  return build(plan, planKey, values, stream);
+}
+
+DeviceTables GpuScheduleBuilder::build(const mask::SetSchedulePlan &plan,
+                                       const std::string &planKey,
+                                       const DeviceSetValues &sets,
+                                       void *stream) {
   Driver &d = Driver::get();
+  const int heads = static_cast<int>(plan.heads.size());
+  const size_t pairs = plan.setNames.size() * size_t(heads);
+  if (sets.begin.size() != pairs || sets.end.size() != pairs)
+    throw std::invalid_argument(
+        "the schedule needs " + std::to_string(plan.setNames.size()) +
+        " sets for " + std::to_string(heads) + " heads");
+  // The set-independent inputs, uploaded again only when the plan or where
+  // the sets lie changes: one upload (each is a synchronous copy), every
+  // input at an 8-byte aligned offset.
+  if (!staticBlob_.get() || planKey != staticKey_ ||
+      sets.begin != staticBegin_ || sets.end != staticEnd_) {
+    const BuilderInputs in = builderInputs(plan, {});
+    const mask::KernelTables &st = plan.staticTables;
+    std::vector<unsigned char> blob;
+    auto put = [&](const void *data, size_t bytes) {
+      const size_t at = (blob.size() + 7) / 8 * 8;
+      blob.resize(at + bytes);
+      if (bytes)
+        std::memcpy(blob.data() + at, data, bytes);
+      return at;
+    };
+    StaticOffsets &o = staticOffsets_;
+    o.staticPtr = put(st.segPtr.data(), st.segPtr.size() * 4);
+    o.staticSegs = put(st.segs.data(), st.segs.size() * 4);
+    o.setBegin = put(sets.begin.data(), sets.begin.size() * 4);
+    o.setEnd = put(sets.end.data(), sets.end.size() * 4);
+    o.clausePtr = put(in.clausePtr.data(), in.clausePtr.size() * 4);
+    o.clauses = put(in.clauses.data(), in.clauses.size() * 4);
+    o.atoms = put(in.atoms.data(), in.atoms.size() * 8);
+    staticBlob_.upload(blob.data(), blob.size());
+    staticKey_ = planKey;
+    staticBegin_ = sets.begin;
+    staticEnd_ = sets.end;
+  }
+  const int64_t qTiles = (plan.lq + plan.tileQ - 1) / plan.tileQ,
+                kTiles = (plan.lk + plan.tileK - 1) / plan.tileK,
+                kWords = (kTiles + 31) / 32;
   // Buffers reused from build to build (a build runs with every new set).
   size_t slot = 0;
-  auto buffer = [&]() -> DeviceBuffer & {
+  auto scratch = [&](size_t bytes) {
     if (slot == buffers_.size())
       buffers_.push_back(std::make_unique<DeviceBuffer>());
-    return *buffers_[slot++];
+    return buffers_[slot++]->ensure(bytes);
   };
-  auto upload = [&](const void *data, size_t bytes) {
-    return buffer().upload(data, bytes);
-  };
-  auto scratch = [&](size_t bytes) { return buffer().ensure(bytes); };
   if (!e0_) {
     e0_ = d.createEvent();
     e1_ = d.createEvent();
@@ -135,32 +175,17 @@ DeviceTables GpuScheduleBuilder::build(
   p.qTiles = static_cast<int>(qTiles);
   p.kTiles = static_cast<int>(kTiles);
   p.kWords = static_cast<int>(kWords);
-  p.nSets = static_cast<int>(sets.size());
-  // One upload (each is a synchronous copy): every input at an 8-byte
-  // aligned offset of one buffer.
-  std::vector<unsigned char> blob;
-  auto put = [&](const void *data, size_t bytes) {
-    const size_t at = (blob.size() + 7) / 8 * 8;
-    blob.resize(at + bytes);
-    if (bytes)
-      std::memcpy(blob.data() + at, data, bytes);
-    return at;
-  };
-  const size_t oStaticPtr = put(st.segPtr.data(), st.segPtr.size() * 4),
-               oStaticSegs = put(st.segs.data(), st.segs.size() * 4),
-               oSetPtr = put(setPtr.data(), setPtr.size() * 4),
-               oSetValues = put(setValues.data(), setValues.size() * 4),
-               oClausePtr = put(clausePtr.data(), clausePtr.size() * 4),
-               oClauses = put(clauses.data(), clauses.size() * 4),
-               oAtoms = put(atoms.data(), atoms.size() * 8);
-  const Driver::DevicePtr inputs = upload(blob.data(), blob.size());
-  p.staticPtr = inputs + oStaticPtr;
-  p.staticSegs = inputs + oStaticSegs;
-  p.setPtr = inputs + oSetPtr;
-  p.setValues = inputs + oSetValues;
-  p.clausePtr = inputs + oClausePtr;
-  p.clauses = inputs + oClauses;
-  p.atoms = inputs + oAtoms;
+  p.nSets = static_cast<int>(plan.setNames.size());
+  const Driver::DevicePtr inputs = staticBlob_.get();
+  const StaticOffsets &o = staticOffsets_;
+  p.staticPtr = inputs + o.staticPtr;
+  p.staticSegs = inputs + o.staticSegs;
+  p.setPtr = inputs + o.setBegin;
+  p.setEnd = inputs + o.setEnd;
+  p.setValues = sets.values;
+  p.clausePtr = inputs + o.clausePtr;
+  p.clauses = inputs + o.clauses;
+  p.atoms = inputs + o.atoms;
   const size_t cells = size_t(heads) * size_t(qTiles);
   p.segCount = scratch(cells * 4);
   p.keyCount = scratch(cells * 4);
@@ -175,6 +200,7 @@ DeviceTables GpuScheduleBuilder::build(
   d.launch(build_, p.qTiles, heads, 1, kThreads, shared, args, stream);
   void *scanArgs[] = {&p};
   d.launch(scan_, 1, 1, 1, kThreads, 0, scanArgs, stream);
+  // The totals size the fill's buffers: the one wait of a build.
   int totals[2];
   const size_t last = (cells + heads - 1) * 4;
   d.download(&totals[0], p.segPtr + last, 4);

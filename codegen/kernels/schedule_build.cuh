@@ -25,7 +25,8 @@ struct mj_sb_params {
   int lq, lk, tile_q, tile_k, heads, q_tiles, k_tiles, k_words, n_sets;
   const int *static_ptr;  // [heads][q_tiles + 1], absolute
   const int *static_segs; // (begin, end, full) triples
-  const int *set_ptr;     // [n_sets * heads + 1] into set_values
+  const int *set_ptr;     // [n_sets * heads]: where (set, head) begins in set_values
+  const int *set_end;     // [n_sets * heads]: and ends (set_ptr + 1 for CSR)
   const int *set_values;  // each (set, head) sorted ascending
   const int *clause_ptr;  // [heads + 1] into clauses
   const int *clauses;     // (diagonal?, set, first atom, atom count)
@@ -116,7 +117,7 @@ mj_sb_build(mj_sb_params p, int pass) {
       continue;
     }
     const int sp = cl[1] * p.heads + h;
-    for (int i = p.set_ptr[sp] + tid; i < p.set_ptr[sp + 1]; i += MJ_SB_THREADS) {
+    for (int i = p.set_ptr[sp] + tid; i < p.set_end[sp]; i += MJ_SB_THREADS) {
       const int64_t d = p.set_values[i];
       int64_t lo = max(q0, d), hi = min(q1, d + p.lk - 1);
       for (int a = cl[2]; a < cl[2] + cl[3]; ++a) {
@@ -197,7 +198,7 @@ mj_sb_build(mj_sb_params p, int pass) {
       else if (rest < 0)
         khi = klo - 1;
     }
-    int first = p.set_ptr[sp], last = p.set_ptr[sp + 1];
+    int first = p.set_ptr[sp], last = p.set_end[sp];
     for (int lo = first, hi = last; lo < hi;) { // first value >= klo
       const int mid = (lo + hi) / 2;
       if (p.set_values[mid] < klo) lo = mid + 1; else hi = mid;

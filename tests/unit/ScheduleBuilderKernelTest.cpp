@@ -46,6 +46,7 @@ KernelTables runBuilder(const SetSchedulePlan &plan,
   p.static_ptr = st.segPtr.data();
   p.static_segs = st.segs.data();
   p.set_ptr = in.setPtr.data();
+  p.set_end = in.setPtr.data() + 1;
   p.set_values = in.setValues.data();
   p.clause_ptr = in.clausePtr.data();
   p.clauses = in.clauses.data();

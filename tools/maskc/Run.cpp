@@ -372,8 +372,9 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         }
         int status = 0;
         // Sets estimated on the GPU (no --select): report, export, and check
-        // them against the CPU reference estimator.
-        const std::vector<dsl::Selections> &estimated =
+        // them against the CPU reference estimator. (A copy: the launcher
+        // reads the sets back from the GPU after each launch that asks.)
+        const std::vector<dsl::Selections> estimated =
             launcher.estimatedSets();
         // The reference mask of head h, under the sets the launch used.
         auto headEvaluator = [&](int64_t h) {

@@ -68,7 +68,8 @@ const char *attentionTemplate(KernelFamily family);
 /// The helpers a row-mask function needs (codegen/kernels/row_mask.cuh).
 const char *rowMaskHelpers();
 /// The vertical-slash estimator kernels
-/// (codegen/kernels/estimate_vertical_slash.cuh).
+/// (codegen/kernels/estimate_vertical_slash.cuh), with the kernel that hands
+/// their sets on as bitmaps and sorted lists (codegen/kernels/set_publish.cuh).
 const char *verticalSlashEstimatorTemplate();
 /// The schedule builder of set patterns (codegen/kernels/schedule_build.cuh).
 const char *scheduleBuilderTemplate();

@@ -8,6 +8,7 @@
 #include "maskjit/compiler/SymbolicSchedule.h"
 #include "maskjit/dsl/Evaluator.h"
 #include "maskjit/runtime/Driver.h"
+#include "maskjit/runtime/GpuEstimators.h"
 #include "maskjit/runtime/GpuScheduleBuilder.h"
 #include "maskjit/runtime/Registry.h"
 
@@ -115,12 +116,11 @@ public:
   }
   int64_t gatheredKeys() const { return gatheredKeys_; }
   /// The sets the last launch estimated on the GPU, per head (empty when
-  /// the call gave them), and the time the estimate and the host schedule
-  /// build took.
-  const std::vector<dsl::Selections> &estimatedSets() const {
-    return estimated_;
-  }
-  float estimateMs() const { return estimateMs_; }
+  /// the call gave them; read back at the first call after the launch,
+  /// which waits for the estimate), and the time the estimate (waits for
+  /// it) and the schedule build took.
+  const std::vector<dsl::Selections> &estimatedSets() const;
+  float estimateMs() const;
   double scheduleBuildMs() const { return buildMs_; }
   /// GPU time of the last schedule built on the GPU, uploads included
   /// (0 for host builds; waits for the build to finish).
@@ -157,8 +157,9 @@ private:
   bool hasPrepared_ = false, launched_ = false;
   int64_t visitedTiles_ = 0, gatheredKeys_ = 0;
   std::unique_ptr<VerticalSlashEstimator> estimator_;
-  std::vector<dsl::Selections> estimated_;
-  float estimateMs_ = 0;
+  mutable std::vector<dsl::Selections> estimated_;
+  DeviceVerticalSlash deviceSetsOf_; ///< Where the estimator left its sets.
+  bool deviceSets_ = false; ///< The last launch estimated its sets.
   double buildMs_ = 0, untimedMs_ = 0;
   std::unique_ptr<GpuScheduleBuilder> scheduleBuilder_;
   std::optional<mask::SetSchedulePlan> plan_;

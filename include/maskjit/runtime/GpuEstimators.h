@@ -26,6 +26,22 @@ struct VerticalSlashSets {
   float ms = 0; ///< GPU time of the estimate (CUDA events).
 };
 
+/// An estimate's sets where the estimator left them on the device (its
+/// buffers, valid until its next estimate): per head, the chosen columns
+/// and diagonals in ascending order (int32, `nColumns` and `nDiagonals` a
+/// head), and as bitmaps in the layout of runtime::SelectorBits
+/// (`columnWords` and `diagonalWords` a head).
+struct DeviceVerticalSlash {
+  Driver::DevicePtr sorted = 0, columnBits = 0, diagonalBits = 0;
+  int64_t heads = 0, nColumns = 0, nDiagonals = 0;
+  int64_t columnLo = 0, columnHi = 0, columnWords = 0;
+  int64_t diagonalLo = 0, diagonalHi = 0, diagonalWords = 0;
+  Driver::DevicePtr columns() const { return sorted; }
+  Driver::DevicePtr diagonals() const {
+    return sorted + static_cast<Driver::DevicePtr>(heads * nColumns * 4);
+  }
+};
+
 class VerticalSlashEstimator {
 public:
   /// Compiles (or finds in `registry`) the estimator kernels for a head
@@ -39,9 +55,15 @@ public:
 
   /// The `vertical` best columns and `slash` best diagonals of each head
   /// from the softmax of its last `lastQ` (1..64) queries, scaled by
-  /// `scale`. Batch 1 only; throws std::invalid_argument otherwise.
-  VerticalSlashSets estimate(const AttentionCall &call, int64_t vertical,
-                             int64_t slash, int64_t lastQ, float scale);
+  /// `scale`, left on the device: the kernels are queued on the call's
+  /// stream and nothing waits for them. Batch 1 only; throws
+  /// std::invalid_argument otherwise.
+  DeviceVerticalSlash estimate(const AttentionCall &call, int64_t vertical,
+                               int64_t slash, int64_t lastQ, float scale);
+  /// The last estimate's sets copied to the host (waits for them).
+  VerticalSlashSets download() const;
+  /// GPU time of the last estimate (waits for it).
+  float lastMs() const;
 
   /// The CUDA source of the estimator kernels for a configuration.
   static std::string source(int64_t headDim, const std::string &dtype);
@@ -49,11 +71,12 @@ public:
 private:
   Driver::Module module_ = nullptr;
   Driver::Function stats_ = nullptr, rows_ = nullptr, mass_ = nullptr,
-                   topk_ = nullptr;
+                   topk_ = nullptr, publish_ = nullptr;
   int64_t headDim_;
   std::vector<Driver::DevicePtr> scratch_;
   Driver::Event e0_ = nullptr, e1_ = nullptr;
   size_t scratchBytes_ = 0;
+  DeviceVerticalSlash last_;
 };
 
 } // namespace maskjit::runtime

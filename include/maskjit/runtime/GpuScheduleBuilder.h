@@ -32,7 +32,8 @@ struct DeviceTables {
 /// sets as CSR over (set, head), each sorted without duplicates, the set
 /// clauses per head (diagonal?, set, first atom, atom count) and their
 /// atoms (a, b, rhs). Throws std::invalid_argument for missing sets or a
-/// key range too long for the kernels' shared bitmaps.
+/// key range too long for the kernels' shared bitmaps. With no sets, only
+/// the set-independent part (setPtr = {0}).
 struct BuilderInputs {
   int heads = 0;
   int64_t qTiles = 0, kTiles = 0, kWords = 0;
@@ -43,6 +44,15 @@ BuilderInputs builderInputs(
     const mask::SetSchedulePlan &plan,
     const std::vector<std::vector<const std::vector<int64_t> *>> &sets);
 
+/// Sets already on the device (as an estimator leaves them): the values of
+/// set plan.setNames[s] for head h are the int32 elements
+/// values[begin[s * heads + h], end[s * heads + h]), sorted ascending
+/// without duplicates.
+struct DeviceSetValues {
+  Driver::DevicePtr values = 0;
+  std::vector<int> begin, end;
+};
+
 class GpuScheduleBuilder {
 public:
   explicit GpuScheduleBuilder(const std::string &arch,
@@ -52,12 +62,19 @@ public:
   GpuScheduleBuilder &operator=(const GpuScheduleBuilder &) = delete;
 
   /// Builds the tables of `plan` for `heads` heads: `sets[i][h]` is head
-  /// h's set plan.setNames[i] (any order, duplicates allowed). Throws
+  /// h's set plan.setNames[i] (any order, duplicates allowed), uploaded
+  /// first. `planKey` names the plan: its set-independent inputs are
+  /// uploaded again only when the key changes. Throws
   /// std::invalid_argument when a set is missing or a length is too large.
   DeviceTables
-  build(const mask::SetSchedulePlan &plan,
+  build(const mask::SetSchedulePlan &plan, const std::string &planKey,
         const std::vector<std::vector<const std::vector<int64_t> *>> &sets,
         void *stream = nullptr);
+  /// The same from sets on the device, queued on `stream` after whatever
+  /// wrote them (one wait: the totals that size the tables).
+  DeviceTables build(const mask::SetSchedulePlan &plan,
+                     const std::string &planKey, const DeviceSetValues &sets,
+                     void *stream = nullptr);
 
   /// The last build's tables copied back to the host (for checks).
   mask::KernelTables download() const;
@@ -72,6 +89,15 @@ private:
   Driver::Module module_ = nullptr;
   Driver::Function build_ = nullptr, scan_ = nullptr;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
+  /// The set-independent inputs of the last plan, in one buffer.
+  struct StaticOffsets {
+    size_t staticPtr = 0, staticSegs = 0, setBegin = 0, setEnd = 0,
+           clausePtr = 0, clauses = 0, atoms = 0;
+  };
+  DeviceBuffer staticBlob_, setValues_;
+  StaticOffsets staticOffsets_;
+  std::string staticKey_;
+  std::vector<int> staticBegin_, staticEnd_;
   DeviceTables last_;
   Driver::DevicePtr visitedCounter_ = 0;
   Driver::Event e0_ = nullptr, e1_ = nullptr;
