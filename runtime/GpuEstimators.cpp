@@ -19,14 +19,14 @@ struct EstParams {
   float scaleLog2;
   uint64_t chunkMax, chunkSum, rowMax, rowSum, columns, diagonals;
 };
-/// mj_pub_params (set_publish.cuh).
-struct PublishParams {
-  uint64_t chosen;
-  int n, shift;
+/// mj_topk_problem (topk_select.cuh).
+struct TopkProblem {
+  uint64_t values;
   int64_t count;
+  int n, shift;
   uint64_t bits, sorted;
 };
-constexpr int kPublishThreads = 1024; // MJ_PUB_THREADS
+constexpr int kTopkThreads = 1024; // MJ_TOPK_THREADS
 constexpr int kChunkKeys = 1024; // MJ_EST_CHUNK
 constexpr int kThreads = 128;    // MJ_EST_THREADS
 constexpr int kMaxLastQ = 64;    // MJ_EST_MAX_Q
@@ -56,8 +56,7 @@ VerticalSlashEstimator::VerticalSlashEstimator(int64_t headDim,
   stats_ = d.function(module_, "mj_vs_chunk_stats");
   rows_ = d.function(module_, "mj_vs_row_stats");
   mass_ = d.function(module_, "mj_vs_mass");
-  topk_ = d.function(module_, "mj_vs_topk");
-  publish_ = d.function(module_, "mj_publish_sets");
+  topk_ = d.function(module_, "mj_topk_select");
 }
 
 VerticalSlashEstimator::~VerticalSlashEstimator() {
@@ -101,13 +100,13 @@ DeviceVerticalSlash VerticalSlashEstimator::estimate(const AttentionCall &c,
   out.diagonalHi = c.lq;
   out.diagonalWords = (nDiag + 31) / 32;
   const int64_t nCols = out.nColumns, nDiags = out.nDiagonals;
-  // Scratch: chunk stats, row stats, masses, chosen indices (unordered),
-  // then what is handed on: sorted indices and bitmaps.
+  // Scratch: chunk stats, row stats, masses, then what is handed on:
+  // sorted indices and bitmaps.
   const size_t floats =
       size_t(2 * H * chunks * lastQ + 2 * H * lastQ + H * c.lk + H * nDiag);
   const size_t handed =
       size_t(H * (nCols + nDiags) + H * (out.columnWords + out.diagonalWords));
-  const size_t bytes = floats * 4 + size_t(H * (nCols + nDiags)) * 4 + handed * 4;
+  const size_t bytes = (floats + handed) * 4;
   if (bytes > scratchBytes_) {
     for (Driver::DevicePtr p : scratch_)
       d.free(p);
@@ -142,7 +141,6 @@ DeviceVerticalSlash VerticalSlashEstimator::estimate(const AttentionCall &c,
   p.rowSum = take(H * lastQ);
   p.columns = take(H * c.lk);
   p.diagonals = take(H * nDiag);
-  Driver::DevicePtr colOut = take(H * nCols), diagOut = take(H * nDiags);
   out.sorted = take(H * (nCols + nDiags));
   out.columnBits = take(H * out.columnWords);
   out.diagonalBits = take(H * out.diagonalWords);
@@ -157,22 +155,14 @@ DeviceVerticalSlash VerticalSlashEstimator::estimate(const AttentionCall &c,
   d.launch(stats_, chunks, H, 1, kThreads, 0, args, c.stream);
   d.launch(rows_, H, 1, 1, 64, 0, args, c.stream);
   d.launch(mass_, chunks, H, 1, kThreads, 0, args, c.stream);
-  auto select = [&](Driver::DevicePtr values, int64_t count, int64_t n,
-                    int64_t shift, Driver::DevicePtr chosen,
-                    Driver::DevicePtr sorted, Driver::DevicePtr bits) {
-    int ni = static_cast<int>(n);
-    if (n > 0) {
-      void *a[] = {&values, &count, &ni, &shift, &chosen};
-      d.launch(topk_, H, 1, 1, 1024, 0, a, c.stream);
-    }
-    // Bitmaps are written even for empty sets (all zero).
-    PublishParams pp{chosen, ni, static_cast<int>(shift), count, bits, sorted};
-    void *a[] = {&pp};
-    d.launch(publish_, H, 1, 1, kPublishThreads, 0, a, c.stream);
-  };
-  select(p.columns, c.lk, nCols, 0, colOut, out.columns(), out.columnBits);
-  select(p.diagonals, nDiag, nDiags, c.lk - 1, diagOut, out.diagonals(),
-         out.diagonalBits);
+  // Both selections in one launch: (head, columns | diagonals).
+  TopkProblem select[2] = {
+      {p.columns, c.lk, static_cast<int>(nCols), 0, out.columnBits,
+       out.columns()},
+      {p.diagonals, nDiag, static_cast<int>(nDiags),
+       static_cast<int>(c.lk - 1), out.diagonalBits, out.diagonals()}};
+  void *selectArgs[] = {select};
+  d.launch(topk_, H, 2, 1, kTopkThreads, 0, selectArgs, c.stream);
   d.record(e1_);
   last_ = out;
   return out;

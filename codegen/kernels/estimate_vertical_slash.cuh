@@ -13,8 +13,8 @@
 // 3. mj_vs_mass: probabilities, summed per column (each chunk owns its
 //    columns) and per diagonal (in shared memory, then one global atomic per
 //    diagonal and chunk).
-// Then mj_vs_topk selects per head, with a radix select on the float bits
-// (masses are >= 0, so their bits order like the values).
+// Then mj_topk_select (topk_select.cuh, compiled with these) chooses per
+// head and hands the sets on as bitmaps and sorted lists.
 //
 // Scores come from the tensor cores (mma.sync m16n8k16, fp32 accumulation,
 // as the attention kernels compute them): a block of 4 warps holds the 64
@@ -95,7 +95,8 @@ static __device__ __forceinline__ void mj_est_load_rows(mj_est_rows &dst, const 
 // One chunk of keys against the last queries: for each step of 64 keys, the
 // scores of this warp's rows (row0 = 16 * warp + lane / 4 and row0 + 8) and
 // keys 8j + 2t + e (t = lane % 4) in s[j][2 * half + e], in base 2, -inf
-// where causal hides the key or it lies past Lk; `visit(step, s)` uses them.
+// where causal hides the key or it lies past Lk; `visit(step, s, whole)`
+// uses them (whole: no -inf among them, for any lane of the warp).
 template <typename Visit>
 static __device__ __forceinline__ void mj_est_chunk(const mj_est_params &p, int h, int chunk,
                                                     Visit &&visit) {
@@ -142,17 +143,23 @@ static __device__ __forceinline__ void mj_est_chunk(const mj_est_params &p, int 
         mj_est_mma(s[j], a[ks + 1], b[2], b[3]);
       }
     }
-    // Causal, bottom-right: query q sees keys up to q + Lk - Lq.
+    // Causal, bottom-right: query q sees keys up to q + Lk - Lq. A step
+    // every row of the warp sees whole (all but the last ones) needs no
+    // test per score.
+    const int kFirst = key0 + st * MJ_EST_KEYS;
+    const bool whole = 16 * warp + 16 <= p.last_q && kFirst + MJ_EST_KEYS <= p.lk &&
+                       kFirst + MJ_EST_KEYS - 1 <= q0 + (p.lk - p.lq);
 #pragma unroll
     for (int j = 0; j < MJ_EST_KEYS / 8; ++j)
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int row = row0 + 8 * (i / 2);
-        const int key = key0 + st * MJ_EST_KEYS + 8 * j + 2 * t + (i % 2);
-        const bool ok = row < p.last_q && key < p.lk && key <= q0 + row + (p.lk - p.lq);
+        const int key = kFirst + 8 * j + 2 * t + (i % 2);
+        const bool ok =
+            whole || (row < p.last_q && key < p.lk && key <= q0 + row + (p.lk - p.lq));
         s[j][i] = ok ? s[j][i] * p.scale_log2 : MJ_EST_NEG_INF;
       }
-    visit(st, s);
+    visit(st, s, whole);
     __syncthreads(); // before the buffer is loaded again
   }
 }
@@ -181,7 +188,7 @@ extern "C" __global__ void __launch_bounds__(MJ_EST_THREADS, 2)
     sum = acc;
     mx = nm;
   };
-  mj_est_chunk(p, h, chunk, [&](int, float (&s)[MJ_EST_KEYS / 8][4]) {
+  mj_est_chunk(p, h, chunk, [&](int, float (&s)[MJ_EST_KEYS / 8][4], bool) {
     update(s, 0, mx0, sum0);
     update(s, 1, mx1, sum1);
   });
@@ -219,6 +226,18 @@ extern "C" __global__ void mj_vs_row_stats(const mj_est_params p) {
   p.row_sum[h * p.last_q + r] = sum;
 }
 
+// One level of a warp's reduce-scatter: of v[0, 2H), this lane keeps the
+// upper half when `upper` (else the lower one), adds the partner's (lane ^
+// xor) copy of it, and leaves the result in v[0, H).
+template <int H>
+static __device__ __forceinline__ void mj_est_halve(float *v, bool upper, int xor_mask) {
+#pragma unroll
+  for (int k = 0; k < H; ++k) {
+    const float send = upper ? v[k] : v[k + H], keep = upper ? v[k + H] : v[k];
+    v[k] = keep + __shfl_xor_sync(0xffffffffu, send, xor_mask);
+  }
+}
+
 // Probabilities, summed per column and per diagonal over the last rows.
 extern "C" __global__ void __launch_bounds__(MJ_EST_THREADS, 2) mj_vs_mass(const mj_est_params p) {
   // Diagonal slot of (row, local key kk): row - kk + MJ_EST_CHUNK - 1.
@@ -238,37 +257,39 @@ extern "C" __global__ void __launch_bounds__(MJ_EST_THREADS, 2) mj_vs_mass(const
     inv[half] = l > 0.f ? 1.f / l : 0.f;
   }
   // (mj_est_chunk's first barrier orders the zeroing above.)
-  mj_est_chunk(p, h, chunk, [&](int st, float (&s)[MJ_EST_KEYS / 8][4]) {
+  mj_est_chunk(p, h, chunk, [&](int st, float (&s)[MJ_EST_KEYS / 8][4], bool whole) {
     // Diagonals: row0 - kk and row0 + 8 - kk meet where kk differs by 8,
     // so the thread's 32 values fall on 18 diagonals: summed here first.
     float diag[MJ_EST_KEYS / 8 + 1][2];
 #pragma unroll
     for (int j = 0; j <= MJ_EST_KEYS / 8; ++j)
       diag[j][0] = diag[j][1] = 0.f;
+    float col[MJ_EST_KEYS / 4]; // key 8j + 2t + e at 2j + e
 #pragma unroll
     for (int j = 0; j < MJ_EST_KEYS / 8; ++j) {
-      float col[2];
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
-        const float pa = s[j][e] == MJ_EST_NEG_INF ? 0.f : mj_est_exp2(s[j][e] - m[0]) * inv[0];
-        const float pb =
-            s[j][2 + e] == MJ_EST_NEG_INF ? 0.f : mj_est_exp2(s[j][2 + e] - m[1]) * inv[1];
+        // (-inf scores are 0; a row that sees no key has m = -inf.)
+        float pa = mj_est_exp2(s[j][e] - m[0]) * inv[0];
+        float pb = mj_est_exp2(s[j][2 + e] - m[1]) * inv[1];
+        if (!whole) {
+          pa = s[j][e] == MJ_EST_NEG_INF ? 0.f : pa;
+          pb = s[j][2 + e] == MJ_EST_NEG_INF ? 0.f : pb;
+        }
         diag[j + 1][e] += pa; // row0 - (8j + 2t + e)
         diag[j][e] += pb;     // row0 + 8 - (8j + 2t + e) = row0 - (8(j - 1) + 2t + e)
-        col[e] = pa + pb;
-      }
-      // Sum over the 8 row pairs of the warp (lanes with equal t).
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        col[e] += __shfl_xor_sync(0xffffffffu, col[e], 4);
-        col[e] += __shfl_xor_sync(0xffffffffu, col[e], 8);
-        col[e] += __shfl_xor_sync(0xffffffffu, col[e], 16);
-      }
-      if (lane < 4) {
-        atomicAdd(&sCol[st * MJ_EST_KEYS + 8 * j + 2 * t], col[0]);
-        atomicAdd(&sCol[st * MJ_EST_KEYS + 8 * j + 2 * t + 1], col[1]);
+        col[2 * j + e] = pa + pb;
       }
     }
+    // Columns: the 8 lanes of equal t (g = lane / 4 = 0..7) hold the same
+    // 16 keys; summed by a reduce-scatter (halves exchanged across lane
+    // bits 4, 3, 2: 14 shuffles), after which lane (g, t) holds keys
+    // 8g + 2t + e, whole over the warp's 16 rows.
+    mj_est_halve<8>(col, lane & 16, 16);
+    mj_est_halve<4>(col, lane & 8, 8);
+    mj_est_halve<2>(col, lane & 4, 4);
+    atomicAdd(&sCol[st * MJ_EST_KEYS + 8 * (lane / 4) + 2 * t], col[0]);
+    atomicAdd(&sCol[st * MJ_EST_KEYS + 8 * (lane / 4) + 2 * t + 1], col[1]);
     // Lanes (g, t), (g + 2, t + 1), ... (g = lane / 4) hold the same
     // diagonals in the same registers: summed down the chain (lane + 9,
     // lane + 18, lane + 27) so that one atomic instruction never hits a
@@ -304,69 +325,4 @@ extern "C" __global__ void __launch_bounds__(MJ_EST_THREADS, 2) mj_vs_mass(const
     const int64_t d = (int64_t)q0 - key0 + i - (MJ_EST_CHUNK - 1); // q - k
     atomicAdd(&p.diagonals[(int64_t)h * (p.lq + p.lk - 1) + d + p.lk - 1], v);
   }
-}
-
-// The n largest of values[h][0..count) (ties to the smaller index), as
-// indices minus `shift`, in out[h][0..n) (unordered). One block per head.
-extern "C" __global__ void __launch_bounds__(1024)
-    mj_vs_topk(const float *values, int64_t count, int n, int64_t shift, int *out) {
-  __shared__ unsigned hist[256];
-  __shared__ unsigned sPrefix, sMask;
-  __shared__ int sNeed, sGreater, sScan[1024];
-  const int h = blockIdx.x, tid = threadIdx.x, nt = blockDim.x;
-  const unsigned *bits = (const unsigned *)(values + (int64_t)h * count);
-  int *dst = out + (int64_t)h * n;
-  if (tid == 0) {
-    sPrefix = 0;
-    sMask = 0;
-    sNeed = n; // how many of the values that match the prefix to take
-    sGreater = 0;
-  }
-  __syncthreads();
-  // Radix select, 8 bits at a time from the top: the bits of the n-th
-  // largest value.
-  for (int shiftBits = 24; shiftBits >= 0; shiftBits -= 8) {
-    for (int i = tid; i < 256; i += nt)
-      hist[i] = 0;
-    __syncthreads();
-    const unsigned prefix = sPrefix, mask = sMask;
-    for (int64_t i = tid; i < count; i += nt)
-      if ((bits[i] & mask) == prefix)
-        atomicAdd(&hist[(bits[i] >> shiftBits) & 255u], 1u);
-    __syncthreads();
-    if (tid == 0) {
-      int need = sNeed;
-      int digit = 255;
-      for (; digit > 0; --digit) {
-        if ((int)hist[digit] >= need)
-          break;
-        need -= hist[digit];
-      }
-      sNeed = need;
-      sPrefix = prefix | ((unsigned)digit << shiftBits);
-      sMask = mask | (255u << shiftBits);
-    }
-    __syncthreads();
-  }
-  const unsigned kth = sPrefix;
-  // Every value above the n-th goes out; of those equal to it, the first
-  // `need` in index order (each thread scans a contiguous range).
-  const int64_t per = (count + nt - 1) / nt, lo = tid * per, hi = min(count, lo + per);
-  int ties = 0;
-  for (int64_t i = lo; i < hi; ++i) {
-    if (bits[i] > kth)
-      dst[atomicAdd(&sGreater, 1)] = (int)(i - shift);
-    ties += bits[i] == kth;
-  }
-  sScan[tid] = ties;
-  __syncthreads();
-  if (tid == 0)
-    for (int i = 1; i < nt; ++i)
-      sScan[i] += sScan[i - 1];
-  __syncthreads();
-  const int greater = sGreater, need = min(sNeed, n - greater);
-  int before = tid == 0 ? 0 : sScan[tid - 1];
-  for (int64_t i = lo; i < hi && before < need; ++i)
-    if (bits[i] == kth)
-      dst[greater + before++] = (int)(i - shift);
 }

@@ -1,8 +1,8 @@
 //===- CudaHostShim.h - Running simple CUDA kernels on the host -*- C++ -*-===//
 //
 // Enough of CUDA to run kernels that use blocks of threads, shared memory,
-// __syncthreads, __shfl_up_sync, integer atomics and bit counts on the
-// host: a block's threads are coroutines switched at every barrier, blocks
+// __syncthreads, __shfl_up_sync, __ballot_sync, __match_any_sync, integer
+// atomics and bit counts on the host: a block's threads are coroutines switched at every barrier, blocks
 // run one after another (so `static` stands for `__shared__`). A kernel
 // that forgot a barrier may still pass here (the threads run in order):
 // for unit tests of kernels' logic in CI, which has no GPU.
@@ -127,7 +127,34 @@ template <typename T> T __shfl_up_sync(unsigned, T x, int offset) {
   return y;
 }
 
+/// The lanes of the caller's warp whose `value` equals `key(slot)`, as a
+/// mask (all threads of the block call it together).
+template <typename Pick>
+unsigned mj_host_warpMask(uint64_t value, Pick pick) {
+  mj_host::Block &b = *mj_host::current;
+  const int tid = static_cast<int>(threadIdx.x), first = tid - tid % 32;
+  b.slots[tid] = value;
+  mj_host::yield();
+  unsigned mask = 0;
+  for (int l = 0; l < 32 && first + l < static_cast<int>(b.slots.size()); ++l)
+    if (pick(b.slots[first + l]))
+      mask |= 1u << l;
+  mj_host::yield();
+  return mask;
+}
+inline unsigned __ballot_sync(unsigned, int predicate) {
+  return mj_host_warpMask(predicate != 0, [](uint64_t v) { return v != 0; });
+}
+inline unsigned __match_any_sync(unsigned, unsigned value) {
+  return mj_host_warpMask(value, [&](uint64_t v) { return v == value; });
+}
+
 inline int __popc(unsigned x) { return __builtin_popcount(x); }
+inline unsigned atomicAdd(unsigned *p, unsigned v) {
+  const unsigned old = *p;
+  *p = old + v;
+  return old;
+}
 inline int __ffs(unsigned x) { return __builtin_ffs(static_cast<int>(x)); }
 inline unsigned atomicOr(unsigned *p, unsigned v) {
   const unsigned old = *p;

@@ -68,8 +68,9 @@ const char *attentionTemplate(KernelFamily family);
 /// The helpers a row-mask function needs (codegen/kernels/row_mask.cuh).
 const char *rowMaskHelpers();
 /// The vertical-slash estimator kernels
-/// (codegen/kernels/estimate_vertical_slash.cuh), with the kernel that hands
-/// their sets on as bitmaps and sorted lists (codegen/kernels/set_publish.cuh).
+/// (codegen/kernels/estimate_vertical_slash.cuh), with the kernel that
+/// chooses their sets and hands them on as bitmaps and sorted lists
+/// (codegen/kernels/topk_select.cuh).
 const char *verticalSlashEstimatorTemplate();
 /// The schedule builder of set patterns (codegen/kernels/schedule_build.cuh).
 const char *scheduleBuilderTemplate();

@@ -71,7 +71,7 @@ public:
 private:
   Driver::Module module_ = nullptr;
   Driver::Function stats_ = nullptr, rows_ = nullptr, mass_ = nullptr,
-                   topk_ = nullptr, publish_ = nullptr;
+                   topk_ = nullptr;
   int64_t headDim_;
   std::vector<Driver::DevicePtr> scratch_;
   Driver::Event e0_ = nullptr, e1_ = nullptr;
