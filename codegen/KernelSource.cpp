@@ -76,6 +76,19 @@ static __device__ __forceinline__ bool maskjit_in_bits(const uint32_t *bits, int
 #define MASKJIT_SELECTED_BITS(a, sel, h) ((a)->sel##_bits + (h) * (a)->sel##_head_words)
 #define MASKJIT_IN_SELECTED(a, sel, x, h)                                              \
   maskjit_in_bits(MASKJIT_SELECTED_BITS(a, sel, h), (a)->sel##_lo, (a)->sel##_hi, (x))
+// topk_blocks: for head h, one row of bits over the key blocks per query
+// block (row_words words a row, `rows` rows, head_words apart; 0 when the
+// heads share them).
+static __device__ __forceinline__ bool maskjit_in_block_bits(const uint32_t *bits, int64_t rows,
+                                                             int64_t row_words, int64_t qb,
+                                                             int64_t kb) {
+  if (qb < 0 || qb >= rows || kb < 0 || kb >= 32 * row_words)
+    return false;
+  return (bits[qb * row_words + (kb >> 5)] >> (kb & 31)) & 1u;
+}
+#define MASKJIT_IN_BLOCKS(a, sel, x, q, block, h)                                      \
+  maskjit_in_block_bits(MASKJIT_SELECTED_BITS(a, sel, h), (a)->sel##_rows,              \
+                        (a)->sel##_row_words, (q) / (block), (x))
 )MJ";
 
 } // namespace
@@ -136,8 +149,12 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
   for (dsl::Builtin s : selectors) {
     std::string n = dsl::builtinName(s);
     out.args.push_back({ArgField::Selector, n});
-    fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_lo, " + n +
-              "_hi, " + n + "_head_words;\n";
+    if (s == dsl::Builtin::TopkBlocks)
+      fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_rows, " +
+                n + "_row_words, " + n + "_head_words;\n";
+    else
+      fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_lo, " +
+                n + "_hi, " + n + "_head_words;\n";
   }
   fields += "  int64_t maskjit_unused;\n";
   std::string code = kPrelude;

@@ -186,7 +186,8 @@ bool sameInputs(const AttentionCall &a, const AttentionCall &b) {
     return false;
   for (size_t h = 0; h < a.headSelections.size(); ++h)
     if (a.headSelections[h].columns != b.headSelections[h].columns ||
-        a.headSelections[h].diagonals != b.headSelections[h].diagonals)
+        a.headSelections[h].diagonals != b.headSelections[h].diagonals ||
+        a.headSelections[h].blocks != b.headSelections[h].blocks)
       return false;
   for (auto ia = a.runtimeValues.begin(), ib = b.runtimeValues.begin();
        ia != a.runtimeValues.end(); ++ia, ++ib)
@@ -224,6 +225,51 @@ Launcher::setPlan(const AttentionCall &c,
   planKey_ = key;
   hasPlan_ = true;
   return plan_ ? &plan_ : nullptr;
+}
+
+template <typename Upload>
+void Launcher::pushBlockSets(const AttentionCall &c, bool perHeadSets,
+                             Upload &upload) {
+  // topk_blocks(keep, block): for each head, one row of bits over the key
+  // blocks per query block (SelectorBits' layout, a row at a time).
+  if (!kernel_.selectorArgsError.empty())
+    throw std::invalid_argument(kernel_.selectorArgsError);
+  const int64_t block = kernel_.selectorArg("topk_blocks").second;
+  if (block <= 0)
+    throw std::invalid_argument("topk_blocks: the block size must be "
+                                "positive, not " +
+                                std::to_string(block));
+  const int64_t qBlocks = (c.lq + block - 1) / block,
+                kBlocks = (c.lk + block - 1) / block,
+                rowWords = (kBlocks + 31) / 32;
+  const int64_t heads = perHeadSets ? c.heads : 1;
+  std::vector<uint32_t> words(size_t(heads * qBlocks * rowWords), 0u);
+  for (int64_t h = 0; h < heads; ++h) {
+    const auto &sets =
+        perHeadSets ? c.headSelections[h].blocks : c.selections.blocks;
+    if (!sets)
+      throw std::invalid_argument(
+          "pattern `" + kernel_.pattern->name +
+          "` uses topk_blocks(...): give the chosen key blocks of each query "
+          "block (they are not estimated on the GPU yet)");
+    if (static_cast<int64_t>(sets->size()) < qBlocks)
+      throw std::invalid_argument(
+          "topk_blocks: " + std::to_string(sets->size()) +
+          " lists of key blocks for " + std::to_string(qBlocks) +
+          " query blocks (Lq " + std::to_string(c.lq) + ", block " +
+          std::to_string(block) + ")" +
+          (perHeadSets ? " in head " + std::to_string(h) : std::string()));
+    for (int64_t qb = 0; qb < qBlocks; ++qb)
+      for (int64_t kb : (*sets)[qb])
+        if (kb >= 0 && kb < kBlocks) // others match no key
+          words[size_t((h * qBlocks + qb) * rowWords + (kb >> 5))] |=
+              1u << (kb & 31);
+  }
+  argWords_.push_back(upload(words.data(), words.size() * 4));
+  argWords_.push_back(static_cast<uint64_t>(qBlocks));
+  argWords_.push_back(static_cast<uint64_t>(rowWords));
+  argWords_.push_back(
+      static_cast<uint64_t>(perHeadSets ? qBlocks * rowWords : 0));
 }
 
 void Launcher::prepare(const AttentionCall &c) {
@@ -283,6 +329,10 @@ void Launcher::prepare(const AttentionCall &c) {
   argWords_.clear();
   std::map<std::string, int64_t> symbols;
   for (const codegen::ArgField &f : kernel_.source.args) {
+    if (f.kind == codegen::ArgField::Selector && f.name == "topk_blocks") {
+      pushBlockSets(c, perHeadSets, uploadBuffer);
+      continue;
+    }
     if (f.kind == codegen::ArgField::Selector) {
       if (f.name != "topk_columns" && f.name != "topk_diagonals")
         throw std::invalid_argument("pattern `" + pattern.name + "` uses " +

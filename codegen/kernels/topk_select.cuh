@@ -11,8 +11,9 @@
 //
 // The n-th largest value comes from a radix select on the float bits
 // (scores are >= 0, so their bits order like the values), 8 bits a pass
-// from the top, histograms counted once per warp and bin (__match_any_sync:
-// in the first pass most values share a few exponent bins). The bitmap is
+// from the top, each lane of a warp counting into its own copy of the
+// histogram (in the first pass most values share a few exponent bins: one
+// copy would serialize on them). The bitmap is
 // then written a warp-word at a time (__ballot_sync); of the values equal
 // to the n-th, the first ones in index order. The sorted list is read off
 // the bitmap: each thread counts the bits of a run of words, a block-wide
@@ -22,6 +23,10 @@
 #define MJ_TOPK_THREADS 1024
 #endif
 #define MJ_TOPK_WARPS (MJ_TOPK_THREADS / 32)
+// Histogram copies, one per lane of a warp: lanes that count the same bin
+// hit different words, and (257 words apart) different banks.
+#define MJ_TOPK_COPIES 32
+#define MJ_TOPK_COPY 257
 
 struct mj_topk_problem {
   const float *values; // [heads][count], >= 0
@@ -61,7 +66,7 @@ static __device__ __forceinline__ void mj_topk_list(const unsigned *bits, int64_
 
 extern "C" __global__ void __launch_bounds__(MJ_TOPK_THREADS)
     mj_topk_select(const mj_topk_params params) {
-  __shared__ unsigned hist[256];
+  __shared__ unsigned hist[MJ_TOPK_COPIES * MJ_TOPK_COPY];
   __shared__ unsigned sPrefix, sMask, sTies;
   __shared__ int sNeed, sWarp[MJ_TOPK_WARPS];
   const mj_topk_problem p = blockIdx.y ? params.problem[1] : params.problem[0];
@@ -82,18 +87,23 @@ extern "C" __global__ void __launch_bounds__(MJ_TOPK_THREADS)
   // Radix select, 8 bits at a time from the top: the bits of the n-th
   // largest value, and how many of the values equal to it to take.
   for (int shiftBits = 24; shiftBits >= 0; shiftBits -= 8) {
-    for (int i = tid; i < 256; i += MJ_TOPK_THREADS)
+    for (int i = tid; i < MJ_TOPK_COPIES * MJ_TOPK_COPY; i += MJ_TOPK_THREADS)
       hist[i] = 0;
     __syncthreads();
     const unsigned prefix = sPrefix, mask = sMask;
-    for (int64_t base = 0; base < p.count; base += MJ_TOPK_THREADS) {
-      const int64_t i = base + tid;
-      const unsigned v = i < p.count ? vals[i] : 0u;
-      const bool in = i < p.count && (v & mask) == prefix;
-      const unsigned bin = in ? (v >> shiftBits) & 255u : 256u;
-      const unsigned peers = __match_any_sync(0xffffffffu, bin);
-      if (in && lane == __ffs(peers) - 1)
-        atomicAdd(&hist[bin], (unsigned)__popc(peers));
+    unsigned *mine = hist + (lane % MJ_TOPK_COPIES) * MJ_TOPK_COPY;
+    for (int64_t i = tid; i < p.count; i += MJ_TOPK_THREADS) {
+      const unsigned v = vals[i];
+      if ((v & mask) == prefix)
+        atomicAdd(&mine[(v >> shiftBits) & 255u], 1u);
+    }
+    __syncthreads();
+    // The copies summed, one bin a thread.
+    for (int b = tid; b < 256; b += MJ_TOPK_THREADS) {
+      unsigned total = 0;
+      for (int c = 0; c < MJ_TOPK_COPIES; ++c)
+        total += hist[c * MJ_TOPK_COPY + b];
+      hist[b] = total;
     }
     __syncthreads();
     if (tid == 0) {

@@ -117,16 +117,25 @@ template <typename OpT> struct LowerToHelper : OpConversionPattern<OpT> {
       names.push_back(op.getArray());
       operands.push_back(adaptor.getValue());
     } else if constexpr (std::is_same_v<OpT, InSelectedOp>) {
-      // A selector chooses its set per head.
+      // A selector chooses its set per head; topk_blocks one per head and
+      // query block (q / block).
+      auto func = op->template getParentOfType<emitc::FuncOp>();
       names.push_back(op.getSelector());
       operands.push_back(adaptor.getValue());
-      operands.push_back(
-          op->template getParentOfType<emitc::FuncOp>().getArgument(kH));
+      if (op.getSelector() == "topk_blocks") {
+        operands.push_back(func.getArgument(kQ));
+        operands.push_back(adaptor.getArg());
+      }
+      operands.push_back(func.getArgument(kH));
     } else {
       operands.append(adaptor.getOperands().begin(),
                       adaptor.getOperands().end());
     }
-    rw.replaceOp(op, callHelper(rw, op, callee, names, operands,
+    StringRef name = callee;
+    if constexpr (std::is_same_v<OpT, InSelectedOp>)
+      if (op.getSelector() == "topk_blocks")
+        name = "MASKJIT_IN_BLOCKS";
+    rw.replaceOp(op, callHelper(rw, op, name, names, operands,
                                 withArgs ? argsOf(op) : Value()));
     return success();
   }

@@ -141,6 +141,9 @@ public:
 
 private:
   void prepare(const AttentionCall &call);
+  template <typename Upload>
+  void pushBlockSets(const AttentionCall &call, bool perHeadSets,
+                     Upload &upload);
   std::optional<mask::SetSchedulePlan> *
   setPlan(const AttentionCall &call,
           const std::map<std::string, int64_t> &symbols,

@@ -51,6 +51,10 @@ struct maskjit_args {
 #define MASKJIT_IN_ARRAY(a, name, x) ((a)->contains(#name, x))
 // The harness gives every head the same chosen set.
 #define MASKJIT_IN_SELECTED(a, sel, x, h) ((void)(h), (a)->contains(#sel, x))
+// topk_blocks: the chosen key blocks of query block qb as `topk_blocks.qb`.
+#define MASKJIT_IN_BLOCKS(a, sel, x, q, block, h)                              \
+  ((void)(h),                                                                  \
+   (a)->contains((std::string(#sel ".") + std::to_string((q) / (block))).c_str(), x))
 
 static inline int64_t maskjit_floordiv(int64_t a, int64_t b) {
   if (b == 0)
