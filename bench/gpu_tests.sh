@@ -16,6 +16,9 @@ python3 -c "print(','.join(str(i // 250) for i in range(4096)))" > /tmp/doc.txt
 # negative ones, which Lq < Lk shapes reach).
 python3 -c "import random; r = random.Random(1); print(','.join(map(str, sorted(r.sample(range(4096), 60)))))" > /tmp/vs_cols.txt
 echo "-300,-5,0,1,2,3,17,64,65,200,511,901,3000" > /tmp/vs_diags.txt
+# Given block top-k lists: 4 key blocks (of 64) for each of 64 query blocks
+# (some past the key blocks a shape has: they match no key).
+python3 -c "import random; r = random.Random(2); print(';'.join(','.join(map(str, sorted(r.sample(range(64), 4)))) for _ in range(64)))" > /tmp/bt_blocks.txt
 fail=0 total=0
 run() {
   # ONLY=regex: the runs whose pattern file matches (e.g. ONLY='vertical|mixed').
@@ -45,6 +48,10 @@ for d in 64 128; do
       # Sets estimated on the GPU per head (one sequence), checked against
       # the CPU reference estimator, then the attention under those sets.
       BATCH=1 run $P/vertical_slash.mask $common --set vertical=40 --set slash=8
+      # Block top-k: given lists, then estimated on the GPU per head
+      # (checked against the CPU reference estimator).
+      run $P/block_topk.mask $common --set keep=4 --select blocks=@/tmp/bt_blocks.txt
+      BATCH=1 run $P/block_topk.mask $common --set keep=4
       # Per-head mixture in one launch: heads 0-7 A-shape, 8-11 vertical-slash.
       HEADS=12 KV_HEADS=4 run $P/mixed.mask $common --select columns=@/tmp/vs_cols.txt \
         --select diagonals=@/tmp/vs_diags.txt
@@ -58,11 +65,13 @@ done
 echo "gpu tests: $((total - fail)) of $total passed"
 if command -v compute-sanitizer >/dev/null 2>&1; then
   # Gathered keys (strided), documents (the run-table row mask), and the
-  # estimated vertical-slash pipeline (estimator, GPU schedule builder).
+  # estimated vertical-slash (estimator, GPU schedule builder) and block
+  # top-k pipelines.
   for k in ${KERNELS:-auto portable}; do
     for args in "strided.mask --batch 2 --heads 8 --kv-heads 2 --set stride=64 --set local=128" \
       "document.mask --batch 2 --heads 8 --kv-heads 2 --set doc=@/tmp/doc.txt" \
-      "vertical_slash.mask --batch 1 --heads 4 --set vertical=40 --set slash=8"; do
+      "vertical_slash.mask --batch 1 --heads 4 --set vertical=40 --set slash=8" \
+      "block_topk.mask --batch 1 --heads 4 --set keep=4"; do
       set -- $args
       f=$1; shift
       compute-sanitizer --tool memcheck --error-exitcode 9 "$M" run $P/$f \

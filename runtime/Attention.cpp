@@ -242,6 +242,14 @@ void Launcher::pushBlockSets(const AttentionCall &c, bool perHeadSets,
   const int64_t qBlocks = (c.lq + block - 1) / block,
                 kBlocks = (c.lk + block - 1) / block,
                 rowWords = (kBlocks + 31) / 32;
+  if (deviceBlocks_) {
+    const DeviceBlockSets &e = deviceBlocksOf_;
+    argWords_.push_back(e.bits);
+    argWords_.push_back(static_cast<uint64_t>(e.rows));
+    argWords_.push_back(static_cast<uint64_t>(e.rowWords));
+    argWords_.push_back(static_cast<uint64_t>(e.rows * e.rowWords));
+    return;
+  }
   const int64_t heads = perHeadSets ? c.heads : 1;
   std::vector<uint32_t> words(size_t(heads * qBlocks * rowWords), 0u);
   for (int64_t h = 0; h < heads; ++h) {
@@ -618,7 +626,29 @@ void Launcher::launch(const AttentionCall &c) {
                                          std::max(lastQ, lastQd), scale);
     deviceSets_ = true;
   }
-  if (deviceSets_ || !hasPrepared_ || !sameInputs(c, prepared_)) {
+  // topk_blocks without chosen blocks: estimated on the GPU too.
+  deviceBlocks_ = false;
+  bool givenBlocks = c.selections.blocks.has_value();
+  for (const dsl::Selections &s : c.headSelections)
+    givenBlocks = givenBlocks || s.blocks.has_value();
+  if (kernel_.selectorArgs.count("topk_blocks") && !givenBlocks) {
+    if (!kernel_.selectorArgsError.empty())
+      throw std::invalid_argument(kernel_.selectorArgsError +
+                                  ": give the chosen key blocks");
+    if (!blockEstimator_)
+      blockEstimator_ = std::make_unique<BlockTopkEstimator>(
+          kernel_.source.headDim, kernel_.source.dtype, kernel_.arch,
+          kernel_.registry);
+    auto [keep, block] = kernel_.selectorArg("topk_blocks");
+    const float scale =
+        c.softmaxScale > 0
+            ? c.softmaxScale
+            : 1.0f / std::sqrt(static_cast<float>(kernel_.source.headDim));
+    deviceBlocksOf_ = blockEstimator_->estimate(c, keep, block, scale);
+    deviceBlocks_ = true;
+  }
+  if (deviceSets_ || deviceBlocks_ || !hasPrepared_ ||
+      !sameInputs(c, prepared_)) {
     auto t0 = std::chrono::steady_clock::now();
     untimedMs_ = 0;
     prepare(c);
@@ -700,20 +730,29 @@ void Launcher::launch(const AttentionCall &c) {
 }
 
 const std::vector<dsl::Selections> &Launcher::estimatedSets() const {
-  if (deviceSets_ && estimated_.empty()) {
-    VerticalSlashSets sets = estimator_->download();
-    for (int64_t h = 0; h < deviceSetsOf_.heads; ++h) {
-      dsl::Selections s;
-      s.columns = std::move(sets.columns[h]);
-      s.diagonals = std::move(sets.diagonals[h]);
-      estimated_.push_back(std::move(s));
+  if ((deviceSets_ || deviceBlocks_) && estimated_.empty()) {
+    const int64_t heads =
+        deviceSets_ ? deviceSetsOf_.heads : deviceBlocksOf_.heads;
+    estimated_.resize(heads);
+    if (deviceSets_) {
+      VerticalSlashSets sets = estimator_->download();
+      for (int64_t h = 0; h < heads; ++h) {
+        estimated_[h].columns = std::move(sets.columns[h]);
+        estimated_[h].diagonals = std::move(sets.diagonals[h]);
+      }
+    }
+    if (deviceBlocks_) {
+      auto blocks = blockEstimator_->download();
+      for (int64_t h = 0; h < heads; ++h)
+        estimated_[h].blocks = std::move(blocks[h]);
     }
   }
   return estimated_;
 }
 
 float Launcher::estimateMs() const {
-  return deviceSets_ ? estimator_->lastMs() : 0.f;
+  return (deviceSets_ ? estimator_->lastMs() : 0.f) +
+         (deviceBlocks_ ? blockEstimator_->lastMs() : 0.f);
 }
 
 Driver::Module loadHelperModule(const std::string &code,

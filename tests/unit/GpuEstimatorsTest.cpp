@@ -43,6 +43,33 @@ TEST(GpuEstimators, SourceCompilesWithNvrtc) {
       }
 }
 
+TEST(GpuEstimators, BlockTopkSourceCompilesWithNvrtc) {
+  if (!Nvrtc::available())
+    GTEST_SKIP() << "no NVRTC on this machine";
+  for (int64_t d : {64, 128})
+    for (const char *dtype : {"bf16", "fp16"})
+      for (const char *arch : {"sm_80", "sm_90a"}) {
+        Nvrtc::Output o;
+        ASSERT_NO_THROW(
+            o = Nvrtc::get().compile(BlockTopkEstimator::source(d, dtype),
+                                     "estimate_block_topk.cu", arch, {}))
+            << d << " " << dtype << " " << arch;
+        for (const char *kernel : {"mj_bt_pool", "mj_bt_select"})
+          EXPECT_NE(o.ptx.find(kernel), std::string::npos) << kernel;
+        // The scores must be the CPU reference's: no fused multiply-add.
+        EXPECT_EQ(o.ptx.find("fma.rn.f32"), std::string::npos);
+        const std::string ptxas = maskjit::test::findPtxas();
+        if (ptxas.empty())
+          continue;
+        maskjit::test::PtxasResult r =
+            maskjit::test::assemble(ptxas, o.ptx, arch);
+        EXPECT_TRUE(r.ok) << r.output;
+        EXPECT_EQ(r.functions, 2) << r.output;
+        EXPECT_EQ(r.spilling, 0) << d << " " << dtype << " " << arch << "\n"
+                                 << r.output;
+      }
+}
+
 // What a launch without sets estimates with: the selectors' arguments, read
 // from the specialized pattern at compile time (no GPU, no NVRTC needed).
 TEST(GpuEstimators, SelectorArgumentsFromThePattern) {

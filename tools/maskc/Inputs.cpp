@@ -212,6 +212,19 @@ parseHeadSets(const std::vector<std::string> &selects) {
         (std::string(key) == "columns" ? sel.columns : sel.diagonals) =
             std::move(v);
       }
+      if (h.is_object() && h.contains("blocks")) {
+        std::vector<std::vector<int64_t>> rows;
+        for (const nlohmann::json &row : h["blocks"]) {
+          rows.emplace_back();
+          for (const nlohmann::json &x : row) {
+            if (!x.is_number_integer())
+              throw UsageError("'" + path +
+                               "': blocks must be lists of lists of integers");
+            rows.back().push_back(x.get<int64_t>());
+          }
+        }
+        sel.blocks = std::move(rows);
+      }
       heads.push_back(std::move(sel));
     }
   }

@@ -173,26 +173,73 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
 /// the first and the last head of batch 0. Summation orders differ, so
 /// near-ties may fall either way: a set passes with at most max(1, n/100)
 /// indices that differ.
+/// Head h's rows of Q and K from the host copies, as float.
+static std::pair<std::vector<float>, std::vector<float>>
+headRows(const std::vector<uint16_t> &hq, const std::vector<uint16_t> &hk,
+         int64_t Lq, int64_t Lk, int64_t H, int64_t Hkv, int64_t D, bool fp16,
+         int64_t h) {
+  const int64_t kvh = h / (H / Hkv);
+  std::vector<float> q(Lq * D), k(Lk * D);
+  for (int64_t i = 0; i < Lq; ++i)
+    for (int64_t c = 0; c < D; ++c)
+      q[i * D + c] = fromHalf(hq[(i * H + h) * D + c], fp16);
+  for (int64_t i = 0; i < Lk; ++i)
+    for (int64_t c = 0; c < D; ++c)
+      k[i * D + c] = fromHalf(hk[(i * Hkv + kvh) * D + c], fp16);
+  return {std::move(q), std::move(k)};
+}
+
+/// The GPU's topk_blocks against the CPU reference (the same arithmetic:
+/// the same blocks expected), for the first and last head.
+static int checkBlockEstimate(const runtime::CompiledKernel &kernel,
+                              const std::vector<dsl::Selections> &estimated,
+                              const std::vector<uint16_t> &hq,
+                              const std::vector<uint16_t> &hk, int64_t Lq,
+                              int64_t Lk, int64_t H, int64_t Hkv, int64_t D,
+                              bool fp16, nlohmann::json &result) {
+  const auto [keep, block] = kernel.selectorArg("topk_blocks");
+  int status = 0;
+  nlohmann::json heads = nlohmann::json::array();
+  for (int64_t h : {int64_t{0}, H - 1}) {
+    auto [q, k] = headRows(hq, hk, Lq, Lk, H, Hkv, D, fp16, h);
+    const std::vector<std::vector<int64_t>> ref = runtime::estimateBlockTopk(
+        {q.data(), Lq, D, D}, {k.data(), Lk, D, D}, keep, block,
+        1.0f / std::sqrt(static_cast<float>(D)));
+    const std::vector<std::vector<int64_t>> &got = *estimated[h].blocks;
+    int64_t differing = 0;
+    for (size_t r = 0; r < ref.size(); ++r)
+      differing += r < got.size() && got[r] == ref[r] ? 0 : 1;
+    const bool ok = got.size() == ref.size() && differing == 0;
+    std::cout << fmt::format(
+        "estimate check: head {}: {} of {} query blocks chose the key blocks "
+        "the CPU reference chose: {}\n",
+        h, static_cast<int64_t>(ref.size()) - differing, ref.size(),
+        ok ? "PASS" : "FAIL");
+    heads.push_back(
+        {{"head", h}, {"query_blocks_differing", differing}, {"pass", ok}});
+    if (!ok)
+      status = 1;
+  }
+  result["estimate_check"] = heads;
+  return status;
+}
+
 static int checkEstimate(const runtime::CompiledKernel &kernel,
                          const std::vector<dsl::Selections> &estimated,
                          const std::vector<uint16_t> &hq,
                          const std::vector<uint16_t> &hk, int64_t Lq,
                          int64_t Lk, int64_t H, int64_t Hkv, int64_t D,
                          bool fp16, nlohmann::json &result) {
+  if (estimated.empty() || !estimated[0].columns)
+    return checkBlockEstimate(kernel, estimated, hq, hk, Lq, Lk, H, Hkv, D,
+                              fp16, result);
   const auto [vertical, lastQc] = kernel.selectorArg("topk_columns");
   const auto [slash, lastQd] = kernel.selectorArg("topk_diagonals");
   const int64_t lastQ = std::max(lastQc, lastQd);
   int status = 0;
   nlohmann::json heads = nlohmann::json::array();
   for (int64_t h : {int64_t{0}, H - 1}) {
-    const int64_t kvh = h / (H / Hkv);
-    std::vector<float> q(Lq * D), k(Lk * D);
-    for (int64_t i = 0; i < Lq; ++i)
-      for (int64_t c = 0; c < D; ++c)
-        q[i * D + c] = fromHalf(hq[(i * H + h) * D + c], fp16);
-    for (int64_t i = 0; i < Lk; ++i)
-      for (int64_t c = 0; c < D; ++c)
-        k[i * D + c] = fromHalf(hk[(i * Hkv + kvh) * D + c], fp16);
+    auto [q, k] = headRows(hq, hk, Lq, Lk, H, Hkv, D, fp16, h);
     runtime::VerticalSlash ref = runtime::estimateVerticalSlash(
         {q.data(), Lq, D, D}, {k.data(), Lk, D, D}, vertical, slash, lastQ,
         1.0f / std::sqrt(static_cast<float>(D)));
@@ -388,14 +435,26 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           return makeEvaluator(program, pattern, m, sets);
         };
         if (!estimated.empty()) {
+          const dsl::Selections &first = estimated[0];
+          std::string what;
+          if (first.columns)
+            what = fmt::format("{} columns and {} diagonals",
+                               first.columns->size(),
+                               first.diagonals->size());
+          if (first.blocks) {
+            size_t chosen = 0;
+            for (const auto &row : *first.blocks)
+              chosen += row.size();
+            what += fmt::format("{}{} key blocks over {} query blocks",
+                                what.empty() ? "" : " and ", chosen,
+                                first.blocks->size());
+          }
           std::cout << fmt::format(
-              "selectors estimated on the GPU: {} columns and {} diagonals "
-              "per head in {:.3f} ms; schedule tables built on the {} in "
-              "{:.2f} ms\n",
-              estimated[0].columns->size(), estimated[0].diagonals->size(),
-              launcher.estimateMs(), launcher.scheduleBuilder(),
+              "selectors estimated on the GPU: {} per head in {:.3f} ms; "
+              "schedule tables built on the {} in {:.2f} ms\n",
+              what, launcher.estimateMs(), launcher.scheduleBuilder(),
               launcher.scheduleBuildMs());
-          if (!estimated[0].diagonals->empty()) {
+          if (first.diagonals && !first.diagonals->empty()) {
             // Where the chosen diagonals lie decides the attention's cost
             // (near the main diagonal: few tiles; spread: many).
             std::vector<int64_t> d = *estimated[0].diagonals;
@@ -407,9 +466,16 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           result["schedule_build_ms"] = launcher.scheduleBuildMs();
           if (!opts.exportSets.empty()) {
             nlohmann::json heads = nlohmann::json::array();
-            for (const dsl::Selections &sel : estimated)
-              heads.push_back(
-                  {{"columns", *sel.columns}, {"diagonals", *sel.diagonals}});
+            for (const dsl::Selections &sel : estimated) {
+              nlohmann::json head = nlohmann::json::object();
+              if (sel.columns)
+                head["columns"] = *sel.columns;
+              if (sel.diagonals)
+                head["diagonals"] = *sel.diagonals;
+              if (sel.blocks)
+                head["blocks"] = *sel.blocks;
+              heads.push_back(head);
+            }
             const std::string text =
                 nlohmann::json{{"heads", heads}}.dump() + "\n";
             writeAtomically(opts.exportSets, text.data(), text.size());

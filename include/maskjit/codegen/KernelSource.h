@@ -72,6 +72,9 @@ const char *rowMaskHelpers();
 /// chooses their sets and hands them on as bitmaps and sorted lists
 /// (codegen/kernels/topk_select.cuh).
 const char *verticalSlashEstimatorTemplate();
+/// The block top-k estimator kernels
+/// (codegen/kernels/estimate_block_topk.cuh).
+const char *blockTopkEstimatorTemplate();
 /// The schedule builder of set patterns (codegen/kernels/schedule_build.cuh).
 const char *scheduleBuilderTemplate();
 

@@ -163,6 +163,9 @@ private:
   mutable std::vector<dsl::Selections> estimated_;
   DeviceVerticalSlash deviceSetsOf_; ///< Where the estimator left its sets.
   bool deviceSets_ = false; ///< The last launch estimated its sets.
+  std::unique_ptr<BlockTopkEstimator> blockEstimator_;
+  DeviceBlockSets deviceBlocksOf_;
+  bool deviceBlocks_ = false; ///< The last launch estimated topk_blocks.
   double buildMs_ = 0, untimedMs_ = 0;
   std::unique_ptr<GpuScheduleBuilder> scheduleBuilder_;
   std::optional<mask::SetSchedulePlan> plan_;

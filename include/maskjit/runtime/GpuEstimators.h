@@ -79,6 +79,46 @@ private:
   DeviceVerticalSlash last_;
 };
 
+/// A block top-k estimate left on the device (the estimator's buffers,
+/// valid until its next estimate): per head and query block, the chosen key
+/// blocks as a row of bits over the key blocks (`rowWords` words, rows
+/// `rows * rowWords` words apart per head: the kernel's topk_blocks
+/// arguments) and as an ascending list of `keep` (-1 padded).
+struct DeviceBlockSets {
+  Driver::DevicePtr bits = 0, chosen = 0;
+  int64_t heads = 0, rows = 0, rowWords = 0, keep = 0;
+};
+
+/// `topk_blocks(keep, block)` for every head, computed on the GPU from the
+/// call's Q and K (codegen/kernels/estimate_block_topk.cuh) in the CPU
+/// reference's arithmetic (Estimators.h: the same chosen blocks).
+class BlockTopkEstimator {
+public:
+  BlockTopkEstimator(int64_t headDim, const std::string &dtype,
+                     const std::string &arch,
+                     KernelRegistry *registry = nullptr);
+  ~BlockTopkEstimator();
+  BlockTopkEstimator(const BlockTopkEstimator &) = delete;
+  BlockTopkEstimator &operator=(const BlockTopkEstimator &) = delete;
+  /// Queues the estimate on the call's stream (nothing waits for it).
+  /// Batch 1 only; keep in 1..64; throws std::invalid_argument otherwise.
+  DeviceBlockSets estimate(const AttentionCall &call, int64_t keep,
+                           int64_t block, float scale);
+  /// The last estimate's lists, [head][query block] (waits for them).
+  std::vector<std::vector<std::vector<int64_t>>> download() const;
+  /// GPU time of the last estimate (waits for it).
+  float lastMs() const;
+  static std::string source(int64_t headDim, const std::string &dtype);
+
+private:
+  Driver::Module module_ = nullptr;
+  Driver::Function pool_ = nullptr, select_ = nullptr;
+  int64_t headDim_;
+  DeviceBuffer scratch_;
+  Driver::Event e0_ = nullptr, e1_ = nullptr;
+  DeviceBlockSets last_;
+};
+
 } // namespace maskjit::runtime
 
 #endif

@@ -1,0 +1,140 @@
+// maskjit's GPU estimator of `topk_blocks(keep, block)`: Q and K mean-pooled
+// over blocks of `block` positions, for each query block the scores of the
+// key blocks causal lets it reach (a key block whose first key the block's
+// last query may attend), and the `keep` best (ties to the smaller index).
+// Compiled by NVRTC after a prelude that defines MJ_D, MJ_FP16 and the
+// integer types.
+//
+// The arithmetic is the CPU reference's (runtime/Estimators.cpp), operation
+// for operation and in the same order, each rounded (no fused multiply-add):
+// the pooled vectors, the scores and so the chosen blocks are the same bits.
+// 1. mj_bt_pool: one thread per (block, dimension) sums x / n over the block.
+// 2. mj_bt_select: one CTA per (query block, head): the scores in shared
+//    memory, `keep` rounds of a block-wide arg-max, then the chosen blocks
+//    sorted into a list and set in the head's bitmap row.
+
+#define MJ_BT_THREADS 128
+
+struct mj_bt_params {
+  const uint16_t *q, *k;
+  int64_t q_ss, q_sh, k_ss, k_sh; // element strides (batch 0 only)
+  int lq, lk, heads, kv_heads, block, keep, q_blocks, k_blocks, row_words;
+  float scale;
+  float *pooled_q, *pooled_k; // [heads][q_blocks][D], [kv_heads][k_blocks][D]
+  int *chosen;                // [heads][q_blocks][keep], ascending, -1 padded
+  unsigned *bits;             // [heads][q_blocks][row_words]
+};
+
+static __device__ __forceinline__ float mj_bt_load(const uint16_t *p) {
+#if MJ_FP16
+  float f;
+  asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(*p));
+  return f;
+#else
+  return __uint_as_float((unsigned)*p << 16);
+#endif
+}
+
+// Grid (q_blocks + k_blocks, heads): blocks of Q first, then of K (heads
+// past kv_heads have nothing to pool in K).
+extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_pool(const mj_bt_params p) {
+  const int h = blockIdx.y;
+  const bool isQ = blockIdx.x < (unsigned)p.q_blocks;
+  const int b = isQ ? blockIdx.x : blockIdx.x - p.q_blocks;
+  if (!isQ && h >= p.kv_heads)
+    return;
+  const int rows = isQ ? p.lq : p.lk;
+  const int lo = b * p.block, hi = min(rows, lo + p.block);
+  const uint16_t *x = isQ ? p.q + h * p.q_sh : p.k + h * p.k_sh;
+  const int64_t ss = isQ ? p.q_ss : p.k_ss;
+  float *out = isQ ? p.pooled_q + ((int64_t)h * p.q_blocks + b) * MJ_D
+                   : p.pooled_k + ((int64_t)h * p.k_blocks + b) * MJ_D;
+  const float n = (float)(hi - lo);
+  for (int c = threadIdx.x; c < MJ_D; c += MJ_BT_THREADS) {
+    float acc = 0.f;
+    for (int i = lo; i < hi; ++i)
+      acc = __fadd_rn(acc, __fdiv_rn(mj_bt_load(x + (int64_t)i * ss + c), n));
+    out[c] = acc;
+  }
+}
+
+// Grid (q_blocks, heads), MJ_BT_THREADS threads, dynamic shared memory of
+// k_blocks floats.
+extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_select(const mj_bt_params p) {
+  extern __shared__ float sScore[];
+  __shared__ float sQ[MJ_D];
+  __shared__ float sBest[MJ_BT_THREADS / 32];
+  __shared__ int sBestAt[MJ_BT_THREADS / 32];
+  __shared__ int sTaken[64]; // chosen so far (keep <= 64)
+  const int bq = blockIdx.x, h = blockIdx.y, tid = threadIdx.x, lane = tid % 32,
+            warp = tid / 32;
+  const int kvh = h / (p.heads / p.kv_heads);
+  unsigned *row = p.bits + ((int64_t)h * p.q_blocks + bq) * p.row_words;
+  int *chosen = p.chosen + ((int64_t)h * p.q_blocks + bq) * p.keep;
+  for (int w = tid; w < p.row_words; w += MJ_BT_THREADS)
+    row[w] = 0u;
+  for (int c = tid; c < MJ_D; c += MJ_BT_THREADS)
+    sQ[c] = p.pooled_q[((int64_t)h * p.q_blocks + bq) * MJ_D + c];
+  // The last query of the block sees keys up to this one (bottom-right).
+  const int lastKey = min(p.lk - 1, min(p.lq - 1, (bq + 1) * p.block - 1) + (p.lk - p.lq));
+  const int n = lastKey < 0 ? 0 : lastKey / p.block + 1;
+  __syncthreads();
+  const float *pk = p.pooled_k + (int64_t)kvh * p.k_blocks * MJ_D;
+  for (int bk = tid; bk < n; bk += MJ_BT_THREADS) {
+    float s = 0.f;
+    for (int c = 0; c < MJ_D; ++c)
+      s = __fadd_rn(s, __fmul_rn(sQ[c], pk[(int64_t)bk * MJ_D + c]));
+    sScore[bk] = __fmul_rn(s, p.scale);
+  }
+  __syncthreads();
+  const int take = min(p.keep, n);
+  for (int r = 0; r < take; ++r) {
+    // Arg-max, ties to the smaller index: per thread, per warp, per block.
+    float best = -__int_as_float(0x7f800000);
+    int at = 0x7fffffff;
+    for (int bk = tid; bk < n; bk += MJ_BT_THREADS) {
+      const float v = sScore[bk];
+      if (v > best || (v == best && bk < at)) {
+        best = v;
+        at = bk;
+      }
+    }
+    for (int off = 16; off > 0; off >>= 1) {
+      const float ov = __shfl_xor_sync(0xffffffffu, best, off);
+      const int oa = __shfl_xor_sync(0xffffffffu, at, off);
+      if (ov > best || (ov == best && oa < at)) {
+        best = ov;
+        at = oa;
+      }
+    }
+    if (lane == 0) {
+      sBest[warp] = best;
+      sBestAt[warp] = at;
+    }
+    __syncthreads();
+    if (tid == 0) {
+      for (int w = 1; w < MJ_BT_THREADS / 32; ++w)
+        if (sBest[w] > sBest[0] || (sBest[w] == sBest[0] && sBestAt[w] < sBestAt[0])) {
+          sBest[0] = sBest[w];
+          sBestAt[0] = sBestAt[w];
+        }
+      sTaken[r] = sBestAt[0];
+      sScore[sBestAt[0]] = -__int_as_float(0x7f800000); // taken
+    }
+    __syncthreads();
+  }
+  if (tid == 0) {
+    // Insertion sort of the few chosen, then the list and the bitmap row.
+    for (int i = 1; i < take; ++i) {
+      const int v = sTaken[i];
+      int j = i - 1;
+      for (; j >= 0 && sTaken[j] > v; --j)
+        sTaken[j + 1] = sTaken[j];
+      sTaken[j + 1] = v;
+    }
+    for (int i = 0; i < p.keep; ++i)
+      chosen[i] = i < take ? sTaken[i] : -1;
+    for (int i = 0; i < take; ++i)
+      atomicOr(&row[sTaken[i] >> 5], 1u << (sTaken[i] & 31));
+  }
+}
