@@ -153,8 +153,8 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
       fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_rows, " +
                 n + "_row_words, " + n + "_head_words;\n";
     else
-      fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_lo, " +
-                n + "_hi, " + n + "_head_words;\n";
+      fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_lo, " + n +
+                "_hi, " + n + "_head_words;\n";
   }
   fields += "  int64_t maskjit_unused;\n";
   std::string code = kPrelude;

@@ -64,6 +64,13 @@ bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
                        t.runArray, t.negated ? "true" : "false");
     return true;
   }
+  if (t.setBlock > 0) {
+    out += fmt::format("    mj_rm_keep_block_set(c, q, k0, "
+                       "MASKJIT_SELECTED_BITS(a, {0}, h), a->{0}_rows, "
+                       "a->{0}_row_words, {1}LL, {2});\n",
+                       t.setName, t.setBlock, t.negated ? "true" : "false");
+    return true;
+  }
   std::string rhs;
   if (!symExpr(t.rhs, pattern, rhs, whyNot))
     return false;

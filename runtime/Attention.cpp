@@ -320,7 +320,8 @@ void Launcher::prepare(const AttentionCall &c) {
   // one), or null when missing.
   // (Sets estimated by this launch are per head, on the device; they come
   // to the host only where the host needs them.)
-  const bool perHeadSets = !c.headSelections.empty() || deviceSets_;
+  const bool perHeadSets =
+      !c.headSelections.empty() || deviceSets_ || deviceBlocks_;
   if (!c.headSelections.empty() &&
       static_cast<int64_t>(c.headSelections.size()) != c.heads)
     throw std::invalid_argument(
@@ -328,7 +329,7 @@ void Launcher::prepare(const AttentionCall &c) {
         " sets for " + std::to_string(c.heads) + " heads");
   auto chosen = [&](const std::string &selector,
                     int64_t h) -> const std::optional<std::vector<int64_t>> & {
-    const dsl::Selections &s = deviceSets_    ? estimatedSets()[h]
+    const dsl::Selections &s = deviceSets_ || deviceBlocks_ ? estimatedSets()[h]
                                : perHeadSets ? c.headSelections[h]
                                              : c.selections;
     return selector == "topk_columns" ? s.columns : s.diagonals;
@@ -352,10 +353,10 @@ void Launcher::prepare(const AttentionCall &c) {
       if (deviceSets_) {
         const DeviceVerticalSlash &e = deviceSetsOf_;
         argWords_.push_back(columns ? e.columnBits : e.diagonalBits);
-        argWords_.push_back(static_cast<uint64_t>(columns ? e.columnLo
-                                                          : e.diagonalLo));
-        argWords_.push_back(static_cast<uint64_t>(columns ? e.columnHi
-                                                          : e.diagonalHi));
+        argWords_.push_back(
+            static_cast<uint64_t>(columns ? e.columnLo : e.diagonalLo));
+        argWords_.push_back(
+            static_cast<uint64_t>(columns ? e.columnHi : e.diagonalHi));
         argWords_.push_back(static_cast<uint64_t>(
             e.heads > 1 ? (columns ? e.columnWords : e.diagonalWords) : 0));
         continue;
@@ -433,12 +434,19 @@ void Launcher::prepare(const AttentionCall &c) {
         for (const char *name : {"topk_columns", "topk_diagonals"})
           if (const auto &set = chosen(name, h))
             headArrays.back()[name] = *set;
+        const dsl::Selections &s = deviceSets_ || deviceBlocks_
+                                       ? estimatedSets()[h]
+                                       : c.headSelections[h];
+        if (s.blocks)
+          headArrays.back()["topk_blocks"] = mask::flattenBlockSets(*s.blocks);
       }
     } else {
       if (c.selections.columns)
         arrays["topk_columns"] = *c.selections.columns;
       if (c.selections.diagonals)
         arrays["topk_diagonals"] = *c.selections.diagonals;
+      if (c.selections.blocks)
+        arrays["topk_blocks"] = mask::flattenBlockSets(*c.selections.blocks);
     }
   };
   schedHeads_ =
@@ -500,9 +508,9 @@ void Launcher::prepare(const AttentionCall &c) {
                           .count();
       }
       gpuTables_ =
-          onDevice
-              ? scheduleBuilder_->build(**plan, planKey_, deviceValues, c.stream)
-              : scheduleBuilder_->build(**plan, planKey_, sets, c.stream);
+          onDevice ? scheduleBuilder_->build(**plan, planKey_, deviceValues,
+                                             c.stream)
+                   : scheduleBuilder_->build(**plan, planKey_, sets, c.stream);
       onGpuTables_ = true;
       builder_ = "gpu";
       numQTiles_ = gpuTables_.queryTiles;

@@ -27,9 +27,9 @@ struct TopkProblem {
   uint64_t bits, sorted;
 };
 constexpr int kTopkThreads = 1024; // MJ_TOPK_THREADS
-constexpr int kChunkKeys = 1024; // MJ_EST_CHUNK
-constexpr int kThreads = 128;    // MJ_EST_THREADS
-constexpr int kMaxLastQ = 64;    // MJ_EST_MAX_Q
+constexpr int kChunkKeys = 1024;   // MJ_EST_CHUNK
+constexpr int kThreads = 128;      // MJ_EST_THREADS
+constexpr int kMaxLastQ = 64;      // MJ_EST_MAX_Q
 } // namespace
 
 std::string VerticalSlashEstimator::source(int64_t headDim,
@@ -67,11 +67,9 @@ VerticalSlashEstimator::~VerticalSlashEstimator() {
   }
 }
 
-DeviceVerticalSlash VerticalSlashEstimator::estimate(const AttentionCall &c,
-                                                     int64_t vertical,
-                                                     int64_t slash,
-                                                     int64_t lastQ,
-                                                     float scale) {
+DeviceVerticalSlash
+VerticalSlashEstimator::estimate(const AttentionCall &c, int64_t vertical,
+                                 int64_t slash, int64_t lastQ, float scale) {
   if (c.batch != 1)
     throw std::invalid_argument(
         "estimated selectors (topk_columns, topk_diagonals) choose per head "
@@ -156,11 +154,11 @@ DeviceVerticalSlash VerticalSlashEstimator::estimate(const AttentionCall &c,
   d.launch(rows_, H, 1, 1, 64, 0, args, c.stream);
   d.launch(mass_, chunks, H, 1, kThreads, 0, args, c.stream);
   // Both selections in one launch: (head, columns | diagonals).
-  TopkProblem select[2] = {
-      {p.columns, c.lk, static_cast<int>(nCols), 0, out.columnBits,
-       out.columns()},
-      {p.diagonals, nDiag, static_cast<int>(nDiags),
-       static_cast<int>(c.lk - 1), out.diagonalBits, out.diagonals()}};
+  TopkProblem select[2] = {{p.columns, c.lk, static_cast<int>(nCols), 0,
+                            out.columnBits, out.columns()},
+                           {p.diagonals, nDiag, static_cast<int>(nDiags),
+                            static_cast<int>(c.lk - 1), out.diagonalBits,
+                            out.diagonals()}};
   void *selectArgs[] = {select};
   d.launch(topk_, H, 2, 1, kTopkThreads, 0, selectArgs, c.stream);
   d.record(e1_);
@@ -299,9 +297,8 @@ DeviceBlockSets BlockTopkEstimator::estimate(const AttentionCall &c,
   void *args[] = {&p};
   d.launch(pool_, static_cast<unsigned>(qBlocks + kBlocks),
            static_cast<unsigned>(H), 1, kBlockThreads, 0, args, c.stream);
-  d.launch(select_, static_cast<unsigned>(qBlocks), static_cast<unsigned>(H),
-           1, kBlockThreads, static_cast<unsigned>(kBlocks * 4), args,
-           c.stream);
+  d.launch(select_, static_cast<unsigned>(qBlocks), static_cast<unsigned>(H), 1,
+           kBlockThreads, static_cast<unsigned>(kBlocks * 4), args, c.stream);
   d.record(e1_);
   last_ = out;
   return out;

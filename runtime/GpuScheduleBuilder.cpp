@@ -15,7 +15,8 @@ namespace {
 /// mj_sb_params, as the kernels declare it.
 struct BuildParams {
   int lq, lk, tileQ, tileK, heads, qTiles, kTiles, kWords, nSets;
-  uint64_t staticPtr, staticSegs, setPtr, setEnd, setValues, clausePtr, clauses, atoms;
+  uint64_t staticPtr, staticSegs, setPtr, setEnd, setValues, clausePtr, clauses,
+      atoms;
   uint64_t segCount, keyCount, keyFull, segPtr, gatherPtr, segs, gatherKeys;
   uint64_t visitedTiles;
 };
@@ -104,9 +105,8 @@ DeviceTables GpuScheduleBuilder::build(
     void *stream) {
   const BuilderInputs in = builderInputs(plan, sets);
   DeviceSetValues values;
-  values.values = setValues_.upload(in.setValues.data(),
-                                    std::max<size_t>(in.setValues.size(), 1) *
-                                        4);
+  values.values = setValues_.upload(
+      in.setValues.data(), std::max<size_t>(in.setValues.size(), 1) * 4);
   values.begin.assign(in.setPtr.begin(), in.setPtr.end() - 1);
   values.end.assign(in.setPtr.begin() + 1, in.setPtr.end());
   return build(plan, planKey, values, stream);

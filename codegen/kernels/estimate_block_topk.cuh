@@ -8,7 +8,8 @@
 // The arithmetic is the CPU reference's (runtime/Estimators.cpp), operation
 // for operation and in the same order, each rounded (no fused multiply-add):
 // the pooled vectors, the scores and so the chosen blocks are the same bits.
-// 1. mj_bt_pool: one thread per (block, dimension) sums x / n over the block.
+// 1. mj_bt_pool: one thread per (block, dimension) sums x / n over the block
+//    (K stored dimension-major, so that a score's threads read along blocks).
 // 2. mj_bt_select: one CTA per (query block, head): the scores in shared
 //    memory, `keep` rounds of a block-wide arg-max, then the chosen blocks
 //    sorted into a list and set in the head's bitmap row.
@@ -20,7 +21,8 @@ struct mj_bt_params {
   int64_t q_ss, q_sh, k_ss, k_sh; // element strides (batch 0 only)
   int lq, lk, heads, kv_heads, block, keep, q_blocks, k_blocks, row_words;
   float scale;
-  float *pooled_q, *pooled_k; // [heads][q_blocks][D], [kv_heads][k_blocks][D]
+  float *pooled_q; // [heads][q_blocks][D]
+  float *pooled_k; // [kv_heads][D][k_blocks]: a score's threads read along blocks
   int *chosen;                // [heads][q_blocks][keep], ascending, -1 padded
   unsigned *bits;             // [heads][q_blocks][row_words]
 };
@@ -47,14 +49,24 @@ extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_pool(const mj_
   const int lo = b * p.block, hi = min(rows, lo + p.block);
   const uint16_t *x = isQ ? p.q + h * p.q_sh : p.k + h * p.k_sh;
   const int64_t ss = isQ ? p.q_ss : p.k_ss;
-  float *out = isQ ? p.pooled_q + ((int64_t)h * p.q_blocks + b) * MJ_D
-                   : p.pooled_k + ((int64_t)h * p.k_blocks + b) * MJ_D;
   const float n = (float)(hi - lo);
   for (int c = threadIdx.x; c < MJ_D; c += MJ_BT_THREADS) {
+    // Rows read 8 at a time (independent loads), added in row order.
     float acc = 0.f;
-    for (int i = lo; i < hi; ++i)
-      acc = __fadd_rn(acc, __fdiv_rn(mj_bt_load(x + (int64_t)i * ss + c), n));
-    out[c] = acc;
+    for (int i0 = lo; i0 < hi; i0 += 8) {
+      float v[8];
+#pragma unroll
+      for (int j = 0; j < 8; ++j)
+        v[j] = i0 + j < hi ? mj_bt_load(x + (int64_t)(i0 + j) * ss + c) : 0.f;
+#pragma unroll
+      for (int j = 0; j < 8; ++j)
+        if (i0 + j < hi)
+          acc = __fadd_rn(acc, __fdiv_rn(v[j], n));
+    }
+    if (isQ)
+      p.pooled_q[((int64_t)h * p.q_blocks + b) * MJ_D + c] = acc;
+    else
+      p.pooled_k[((int64_t)h * MJ_D + c) * p.k_blocks + b] = acc;
   }
 }
 
@@ -79,12 +91,25 @@ extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_select(const m
   const int lastKey = min(p.lk - 1, min(p.lq - 1, (bq + 1) * p.block - 1) + (p.lk - p.lq));
   const int n = lastKey < 0 ? 0 : lastKey / p.block + 1;
   __syncthreads();
-  const float *pk = p.pooled_k + (int64_t)kvh * p.k_blocks * MJ_D;
-  for (int bk = tid; bk < n; bk += MJ_BT_THREADS) {
-    float s = 0.f;
-    for (int c = 0; c < MJ_D; ++c)
-      s = __fadd_rn(s, __fmul_rn(sQ[c], pk[(int64_t)bk * MJ_D + c]));
-    sScore[bk] = __fmul_rn(s, p.scale);
+  const float *pk = p.pooled_k + (int64_t)kvh * MJ_D * p.k_blocks;
+  // Four scores a thread at once (independent sums), each in the order
+  // of the reference.
+  for (int base = tid; base < n; base += 4 * MJ_BT_THREADS) {
+    float s[4] = {0.f, 0.f, 0.f, 0.f};
+    for (int c = 0; c < MJ_D; ++c) {
+      const float qc = sQ[c];
+      const float *row = pk + (int64_t)c * p.k_blocks;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const int bk = base + j * MJ_BT_THREADS;
+        if (bk < n)
+          s[j] = __fadd_rn(s[j], __fmul_rn(qc, row[bk]));
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      if (base + j * MJ_BT_THREADS < n)
+        sScore[base + j * MJ_BT_THREADS] = __fmul_rn(s[j], p.scale);
   }
   __syncthreads();
   const int take = min(p.keep, n);

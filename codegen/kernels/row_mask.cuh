@@ -120,6 +120,33 @@ mj_rm_keep_diagonal_set(uint32_t (&m)[W], int64_t q, int64_t k0, const int64_t *
   }
 }
 
+// `k / block in set(q / block)` (negated: `not in`): the key blocks chosen
+// for the row's query block, a bitmap row of `row_words` words for each of
+// `rows` query blocks (topk_blocks). A tile's keys span a few blocks.
+template <int W>
+static __device__ __forceinline__ void
+mj_rm_keep_block_set(uint32_t (&m)[W], int64_t q, int64_t k0, const uint32_t *bits, int64_t rows,
+                     int64_t row_words, int64_t block, bool negated) {
+  uint32_t keep[W];
+  mj_rm_fill(keep, 0u);
+  const int64_t qb = maskjit_floordiv(q, block);
+  if (qb >= 0 && qb < rows) {
+    const uint32_t *row = bits + qb * row_words;
+    const int64_t last = maskjit_floordiv(k0 + 32 * W - 1, block);
+    for (int64_t kb = maskjit_floordiv(k0, block); kb <= last; ++kb) {
+      if (kb < 0 || kb >= 32 * row_words || !((row[kb >> 5] >> (kb & 31)) & 1u))
+        continue;
+      uint32_t r[W];
+      mj_rm_fill(r, 0xffffffffu);
+      mj_rm_keep_range(r, k0, kb * block, kb * block + block - 1);
+      mj_rm_or(keep, r);
+    }
+  }
+#pragma unroll
+  for (int w = 0; w < W; ++w)
+    m[w] &= negated ? ~keep[w] : keep[w];
+}
+
 // Keys k == residue (mod modulus).
 template <int W>
 static __device__ __forceinline__ void mj_rm_keep_progression(uint32_t (&m)[W], int64_t k0,

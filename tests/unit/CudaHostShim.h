@@ -2,10 +2,11 @@
 //
 // Enough of CUDA to run kernels that use blocks of threads, shared memory,
 // __syncthreads, __shfl_up_sync, __ballot_sync, __match_any_sync, integer
-// atomics and bit counts on the host: a block's threads are coroutines switched at every barrier, blocks
-// run one after another (so `static` stands for `__shared__`). A kernel
-// that forgot a barrier may still pass here (the threads run in order):
-// for unit tests of kernels' logic in CI, which has no GPU.
+// atomics and bit counts on the host: a block's threads are coroutines switched
+// at every barrier, blocks run one after another (so `static` stands for
+// `__shared__`). A kernel that forgot a barrier may still pass here (the
+// threads run in order): for unit tests of kernels' logic in CI, which has no
+// GPU.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MASKJIT_TESTS_CUDAHOSTSHIM_H
@@ -129,8 +130,7 @@ template <typename T> T __shfl_up_sync(unsigned, T x, int offset) {
 
 /// The lanes of the caller's warp whose `value` equals `key(slot)`, as a
 /// mask (all threads of the block call it together).
-template <typename Pick>
-unsigned mj_host_warpMask(uint64_t value, Pick pick) {
+template <typename Pick> unsigned mj_host_warpMask(uint64_t value, Pick pick) {
   mj_host::Block &b = *mj_host::current;
   const int tid = static_cast<int>(threadIdx.x), first = tid - tid % 32;
   b.slots[tid] = value;

@@ -27,8 +27,7 @@ TEST(GpuEstimators, SourceCompilesWithNvrtc) {
             << d << " " << dtype << " " << arch;
         EXPECT_FALSE(o.cubin.empty());
         for (const char *kernel : {"mj_vs_chunk_stats", "mj_vs_row_stats",
-                                   "mj_vs_mass",
-                                   "mj_topk_select"})
+                                   "mj_vs_mass", "mj_topk_select"})
           EXPECT_NE(o.ptx.find(kernel), std::string::npos) << kernel;
         // As CI asks of every generated kernel: ptxas assembles it, no spills.
         const std::string ptxas = maskjit::test::findPtxas();

@@ -121,6 +121,37 @@ TEST(RowMaskHelpers, KeyAndDiagonalSets) {
   }
 }
 
+TEST(RowMaskHelpers, BlockSetsPerQueryBlock) {
+  // `k / block in set(q / block)`: rows of bits over the key blocks, one
+  // per query block, as the launcher and the block estimator lay them out.
+  std::mt19937_64 rng(5);
+  for (int iter = 0; iter < 300; ++iter) {
+    const int64_t block = 1 + static_cast<int64_t>(rng() % 80);
+    const int64_t rows = 1 + static_cast<int64_t>(rng() % 12),
+                  kBlocks = 1 + static_cast<int64_t>(rng() % 70),
+                  rowWords = (kBlocks + 31) / 32;
+    std::vector<uint32_t> bits(rows * rowWords, 0u);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int i = rng() % 6; i > 0; --i) {
+        const int64_t kb = static_cast<int64_t>(rng() % kBlocks);
+        bits[r * rowWords + kb / 32] |= 1u << (kb % 32);
+      }
+    auto chosen = [&](int64_t qb, int64_t kb) {
+      return qb >= 0 && qb < rows && kb >= 0 && kb < 32 * rowWords &&
+             ((bits[qb * rowWords + kb / 32] >> (kb % 32)) & 1u);
+    };
+    const int64_t q = static_cast<int64_t>(rng() % (rows * block + 40));
+    const int64_t k0 = static_cast<int64_t>(rng() % (kBlocks * block + 40));
+    const bool negated = rng() % 2;
+    uint32_t m[W];
+    mj_rm_fill(m, 0xffffffffu);
+    mj_rm_keep_block_set(m, q, k0, bits.data(), rows, rowWords, block, negated);
+    for (int j = 0; j < 32 * W; ++j)
+      ASSERT_EQ(bit(m, j), chosen(q / block, (k0 + j) / block) != negated)
+          << "block " << block << " q " << q << " key " << k0 + j;
+  }
+}
+
 TEST(RowMaskHelpers, ProgressionsAndThreadBits) {
   std::mt19937_64 rng(3);
   for (int iter = 0; iter < 500; ++iter) {

@@ -67,9 +67,9 @@ TEST(TopkSelectKernel, SameSetsAsASortOnRandomScoresWithTies) {
     Problem pr[2] = {randomProblem(rng, heads), randomProblem(rng, heads)};
     mj_topk_params params;
     for (int i = 0; i < 2; ++i)
-      params.problem[i] = {pr[i].values.data(), pr[i].count, pr[i].n,
-                           pr[i].shift,         pr[i].bits.data(),
-                           pr[i].sorted.data()};
+      params.problem[i] = {
+          pr[i].values.data(), pr[i].count,       pr[i].n,
+          pr[i].shift,         pr[i].bits.data(), pr[i].sorted.data()};
     mj_host::launch(mj_topk_select, heads, 2, MJ_TOPK_THREADS, params);
     for (int i = 0; i < 2; ++i) {
       const Problem &p = pr[i];

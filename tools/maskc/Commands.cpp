@@ -292,6 +292,8 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
           arrays["topk_columns"] = *sel.columns;
         if (sel.diagonals)
           arrays["topk_diagonals"] = *sel.diagonals;
+        if (sel.blocks)
+          arrays["topk_blocks"] = mask::flattenBlockSets(*sel.blocks);
         auto schedule = mask::bindSchedule(*sym, runtimeValues, mask.lq, lk,
                                            tile[0], tile[1], error, arrays);
         if (!schedule)

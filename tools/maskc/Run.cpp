@@ -421,8 +421,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         // Sets estimated on the GPU (no --select): report, export, and check
         // them against the CPU reference estimator. (A copy: the launcher
         // reads the sets back from the GPU after each launch that asks.)
-        const std::vector<dsl::Selections> estimated =
-            launcher.estimatedSets();
+        const std::vector<dsl::Selections> estimated = launcher.estimatedSets();
         // The reference mask of head h, under the sets the launch used.
         auto headEvaluator = [&](int64_t h) {
           MaskOptions m = mask;
@@ -439,8 +438,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           std::string what;
           if (first.columns)
             what = fmt::format("{} columns and {} diagonals",
-                               first.columns->size(),
-                               first.diagonals->size());
+                               first.columns->size(), first.diagonals->size());
           if (first.blocks) {
             size_t chosen = 0;
             for (const auto &row : *first.blocks)

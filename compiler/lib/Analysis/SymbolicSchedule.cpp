@@ -317,6 +317,24 @@ struct DnfBuilder {
     return Dnf{SymClause{t}};
   }
 
+  /// `k / B in topk_blocks(n, B)`: the key block in the set chosen for the
+  /// query block q / B (B a constant; other forms stay opaque).
+  Dnf blockMembership(InSelectedOp s, bool neg) {
+    auto l = linearize(s.getValue());
+    auto block = linearize(s.getArg());
+    if (!l || !block || !block->isConstant() || block->s.constant <= 0)
+      return opaque();
+    const int64_t b = block->s.constant;
+    if (l->a != 0 || l->b != 0 || l->aQ != 0 || l->bK != 1 || l->kDiv != b ||
+        l->kOff != 0 || !l->s.terms.empty() || l->s.constant != 0)
+      return opaque();
+    SymAtom t;
+    t.setName = s.getSelector().str();
+    t.setBlock = b;
+    t.negated = neg;
+    return Dnf{SymClause{t}};
+  }
+
   /// `a[q] == a[k]` (or `!=`) for one runtime array: same document.
   std::optional<Dnf> sameRun(arith::CmpIOp op, bool neg) {
     using P = arith::CmpIPredicate;
@@ -456,7 +474,7 @@ struct DnfBuilder {
       return cmp(c, neg);
     if (auto s = dyn_cast<InSelectedOp>(op)) {
       if (s.getSelector() == "topk_blocks")
-        return opaque();
+        return blockMembership(s, neg);
       return membership(s.getValue(), s.getSelector().str(), neg);
     }
     if (auto s = dyn_cast<InArrayOp>(op))
@@ -499,6 +517,11 @@ DictionaryAttr atomAttr(MLIRContext *ctx, const SymAtom &t) {
   if (!t.runArray.empty())
     return b.getDictionaryAttr(
         {b.getNamedAttr("run_array", b.getStringAttr(t.runArray)),
+         b.getNamedAttr("negated", b.getBoolAttr(t.negated))});
+  if (!t.setName.empty() && t.setBlock > 0)
+    return b.getDictionaryAttr(
+        {b.getNamedAttr("set", b.getStringAttr(t.setName)),
+         b.getNamedAttr("block", b.getI64IntegerAttr(t.setBlock)),
          b.getNamedAttr("negated", b.getBoolAttr(t.negated))});
   if (!t.setName.empty())
     return b.getDictionaryAttr(
@@ -576,10 +599,12 @@ std::optional<std::vector<SymClause>> dnfFromAttr(Attribute attr) {
       } else if (auto set = dyn_cast_or_null<StringAttr>(d.get("set"))) {
         auto negated = dyn_cast_or_null<BoolAttr>(d.get("negated"));
         auto diagonal = dyn_cast_or_null<BoolAttr>(d.get("diagonal"));
-        if (!negated || !diagonal)
+        auto block = dyn_cast_or_null<IntegerAttr>(d.get("block"));
+        if (!negated || (!diagonal && !block) || (block && block.getInt() <= 0))
           return std::nullopt;
         t.setName = set.str();
-        t.setOnDiagonal = diagonal.getValue();
+        t.setOnDiagonal = diagonal && diagonal.getValue();
+        t.setBlock = block ? block.getInt() : 0;
         t.negated = negated.getValue();
       } else {
         auto ga = dyn_cast_or_null<IntegerAttr>(d.get("a"));

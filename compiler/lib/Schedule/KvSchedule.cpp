@@ -91,6 +91,28 @@ bool setAtomOn(const LinearAtom &t, int64_t lo, int64_t hi, bool all) {
   return all ? !some : !every;
 }
 
+/// Whether a block-set atom can hold (`all` false) or holds everywhere
+/// (`all` true) on rows [q0, q1] and keys [k0, k1]: the few query blocks
+/// of the rows, each against the key blocks of the keys.
+bool blockSetOn(const LinearAtom &t, int64_t q0, int64_t q1, int64_t k0,
+                int64_t k1, bool all) {
+  if (q0 > q1 || k0 > k1)
+    return all;
+  const std::vector<std::vector<int64_t>> &rows = *t.blockSets;
+  const int64_t b = t.setBlock, kb0 = floorDiv(k0, b), kb1 = floorDiv(k1, b);
+  bool some = false, every = true;
+  for (int64_t qb = floorDiv(q0, b); qb <= floorDiv(q1, b); ++qb) {
+    const int64_t n = qb >= 0 && qb < static_cast<int64_t>(rows.size())
+                          ? countIn(rows[qb], kb0, kb1)
+                          : 0;
+    some = some || n > 0;
+    every = every && n == kb1 - kb0 + 1;
+  }
+  if (!t.negated)
+    return all ? every : some;
+  return all ? !some : !every;
+}
+
 enum class Feasible { No, Maybe, Yes };
 
 /// Is some integer point of the box in the clause? (No block terms.)
@@ -99,7 +121,7 @@ Feasible feasiblePlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
   Bounds bd{q0, q1, k0, k1};
   bool maybe = false;
   for (const LinearAtom &t : c.atoms) {
-    if (t.isRun() || t.isSet()) {
+    if (t.isRun() || t.isSet() || t.isBlockSet()) {
       continue; // Decided below, on the tightened box.
     } else if (t.isCongruence()) {
       if (t.rhs < 0 || t.rhs >= t.modulus)
@@ -122,9 +144,20 @@ Feasible feasiblePlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
     return Feasible::No;
   // Atoms of other forms: each must be satisfiable somewhere in the box.
   for (const LinearAtom &t : c.atoms)
-    if (!t.opaque && !t.isCongruence() && !t.isSet() && t.a != 0 && t.b != 0 &&
-        t.a != -t.b && minOver(t, ql, qh, kl, kh) > t.rhs)
+    if (!t.opaque && !t.isCongruence() && !t.isSet() && !t.isBlockSet() &&
+        t.a != 0 && t.b != 0 && t.a != -t.b &&
+        minOver(t, ql, qh, kl, kh) > t.rhs)
       return Feasible::No;
+  // Block sets: some chosen key block among the box's (its bounding box:
+  // sound).
+  for (const LinearAtom &t : c.atoms) {
+    if (!t.isBlockSet())
+      continue;
+    if (!blockSetOn(t, ql, qh, std::max(kl, ql - dh), std::min(kh, qh - dl),
+                    false))
+      return Feasible::No;
+    maybe = true;
+  }
   // Set atoms: some index of the set among the values the box allows
   // (exact for one set atom with interval atoms; `maybe` otherwise).
   for (const LinearAtom &t : c.atoms) {
@@ -161,6 +194,11 @@ Feasible feasiblePlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
 bool holdsPlain(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
                 int64_t k1) {
   for (const LinearAtom &t : c.atoms) {
+    if (t.isBlockSet()) {
+      if (!blockSetOn(t, q0, q1, k0, k1, true))
+        return false;
+      continue;
+    }
     if (t.isRun()) {
       const std::vector<int64_t> &v = t.runs->values;
       const int64_t n = static_cast<int64_t>(v.size());
@@ -308,7 +346,7 @@ std::pair<int64_t, int64_t> keyRange(const Clause &c, int64_t q0, int64_t q1,
   Bounds bd{q0, q1, 0, lk - 1};
   for (const LinearAtom &t : c.atoms)
     if (!t.opaque && !t.isCongruence() && !t.hasBlocks() && !t.isRun() &&
-        !t.isSet()) {
+        !t.isSet() && !t.isBlockSet()) {
       if (t.a == 0 && t.b == 0 && t.rhs < 0)
         return {1, 0}; // False on every key (another head's arm).
       bd.tighten(t);
@@ -329,7 +367,7 @@ std::pair<int64_t, int64_t> fullKeyRange(const Clause &c, int64_t q0,
   for (const LinearAtom &t : c.atoms) {
     if (t.isSet() || t.isCongruence())
       continue;
-    if (t.opaque || t.hasBlocks() || t.isRun())
+    if (t.opaque || t.hasBlocks() || t.isRun() || t.isBlockSet())
       return {1, 0};
     // b*k <= rhs - max over q of a*q.
     const int64_t rest = clampAdd(t.rhs, -clampMul(t.a, t.a >= 0 ? q1 : q0));
@@ -361,7 +399,7 @@ bool KvSchedule::exact() const {
   for (const std::vector<Clause> *dnf : {&clauses, &complement})
     for (const Clause &c : *dnf)
       for (const LinearAtom &t : c.atoms)
-        if (t.opaque || t.isCongruence() || t.isSet() ||
+        if (t.opaque || t.isCongruence() || t.isSet() || t.isBlockSet() ||
             (t.a != 0 && t.b != 0 && t.a != -t.b))
           return false;
   return hasComplement;
@@ -371,7 +409,7 @@ bool KvSchedule::isGathered(size_t i) const {
   // One progression or one set of columns, and otherwise linear atoms.
   int sources = 0;
   for (const LinearAtom &t : clauses[i].atoms) {
-    if (t.opaque || t.isRun() || t.hasBlocks())
+    if (t.opaque || t.isRun() || t.hasBlocks() || t.isBlockSet())
       return false;
     if (t.isSet()) {
       if (t.onDiagonal || t.negated)
@@ -623,6 +661,28 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
           }
           for (auto it = s0; it < s1; ++it)
             cutAt(*it);
+          continue;
+        }
+        if (t.isBlockSet()) {
+          // The class can change at every tile a key block chosen for one
+          // of this query tile's blocks touches (elsewhere the atom is
+          // false, or true when negated, for all its rows).
+          const std::vector<std::vector<int64_t>> &rows = *t.blockSets;
+          const int64_t b = t.setBlock;
+          size_t before = cuts.size();
+          for (int64_t qb = floorDiv(q0, b); qb <= floorDiv(q1, b); ++qb) {
+            if (qb < 0 || qb >= static_cast<int64_t>(rows.size()))
+              continue;
+            for (int64_t kb : rows[qb]) {
+              const int64_t k0 = std::max<int64_t>(0, clampMul(kb, b));
+              const int64_t k1 =
+                  std::min(lk - 1, clampAdd(clampMul(kb, b), b - 1));
+              if (k0 <= k1)
+                cuts.push_back({k0 / tileK, k1 / tileK});
+            }
+          }
+          if (static_cast<int64_t>(cuts.size() - before) > nk)
+            cutAll = true;
           continue;
         }
         if (t.isSet() && t.negated && !t.onDiagonal) {

@@ -41,6 +41,37 @@ bindSchedule(const SymbolicSchedule &s,
     sets[name] = s;
     return s;
   };
+  // Lists per query block, each sorted without duplicates, from their flat
+  // form (flattenBlockSets); null when absent or malformed.
+  std::map<std::string,
+           std::shared_ptr<const std::vector<std::vector<int64_t>>>>
+      blockLists;
+  auto blockSets = [&](const std::string &name)
+      -> std::shared_ptr<const std::vector<std::vector<int64_t>>> {
+    if (auto it = blockLists.find(name); it != blockLists.end())
+      return it->second;
+    std::shared_ptr<std::vector<std::vector<int64_t>>> rows;
+    if (auto a = arrays.find(name); a != arrays.end() && !a->second.empty()) {
+      const std::vector<int64_t> &f = a->second;
+      rows = std::make_shared<std::vector<std::vector<int64_t>>>();
+      size_t at = 1;
+      for (int64_t r = 0; r < f[0] && rows; ++r) {
+        if (at >= f.size() || f[at] < 0 ||
+            static_cast<uint64_t>(f[at]) > f.size() - at - 1) {
+          rows = nullptr;
+          break;
+        }
+        std::vector<int64_t> row(f.begin() + at + 1,
+                                 f.begin() + at + 1 + f[at]);
+        at += 1 + f[at];
+        std::sort(row.begin(), row.end());
+        row.erase(std::unique(row.begin(), row.end()), row.end());
+        rows->push_back(std::move(row));
+      }
+    }
+    blockLists[name] = rows;
+    return rows;
+  };
   KvSchedule out;
   out.lq = lq;
   out.lk = lk;
@@ -76,6 +107,15 @@ bindSchedule(const SymbolicSchedule &s,
       Clause clause;
       for (const SymAtom &t : c) {
         LinearAtom atom;
+        if (t.setBlock > 0) {
+          // Chosen per query block; unknown until given: opaque (sound).
+          atom.blockSets = blockSets(t.setName);
+          atom.setBlock = t.setBlock;
+          atom.negated = t.negated;
+          atom.opaque = !atom.blockSets;
+          clause.atoms.push_back(atom);
+          continue;
+        }
         if (!t.setName.empty()) {
           // Unknown until given: an opaque atom (sound).
           atom.set = sortedSet(t.setName);
@@ -259,6 +299,16 @@ TmaLayout tmaLayout(int64_t lk, int64_t kvHeads, int64_t batch,
                           : t.batchDim) = i + 1;
   }
   return t;
+}
+
+std::vector<int64_t>
+flattenBlockSets(const std::vector<std::vector<int64_t>> &rows) {
+  std::vector<int64_t> out{static_cast<int64_t>(rows.size())};
+  for (const std::vector<int64_t> &row : rows) {
+    out.push_back(static_cast<int64_t>(row.size()));
+    out.insert(out.end(), row.begin(), row.end());
+  }
+  return out;
 }
 
 } // namespace maskjit::mask

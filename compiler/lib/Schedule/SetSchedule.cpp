@@ -24,6 +24,10 @@ planSetSchedule(const SymbolicSchedule &s,
     const SymAtom *set = nullptr;
     bool plain = true;
     for (const SymAtom &t : c) {
+      if (t.setBlock > 0) {
+        whyNot = "a clause has sets chosen per query block (built on the host)";
+        return std::nullopt;
+      }
       if (!t.setName.empty()) {
         if (t.negated) {
           whyNot = "a clause has `not in` a set";

@@ -65,12 +65,17 @@ struct LinearAtom {
   /// (a selector's columns or diagonals, a user's index array).
   std::shared_ptr<const std::vector<int64_t>> set;
   bool onDiagonal = false;
+  /// `floor(k / setBlock) in blockSets[floor(q / setBlock)]` (or `not in`):
+  /// key blocks chosen for each query block, each list sorted.
+  std::shared_ptr<const std::vector<std::vector<int64_t>>> blockSets;
+  int64_t setBlock = 0;
   bool negated = false;
 
   bool isCongruence() const { return modulus > 0; }
   bool hasBlocks() const { return aQ != 0 || bK != 0; }
   bool isRun() const { return runs != nullptr; }
   bool isSet() const { return set != nullptr; }
+  bool isBlockSet() const { return blockSets != nullptr; }
 };
 
 /// Keys start, start + step, ..., count of them. `full`: every query row of

@@ -47,6 +47,9 @@ struct SymAtom {
   /// array, named here and bound at launch.
   std::string setName;
   bool setOnDiagonal = false;
+  /// With setBlock > 0: `k / setBlock in set(q / setBlock)`, a set of key
+  /// blocks for each query block (`topk_blocks`).
+  int64_t setBlock = 0;
   bool negated = false;
 };
 using SymClause = std::vector<SymAtom>;
@@ -70,6 +73,12 @@ headValues(const std::map<std::string, int64_t> &values,
       bound[name] = v;
   return bound;
 }
+
+/// Sets chosen per query block (topk_blocks) in the flat form the `arrays`
+/// of bindSchedule and buildKernelTables carry them in: the number of
+/// query blocks, then for each its count of key blocks and those.
+std::vector<int64_t>
+flattenBlockSets(const std::vector<std::vector<int64_t>> &rows);
 
 /// Binds the symbols. `values` must hold every symbol used (Lq and Lk are
 /// taken from the shape); a missing one is reported in `error`.

@@ -162,7 +162,7 @@ private:
   std::unique_ptr<VerticalSlashEstimator> estimator_;
   mutable std::vector<dsl::Selections> estimated_;
   DeviceVerticalSlash deviceSetsOf_; ///< Where the estimator left its sets.
-  bool deviceSets_ = false; ///< The last launch estimated its sets.
+  bool deviceSets_ = false;          ///< The last launch estimated its sets.
   std::unique_ptr<BlockTopkEstimator> blockEstimator_;
   DeviceBlockSets deviceBlocksOf_;
   bool deviceBlocks_ = false; ///< The last launch estimated topk_blocks.

@@ -54,7 +54,8 @@ struct maskjit_args {
 // topk_blocks: the chosen key blocks of query block qb as `topk_blocks.qb`.
 #define MASKJIT_IN_BLOCKS(a, sel, x, q, block, h)                              \
   ((void)(h),                                                                  \
-   (a)->contains((std::string(#sel ".") + std::to_string((q) / (block))).c_str(), x))
+   (a)->contains(                                                              \
+       (std::string(#sel ".") + std::to_string((q) / (block))).c_str(), x))
 
 static inline int64_t maskjit_floordiv(int64_t a, int64_t b) {
   if (b == 0)
