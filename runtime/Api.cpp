@@ -167,10 +167,13 @@ void Kernel::launch(const AttentionCall &call) {
     c.runtimeValues = toBindings(*impl_->pattern->decl, call.params);
     c.selections.columns = call.columns;
     c.selections.diagonals = call.diagonals;
+    c.selections.blocks = call.blocks;
     for (const HeadSets &h : call.headSets) {
       dsl::Selections sel;
       sel.columns = h.columns;
       sel.diagonals = h.diagonals;
+      if (!h.blocks.empty())
+        sel.blocks = h.blocks;
       c.headSelections.push_back(std::move(sel));
     }
     c.stream = call.stream;
@@ -186,7 +189,8 @@ std::vector<HeadSets> Kernel::estimatedSets() const {
     return out;
   for (const dsl::Selections &sel : impl_->launcher->estimatedSets())
     out.push_back({sel.columns.value_or(std::vector<int64_t>{}),
-                   sel.diagonals.value_or(std::vector<int64_t>{})});
+                   sel.diagonals.value_or(std::vector<int64_t>{}),
+                   sel.blocks.value_or(std::vector<std::vector<int64_t>>{})});
   return out;
 }
 

@@ -462,9 +462,17 @@ void Launcher::prepare(const AttentionCall &c) {
   builder_ = "host";
   std::optional<mask::SetSchedulePlan> *plan = setPlan(c, symbols, perHead);
   // Estimated sets stay on the device when the plan reads only them.
-  bool onDevice = plan && deviceSets_;
+  bool onDevice = plan && (deviceSets_ || deviceBlocks_);
   DeviceSetValues deviceValues;
-  if (onDevice) {
+  if (onDevice && !(*plan)->blockSet.empty()) {
+    const DeviceBlockSets &e = deviceBlocksOf_;
+    onDevice = deviceBlocks_ && (*plan)->blockSet == "topk_blocks" &&
+               e.heads == schedHeads_ && (*plan)->setNames.empty();
+    deviceValues.blockBits = e.bits;
+    deviceValues.blockRows = e.rows;
+    deviceValues.blockRowWords = e.rowWords;
+    deviceValues.blockHeadWords = e.rows * e.rowWords;
+  } else if (onDevice) {
     const DeviceVerticalSlash &e = deviceSetsOf_;
     deviceValues.values = e.sorted;
     for (const std::string &name : (*plan)->setNames) {
@@ -481,7 +489,8 @@ void Launcher::prepare(const AttentionCall &c) {
   }
   if (!onDevice)
     hostSets();
-  if (plan) {
+  // (Block top-k with given blocks: built on the host, once per set.)
+  if (plan && ((*plan)->blockSet.empty() || onDevice)) {
     std::vector<std::vector<const std::vector<int64_t> *>> sets;
     bool complete = true;
     for (const std::string &name : (*plan)->setNames) {

@@ -19,6 +19,9 @@ struct BuildParams {
       atoms;
   uint64_t segCount, keyCount, keyFull, segPtr, gatherPtr, segs, gatherKeys;
   uint64_t visitedTiles;
+  uint64_t blockBits;
+  int block, blockRows, blockRowWords;
+  int64_t blockHeadWords;
 };
 constexpr int kThreads = 128; // MJ_SB_THREADS
 /// Shared memory per block: two bitmaps over the key tiles.
@@ -193,6 +196,16 @@ DeviceTables GpuScheduleBuilder::build(const mask::SetSchedulePlan &plan,
   p.segPtr = scratch((cells + heads) * 4);
   p.gatherPtr = scratch((cells + heads) * 4);
   p.visitedTiles = scratch(8);
+  if (!plan.blockSet.empty()) {
+    if (!sets.blockBits)
+      throw std::invalid_argument("the schedule needs the chosen blocks of `" +
+                                  plan.blockSet + "`");
+    p.blockBits = sets.blockBits;
+    p.block = static_cast<int>(plan.block);
+    p.blockRows = static_cast<int>(sets.blockRows);
+    p.blockRowWords = static_cast<int>(sets.blockRowWords);
+    p.blockHeadWords = sets.blockHeadWords;
+  }
   d.memset32Async(p.visitedTiles, 0, 2, stream);
   const unsigned shared = static_cast<unsigned>(kWords * 8);
   int pass = 0;

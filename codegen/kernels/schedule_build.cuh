@@ -36,7 +36,30 @@ struct mj_sb_params {
   int *seg_ptr, *gather_ptr;  // [heads][q_tiles + 1], from mj_sb_scan
   int *segs, *gather_keys;    // pass 1
   unsigned long long *visited_tiles; // pass 1: sum of segment lengths
+  // Block top-k (null when none): every clause has `k / block in set(q /
+  // block)`, bits of the chosen key blocks, a row of block_row_words words
+  // per query block (block_rows of them, block_head_words apart per head).
+  const unsigned *block_bits;
+  int block, block_rows, block_row_words;
+  long long block_head_words;
 };
+
+// Whether the key blocks chosen for the query blocks of rows [q0, q1] cover
+// some (`any`) and every (`all`) key block of keys [k0, k1].
+static __device__ __forceinline__ void mj_sb_block_cover(const mj_sb_params &p, int h,
+                                                         int64_t q0, int64_t q1, int64_t k0,
+                                                         int64_t k1, bool &any, bool &all) {
+  const unsigned *bits = p.block_bits + h * p.block_head_words;
+  any = false;
+  all = true;
+  for (int64_t qb = q0 / p.block; qb <= q1 / p.block; ++qb)
+    for (int64_t kb = k0 / p.block; kb <= k1 / p.block; ++kb) {
+      const bool chosen = qb < p.block_rows && kb < 32 * p.block_row_words &&
+                          ((bits[qb * p.block_row_words + (kb >> 5)] >> (kb & 31)) & 1u);
+      any = any || chosen;
+      all = all && chosen;
+    }
+}
 
 static __device__ __forceinline__ int64_t mj_sb_floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -106,6 +129,22 @@ mj_sb_build(mj_sb_params p, int pass) {
     mj_sb_mark(visited, b, e);
     if (p.static_segs[3 * i + 2])
       mj_sb_mark(full, b, e);
+  }
+  if (p.block_bits) {
+    // Block top-k: of those tiles, the ones a chosen block touches; FULL
+    // where every row's block chose every key block of the tile.
+    __syncthreads();
+    for (int t = tid; t < p.k_tiles; t += MJ_SB_THREADS) {
+      if (!((visited[t >> 5] >> (t & 31)) & 1u))
+        continue;
+      const int64_t k0 = (int64_t)t * p.tile_k, k1 = min((int64_t)p.lk, k0 + p.tile_k) - 1;
+      bool any, all;
+      mj_sb_block_cover(p, h, q0, q1, k0, k1, any, all);
+      if (!any)
+        atomicAnd(&visited[t >> 5], ~(1u << (t & 31)));
+      if (!all)
+        atomicAnd(&full[t >> 5], ~(1u << (t & 31)));
+    }
   }
   // Diagonal clauses: the rows of the tile a diagonal d reaches (k = q - d
   // within [0, Lk), every atom (a + b)*q <= rhs + b*d), and so its keys.

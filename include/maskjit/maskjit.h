@@ -96,6 +96,9 @@ struct CompileOptions {
 struct HeadSets {
   std::vector<int64_t> columns;   ///< topk_columns: key indices
   std::vector<int64_t> diagonals; ///< topk_diagonals: values of q - k
+  /// topk_blocks: for each query block (q / block), its key blocks; empty
+  /// when the pattern has no topk_blocks (or to let a launch estimate them).
+  std::vector<std::vector<int64_t>> blocks;
 };
 
 /// Shapes and data of one attention call. Tensors are BSHD-strided (element
@@ -115,6 +118,10 @@ struct AttentionCall {
   /// estimates them on the GPU, per head (batch 1); see
   /// Kernel::estimatedSets().
   std::optional<std::vector<int64_t>> columns, diagonals;
+  /// topk_blocks' key blocks for each query block, for all heads (without
+  /// them, and without `headSets` blocks, a launch estimates them on the
+  /// GPU, per head).
+  std::optional<std::vector<std::vector<int64_t>>> blocks;
   /// Sets chosen per head (one entry per head), e.g. estimated by an earlier
   /// launch and reused across layers or steps; they override `columns` and
   /// `diagonals`.

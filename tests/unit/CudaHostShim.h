@@ -156,6 +156,11 @@ inline unsigned atomicAdd(unsigned *p, unsigned v) {
   return old;
 }
 inline int __ffs(unsigned x) { return __builtin_ffs(static_cast<int>(x)); }
+inline unsigned atomicAnd(unsigned *p, unsigned v) {
+  const unsigned old = *p;
+  *p = old & v;
+  return old;
+}
 inline unsigned atomicOr(unsigned *p, unsigned v) {
   const unsigned old = *p;
   *p = old | v;

@@ -25,9 +25,16 @@ namespace {
 
 /// The builder's three launches on the host; the tables as the kernels
 /// leave them, and the visited-tile counter.
+/// Block top-k's chosen blocks as the block estimator leaves them.
+struct BlockBits {
+  std::vector<unsigned> bits;
+  int rows = 0, rowWords = 0;
+};
+
 KernelTables runBuilder(const SetSchedulePlan &plan,
                         const runtime::BuilderInputs &in,
-                        int64_t &visitedCounter) {
+                        int64_t &visitedCounter,
+                        const BlockBits *blocks = nullptr) {
   const KernelTables &st = plan.staticTables;
   const size_t cells = size_t(in.heads) * size_t(in.qTiles);
   std::vector<int> segCount(cells), keyCount(cells), keyFull(cells),
@@ -57,6 +64,13 @@ KernelTables runBuilder(const SetSchedulePlan &plan,
   p.seg_ptr = segPtr.data();
   p.gather_ptr = gatherPtr.data();
   p.visited_tiles = &visited;
+  if (blocks) {
+    p.block_bits = blocks->bits.data();
+    p.block = static_cast<int>(plan.block);
+    p.block_rows = blocks->rows;
+    p.block_row_words = blocks->rowWords;
+    p.block_head_words = int64_t{blocks->rows} * blocks->rowWords;
+  }
   mj_host::launch(mj_sb_build, p.q_tiles, in.heads, MJ_SB_THREADS, p, 0);
   mj_host::launch(mj_sb_scan, 1, 1, MJ_SB_THREADS, p);
   KernelTables out;
@@ -139,4 +153,62 @@ TEST(ScheduleBuilderKernel, SameTablesAsTheHost) {
     }
   }
   EXPECT_EQ(checked, 6);
+}
+
+// Block top-k: the static (causal) tiles a chosen block touches, chosen as
+// the block estimator chooses (key blocks the query block's last row may
+// reach), against the host's classification of the same lists.
+TEST(ScheduleBuilderKernel, BlockTopkSameTablesAsTheHost) {
+  std::mt19937_64 rng(29);
+  test::Loaded l =
+      test::loadFile(std::string(MASKJIT_PATTERNS_DIR) + "/block_topk.mask");
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  const int heads = 2;
+  for (int round = 0; round < 6; ++round) {
+    const int64_t block = round % 3 == 2 ? 32 : 64;
+    mask::CompileOptions opts;
+    opts.bindings = {"block=" + std::to_string(block)};
+    const SymbolicSchedule s = test::symbolicFor(l, "block_topk", opts);
+    const int64_t lq = 200 + rng() % 2500, lk = lq + (round % 2 ? 0 : 100);
+    const int64_t tileQ = round % 2 ? 64 : 128, tileK = round == 2 ? 32 : 128;
+    std::string whyNot, error;
+    auto plan =
+        planSetSchedule(s, {}, {}, heads, lq, lk, tileQ, tileK, whyNot, error);
+    ASSERT_TRUE(plan) << whyNot << error;
+    ASSERT_EQ(plan->blockSet, "topk_blocks");
+    const int64_t qBlocks = (lq + block - 1) / block,
+                  kBlocks = (lk + block - 1) / block;
+    BlockBits bits;
+    bits.rows = static_cast<int>(qBlocks);
+    bits.rowWords = static_cast<int>((kBlocks + 31) / 32);
+    bits.bits.assign(size_t(heads) * qBlocks * bits.rowWords, 0u);
+    std::vector<std::map<std::string, std::vector<int64_t>>> perHead(heads);
+    for (int h = 0; h < heads; ++h) {
+      std::vector<std::vector<int64_t>> rows(qBlocks);
+      for (int64_t qb = 0; qb < qBlocks; ++qb) {
+        const int64_t lastKey =
+            std::min(lk - 1, std::min(lq - 1, (qb + 1) * block - 1) + lk - lq);
+        for (int i = 0; i < 5 && lastKey >= 0; ++i) {
+          const int64_t kb =
+              static_cast<int64_t>(rng() % (lastKey / block + 1));
+          rows[qb].push_back(kb);
+          bits.bits[(h * qBlocks + qb) * bits.rowWords + kb / 32] |=
+              1u << (kb % 32);
+        }
+      }
+      perHead[h]["topk_blocks"] = flattenBlockSets(rows);
+    }
+    KernelTables host;
+    ASSERT_TRUE(buildKernelTables(s, {}, {}, heads, lq, lk, tileQ, tileK, {},
+                                  host, error, perHead))
+        << error;
+    int64_t visited = 0;
+    const KernelTables gpu =
+        runBuilder(*plan, runtime::builderInputs(*plan, {}), visited, &bits);
+    const int64_t keyTiles = (lk + tileK - 1) / tileK;
+    EXPECT_EQ(compareTables(host, gpu, keyTiles), "")
+        << "Lq=" << lq << " Lk=" << lk << " tiles " << tileQ << "x" << tileK
+        << " block " << block;
+    EXPECT_EQ(visited, host.visitedTiles);
+  }
 }

@@ -10,6 +10,72 @@ bool isPlainLinear(const SymAtom &t) {
   return t.setName.empty() && t.runArray.empty() && !t.opaque &&
          t.modulus == 0 && t.aQ == 0 && t.bK == 0;
 }
+/// Sets chosen per query block: every clause must have the same one (a
+/// conjunct of the whole mask), and no other set. nullopt with neither
+/// `whyNot` nor `error` when the pattern has no block sets.
+std::optional<SetSchedulePlan>
+planBlockSchedule(const SymbolicSchedule &s,
+                  const std::map<std::string, int64_t> &values,
+                  const std::vector<std::map<std::string, int64_t>> &perHead,
+                  int heads, int64_t lq, int64_t lk, int64_t tileQ,
+                  int64_t tileK, std::string &whyNot, std::string &error) {
+  const SymAtom *first = nullptr;
+  for (const SymClause &c : s.clauses)
+    for (const SymAtom &t : c)
+      if (t.setBlock > 0 && !first)
+        first = &t;
+  if (!first)
+    return std::nullopt;
+  SymbolicSchedule rest;
+  rest.hasComplement = s.hasComplement;
+  for (const SymClause &c : s.clauses) {
+    SymClause kept;
+    int found = 0;
+    for (const SymAtom &t : c) {
+      if (t.setBlock > 0 && t.setName == first->setName &&
+          t.setBlock == first->setBlock && !t.negated) {
+        ++found;
+        continue;
+      }
+      if (!t.setName.empty()) {
+        whyNot = "a clause with sets chosen per query block has another set";
+        return std::nullopt;
+      }
+      kept.push_back(t);
+    }
+    if (found != 1) {
+      whyNot = "not every clause is in the blocks chosen per query block";
+      return std::nullopt;
+    }
+    rest.clauses.push_back(std::move(kept));
+  }
+  // The complement without its set conditions holds on more pairs than the
+  // complement: sound.
+  for (const SymClause &c : s.complement) {
+    SymClause kept;
+    for (const SymAtom &t : c)
+      if (t.setName.empty())
+        kept.push_back(t);
+    rest.complement.push_back(std::move(kept));
+  }
+  SetSchedulePlan plan;
+  plan.lq = lq;
+  plan.lk = lk;
+  plan.tileQ = tileQ;
+  plan.tileK = tileK;
+  plan.blockSet = first->setName;
+  plan.block = first->setBlock;
+  plan.heads.resize(heads);
+  if (!buildKernelTables(rest, values, perHead, heads, lq, lk, tileQ, tileK, {},
+                         plan.staticTables, error))
+    return std::nullopt;
+  if (plan.staticTables.gatheredKeys > 0) {
+    whyNot = "the clauses gather keys besides their chosen blocks";
+    return std::nullopt;
+  }
+  return plan;
+}
+
 } // namespace
 
 std::optional<SetSchedulePlan>
@@ -20,14 +86,14 @@ planSetSchedule(const SymbolicSchedule &s,
                 std::string &whyNot, std::string &error) {
   SymbolicSchedule setPart, staticPart;
   std::vector<const SymAtom *> setAtoms;
+  if (std::optional<SetSchedulePlan> blocks = planBlockSchedule(
+          s, values, perHead, heads, lq, lk, tileQ, tileK, whyNot, error);
+      blocks || !error.empty() || !whyNot.empty())
+    return blocks;
   for (const SymClause &c : s.clauses) {
     const SymAtom *set = nullptr;
     bool plain = true;
     for (const SymAtom &t : c) {
-      if (t.setBlock > 0) {
-        whyNot = "a clause has sets chosen per query block (built on the host)";
-        return std::nullopt;
-      }
       if (!t.setName.empty()) {
         if (t.negated) {
           whyNot = "a clause has `not in` a set";

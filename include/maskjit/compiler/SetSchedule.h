@@ -49,6 +49,12 @@ struct SetSchedulePlan {
   std::vector<std::vector<BoundSetClause>> heads;
   /// Names of the sets the clauses refer to, by index.
   std::vector<std::string> setNames;
+  /// A pattern whose every clause has `k / block in blockSet(q / block)`
+  /// (block top-k): the static tables are those of the clauses without it,
+  /// and the GPU keeps their tiles that a chosen block touches (FULL only
+  /// where every row's block chose every key block). Empty otherwise.
+  std::string blockSet;
+  int64_t block = 0;
   int64_t lq = 0, lk = 0, tileQ = 0, tileK = 0;
 };
 

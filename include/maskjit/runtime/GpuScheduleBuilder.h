@@ -51,6 +51,11 @@ BuilderInputs builderInputs(
 struct DeviceSetValues {
   Driver::DevicePtr values = 0;
   std::vector<int> begin, end;
+  /// A block top-k plan's chosen blocks (SetSchedulePlan::blockSet): rows of
+  /// bits over the key blocks, `blockRowWords` words for each of
+  /// `blockRows` query blocks, `blockHeadWords` apart per head.
+  Driver::DevicePtr blockBits = 0;
+  int64_t blockRows = 0, blockRowWords = 0, blockHeadWords = 0;
 };
 
 class GpuScheduleBuilder {
