@@ -20,7 +20,10 @@ from torch.nn.attention.flex_attention import create_block_mask
 
 from peers import D, H, flex, median_ms
 
-KEEP, BLOCK = 16, 64
+# (kernel, keep, block): the case on the default (Hopper, 128x128
+# tiles: a tile holds 2 x 2 blocks of 64) and on the portable kernel (64x64
+# tiles: a block is a tile), and blocks of 128 on the Hopper kernel.
+VARIANTS = [("auto", 16, 64), ("portable", 16, 64), ("auto", 8, 128)]
 
 
 def maskc_run(maskc, args):
@@ -32,42 +35,47 @@ def maskc_run(maskc, args):
     return json.load(open("/tmp/bt.json"))
 
 
+def variant(maskc, s, kernel, keep, block, inputs, q, k, v, dense_tflops):
+    common = ["examples/patterns/block_topk.mask", "--lq", str(s), "--inputs", inputs,
+              "--kernel", kernel, "--set", f"keep={keep}", "--set", f"block={block}"]
+    call = maskc_run(maskc, common + ["--iters", "10", "--export-sets", "/tmp/bt_sets.json"])
+    alone = maskc_run(maskc, common + ["--iters", "15", "--select", "sets=@/tmp/bt_sets.json"])
+    heads = json.load(open("/tmp/bt_sets.json"))["heads"]
+    nb = (s + block - 1) // block
+    table = torch.zeros(H, nb, nb, dtype=torch.bool)
+    for h, head in enumerate(heads):
+        for qb, row in enumerate(head["blocks"]):
+            table[h, qb, row] = True
+    table = table.cuda()
+
+    def mod(b, h, qi, ki):
+        return (ki <= qi) & table[h, qi // block, ki // block]
+
+    bm = create_block_mask(mod, 1, H, s, s, device="cuda", _compile=True)
+    fl = median_ms(lambda: flex(q, k, v, block_mask=bm))
+    b, a = call["bench"], alone["bench"]
+    return (f"| {s} | {kernel} | {keep}/{block} | {inputs} | {a['median_ms']:.2f} | {a['tflops']:.0f} |"
+            f" {100 * a['tflops'] / dense_tflops:.0f}% | {fl:.2f} | {fl / a['median_ms']:.2f}x |"
+            f" {b['median_ms']:.2f} | {b.get('estimate_ms', 0):.2f} |"
+            f" {b.get('schedule_build_gpu_ms', 0):.2f} | {100 * a['pairs'] / (H * s * s):.2f}% |")
+
+
 def main():
     maskc = sys.argv[1]
     sizes = [int(x) for x in sys.argv[2:]] or [32768]
-    print("| S | inputs | maskjit attention ms | useful TFLOP/s | of maskjit dense | Flex ms |"
-          " vs Flex | per call ms (estimate + build + attention) | estimate ms | build ms (host) |"
+    print("| S | kernel | keep/block | inputs | maskjit attention ms | useful TFLOP/s | of maskjit dense | Flex ms |"
+          " vs Flex | per call ms (estimate + build + attention) | estimate ms | build ms (GPU) |"
           " density |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for s in sizes:
         dense = maskc_run(maskc, ["bench/patterns/dense.mask", "--lq", str(s), "--iters", "10"])
         dense_tflops = dense["bench"]["tflops"]
         torch.manual_seed(0)
         q, k, v = (torch.randn(1, H, s, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
-        for inputs in ("random", "positional"):
-            common = ["examples/patterns/block_topk.mask", "--lq", str(s), "--inputs", inputs,
-                      "--set", f"keep={KEEP}", "--set", f"block={BLOCK}"]
-            call = maskc_run(maskc, common + ["--iters", "10", "--export-sets", "/tmp/bt_sets.json"])
-            alone = maskc_run(maskc, common + ["--iters", "15", "--select", "sets=@/tmp/bt_sets.json"])
-            heads = json.load(open("/tmp/bt_sets.json"))["heads"]
-            nb = (s + BLOCK - 1) // BLOCK
-            table = torch.zeros(H, nb, nb, dtype=torch.bool)
-            for h, head in enumerate(heads):
-                for qb, row in enumerate(head["blocks"]):
-                    table[h, qb, row] = True
-            table = table.cuda()
-
-            def mod(b, h, qi, ki):
-                return (ki <= qi) & table[h, qi // BLOCK, ki // BLOCK]
-
-            bm = create_block_mask(mod, 1, H, s, s, device="cuda", _compile=True)
-            fl = median_ms(lambda: flex(q, k, v, block_mask=bm))
-            b, a = call["bench"], alone["bench"]
-            print(f"| {s} | {inputs} | {a['median_ms']:.2f} | {a['tflops']:.0f} |"
-                  f" {100 * a['tflops'] / dense_tflops:.0f}% | {fl:.2f} | {fl / a['median_ms']:.2f}x |"
-                  f" {b['median_ms']:.2f} | {b.get('estimate_ms', 0):.2f} |"
-                  f" {b.get('schedule_build_ms', 0):.2f} |"
-                  f" {100 * a['pairs'] / (H * s * s):.2f}% |", flush=True)
+        for kernel, keep, block in VARIANTS:
+            for inputs in ("random", "positional"):
+                row = variant(maskc, s, kernel, keep, block, inputs, q, k, v, dense_tflops)
+                print(row, flush=True)
         print(f"\nmaskjit dense at {s}: {dense['bench']['median_ms']:.2f} ms, {dense_tflops:.0f} TFLOP/s")
 
 
