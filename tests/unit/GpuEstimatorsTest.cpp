@@ -14,59 +14,55 @@
 
 using namespace maskjit::runtime;
 
-TEST(GpuEstimators, SourceCompilesWithNvrtc) {
-  if (!Nvrtc::available())
-    GTEST_SKIP() << "no NVRTC on this machine";
+namespace {
+/// Every configuration of an estimator's source compiles with NVRTC, has
+/// `kernels`, and (as CI asks of every generated kernel) ptxas assembles
+/// it with no spills; `check` looks at the PTX too.
+template <typename Source, typename Check>
+void compilesEverywhere(Source source, std::vector<const char *> kernels,
+                        Check check) {
   for (int64_t d : {64, 128})
     for (const char *dtype : {"bf16", "fp16"})
       for (const char *arch : {"sm_80", "sm_90a"}) {
         Nvrtc::Output o;
         ASSERT_NO_THROW(
-            o = Nvrtc::get().compile(VerticalSlashEstimator::source(d, dtype),
-                                     "estimate.cu", arch, {}))
+            o = Nvrtc::get().compile(source(d, dtype), "estimate.cu", arch, {}))
             << d << " " << dtype << " " << arch;
         EXPECT_FALSE(o.cubin.empty());
-        for (const char *kernel : {"mj_vs_chunk_stats", "mj_vs_row_stats",
-                                   "mj_vs_mass", "mj_topk_select"})
+        for (const char *kernel : kernels)
           EXPECT_NE(o.ptx.find(kernel), std::string::npos) << kernel;
-        // As CI asks of every generated kernel: ptxas assembles it, no spills.
+        check(o.ptx);
         const std::string ptxas = maskjit::test::findPtxas();
         if (ptxas.empty())
           continue;
         maskjit::test::PtxasResult r =
             maskjit::test::assemble(ptxas, o.ptx, arch);
         EXPECT_TRUE(r.ok) << r.output;
-        EXPECT_EQ(r.functions, 4) << r.output;
+        EXPECT_EQ(r.functions, static_cast<int>(kernels.size())) << r.output;
         EXPECT_EQ(r.spilling, 0) << d << " " << dtype << " " << arch << "\n"
                                  << r.output;
       }
+}
+} // namespace
+
+TEST(GpuEstimators, SourceCompilesWithNvrtc) {
+  if (!Nvrtc::available())
+    GTEST_SKIP() << "no NVRTC on this machine";
+  compilesEverywhere(
+      VerticalSlashEstimator::source,
+      {"mj_vs_chunk_stats", "mj_vs_row_stats", "mj_vs_mass", "mj_topk_select"},
+      [](const std::string &) {});
 }
 
 TEST(GpuEstimators, BlockTopkSourceCompilesWithNvrtc) {
   if (!Nvrtc::available())
     GTEST_SKIP() << "no NVRTC on this machine";
-  for (int64_t d : {64, 128})
-    for (const char *dtype : {"bf16", "fp16"})
-      for (const char *arch : {"sm_80", "sm_90a"}) {
-        Nvrtc::Output o;
-        ASSERT_NO_THROW(
-            o = Nvrtc::get().compile(BlockTopkEstimator::source(d, dtype),
-                                     "estimate_block_topk.cu", arch, {}))
-            << d << " " << dtype << " " << arch;
-        for (const char *kernel : {"mj_bt_pool", "mj_bt_select"})
-          EXPECT_NE(o.ptx.find(kernel), std::string::npos) << kernel;
-        // The scores must be the CPU reference's: no fused multiply-add.
-        EXPECT_EQ(o.ptx.find("fma.rn.f32"), std::string::npos);
-        const std::string ptxas = maskjit::test::findPtxas();
-        if (ptxas.empty())
-          continue;
-        maskjit::test::PtxasResult r =
-            maskjit::test::assemble(ptxas, o.ptx, arch);
-        EXPECT_TRUE(r.ok) << r.output;
-        EXPECT_EQ(r.functions, 2) << r.output;
-        EXPECT_EQ(r.spilling, 0) << d << " " << dtype << " " << arch << "\n"
-                                 << r.output;
-      }
+  compilesEverywhere(BlockTopkEstimator::source, {"mj_bt_pool", "mj_bt_select"},
+                     [](const std::string &ptx) {
+                       // The scores must be the CPU reference's: no fused
+                       // multiply-add.
+                       EXPECT_EQ(ptx.find("fma.rn.f32"), std::string::npos);
+                     });
 }
 
 // What a launch without sets estimates with: the selectors' arguments, read

@@ -6,6 +6,30 @@
 namespace maskjit::mask {
 
 namespace {
+/// The complement without its set conditions holds on more pairs than the
+/// complement: a tile where none of it can hold is still FULL (sound).
+std::vector<SymClause> withoutSets(const std::vector<SymClause> &complement) {
+  std::vector<SymClause> out;
+  for (const SymClause &c : complement) {
+    SymClause kept;
+    for (const SymAtom &t : c)
+      if (t.setName.empty())
+        kept.push_back(t);
+    out.push_back(std::move(kept));
+  }
+  return out;
+}
+
+SetSchedulePlan emptyPlan(int64_t lq, int64_t lk, int64_t tileQ,
+                          int64_t tileK) {
+  SetSchedulePlan plan;
+  plan.lq = lq;
+  plan.lk = lk;
+  plan.tileQ = tileQ;
+  plan.tileK = tileK;
+  return plan;
+}
+
 bool isPlainLinear(const SymAtom &t) {
   return t.setName.empty() && t.runArray.empty() && !t.opaque &&
          t.modulus == 0 && t.aQ == 0 && t.bK == 0;
@@ -49,20 +73,8 @@ planBlockSchedule(const SymbolicSchedule &s,
     }
     rest.clauses.push_back(std::move(kept));
   }
-  // The complement without its set conditions holds on more pairs than the
-  // complement: sound.
-  for (const SymClause &c : s.complement) {
-    SymClause kept;
-    for (const SymAtom &t : c)
-      if (t.setName.empty())
-        kept.push_back(t);
-    rest.complement.push_back(std::move(kept));
-  }
-  SetSchedulePlan plan;
-  plan.lq = lq;
-  plan.lk = lk;
-  plan.tileQ = tileQ;
-  plan.tileK = tileK;
+  rest.complement = withoutSets(s.complement);
+  SetSchedulePlan plan = emptyPlan(lq, lk, tileQ, tileK);
   plan.blockSet = first->setName;
   plan.block = first->setBlock;
   plan.heads.resize(heads);
@@ -124,22 +136,10 @@ planSetSchedule(const SymbolicSchedule &s,
     whyNot = "no clause has a set";
     return std::nullopt;
   }
-  // The complement without its set conditions holds on more pairs than the
-  // complement: a tile where none of it can hold is still FULL (sound).
   staticPart.hasComplement = s.hasComplement;
-  for (const SymClause &c : s.complement) {
-    SymClause kept;
-    for (const SymAtom &t : c)
-      if (t.setName.empty())
-        kept.push_back(t);
-    staticPart.complement.push_back(std::move(kept));
-  }
+  staticPart.complement = withoutSets(s.complement);
 
-  SetSchedulePlan plan;
-  plan.lq = lq;
-  plan.lk = lk;
-  plan.tileQ = tileQ;
-  plan.tileK = tileK;
+  SetSchedulePlan plan = emptyPlan(lq, lk, tileQ, tileK);
   for (const SymAtom *t : setAtoms)
     if (std::find(plan.setNames.begin(), plan.setNames.end(), t->setName) ==
         plan.setNames.end())

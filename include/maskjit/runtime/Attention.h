@@ -12,6 +12,7 @@
 #include "maskjit/runtime/GpuScheduleBuilder.h"
 #include "maskjit/runtime/Registry.h"
 
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <memory>
@@ -101,6 +102,9 @@ struct AttentionCall {
 
 class VerticalSlashEstimator;
 
+/// The call's softmax scale: its own, or 1/sqrt(head_dim).
+float softmaxScale(const AttentionCall &call, int64_t headDim);
+
 /// A loaded kernel with the device copy of its schedule for one shape.
 class Launcher {
 public:
@@ -141,9 +145,12 @@ public:
 
 private:
   void prepare(const AttentionCall &call);
-  template <typename Upload>
+  /// Runs the GPU estimators a call without sets needs (LauncherSets.cpp).
+  void estimate(const AttentionCall &call);
+  using UploadFn = std::function<Driver::DevicePtr(const void *, size_t)>;
+  /// topk_blocks' arguments: the estimated or given blocks as bitmap rows.
   void pushBlockSets(const AttentionCall &call, bool perHeadSets,
-                     Upload &upload);
+                     const UploadFn &upload);
   std::optional<mask::SetSchedulePlan> *
   setPlan(const AttentionCall &call,
           const std::map<std::string, int64_t> &symbols,
