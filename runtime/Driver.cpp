@@ -344,8 +344,12 @@ Driver::DevicePtr DeviceBuffer::ensure(size_t bytes) {
   if (bytes <= bytes_)
     return ptr_;
   Driver &d = Driver::get();
-  if (ptr_)
+  if (ptr_) {
+    // Work queued earlier may still read the old buffer (tables of the
+    // last launch, sets of the last estimate): done before it goes.
+    d.synchronize();
     d.free(ptr_);
+  }
   ptr_ = 0;
   bytes_ = 0;
   // Some headroom, so that slowly growing sizes do not reallocate each time.
@@ -357,7 +361,11 @@ Driver::DevicePtr DeviceBuffer::ensure(size_t bytes) {
 
 Driver::DevicePtr DeviceBuffer::upload(const void *data, size_t bytes) {
   Driver::DevicePtr p = ensure(bytes);
-  Driver::get().upload(p, data, bytes);
+  // The copy is synchronous but not ordered after work queued on other
+  // streams that may read the buffer: that work finishes first.
+  Driver &d = Driver::get();
+  d.synchronize();
+  d.upload(p, data, bytes);
   return p;
 }
 

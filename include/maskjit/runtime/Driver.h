@@ -114,7 +114,8 @@ public:
   /// At least `bytes` (and at least 8) bytes; the contents are not kept
   /// when it grows.
   Driver::DevicePtr ensure(size_t bytes);
-  /// ensure(bytes), then `bytes` from `data`.
+  /// ensure(bytes), then `bytes` from `data`, after the device's queued
+  /// work (which may read the buffer) is done. Growing waits for it too.
   Driver::DevicePtr upload(const void *data, size_t bytes);
   Driver::DevicePtr get() const { return ptr_; }
 
