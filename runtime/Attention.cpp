@@ -274,11 +274,16 @@ void Launcher::prepare(const AttentionCall &c) {
     throw std::invalid_argument(
         "per-head selections: " + std::to_string(c.headSelections.size()) +
         " sets for " + std::to_string(c.heads) + " heads");
+  // Where head h's sets of one kind are: estimated by this launch, given
+  // per head, or given for all heads.
+  auto selectionsOf = [&](int64_t h, bool blocks) -> const dsl::Selections & {
+    if (blocks ? deviceBlocks_ : deviceSets_)
+      return estimatedSets()[h];
+    return !c.headSelections.empty() ? c.headSelections[h] : c.selections;
+  };
   auto chosen = [&](const std::string &selector,
                     int64_t h) -> const std::optional<std::vector<int64_t>> & {
-    const dsl::Selections &s = deviceSets_ || deviceBlocks_ ? estimatedSets()[h]
-                               : perHeadSets ? c.headSelections[h]
-                                             : c.selections;
+    const dsl::Selections &s = selectionsOf(h, false);
     return selector == "topk_columns" ? s.columns : s.diagonals;
   };
   // Arguments of the predicate, in the kernel's layout.
@@ -286,7 +291,7 @@ void Launcher::prepare(const AttentionCall &c) {
   std::map<std::string, int64_t> symbols;
   for (const codegen::ArgField &f : kernel_.source.args) {
     if (f.kind == codegen::ArgField::Selector && f.name == "topk_blocks") {
-      pushBlockSets(c, perHeadSets, uploadBuffer);
+      pushBlockSets(c, uploadBuffer);
       continue;
     }
     if (f.kind == codegen::ArgField::Selector) {
@@ -381,9 +386,7 @@ void Launcher::prepare(const AttentionCall &c) {
         for (const char *name : {"topk_columns", "topk_diagonals"})
           if (const auto &set = chosen(name, h))
             headArrays.back()[name] = *set;
-        const dsl::Selections &s = deviceSets_ || deviceBlocks_
-                                       ? estimatedSets()[h]
-                                       : c.headSelections[h];
+        const dsl::Selections &s = selectionsOf(h, true);
         if (s.blocks)
           headArrays.back()["topk_blocks"] = mask::flattenBlockSets(*s.blocks);
       }

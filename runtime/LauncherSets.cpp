@@ -67,8 +67,7 @@ void Launcher::estimate(const AttentionCall &c) {
   }
 }
 
-void Launcher::pushBlockSets(const AttentionCall &c, bool perHeadSets,
-                             const UploadFn &upload) {
+void Launcher::pushBlockSets(const AttentionCall &c, const UploadFn &upload) {
   // topk_blocks(keep, block): for each head, one row of bits over the key
   // blocks per query block (SelectorBits' layout, a row at a time).
   if (!kernel_.selectorArgsError.empty())
@@ -89,6 +88,7 @@ void Launcher::pushBlockSets(const AttentionCall &c, bool perHeadSets,
     argWords_.push_back(static_cast<uint64_t>(e.rows * e.rowWords));
     return;
   }
+  const bool perHeadSets = !c.headSelections.empty();
   const int64_t heads = perHeadSets ? c.heads : 1;
   std::vector<uint32_t> words(size_t(heads * qBlocks * rowWords), 0u);
   for (int64_t h = 0; h < heads; ++h) {

@@ -149,8 +149,7 @@ private:
   void estimate(const AttentionCall &call);
   using UploadFn = std::function<Driver::DevicePtr(const void *, size_t)>;
   /// topk_blocks' arguments: the estimated or given blocks as bitmap rows.
-  void pushBlockSets(const AttentionCall &call, bool perHeadSets,
-                     const UploadFn &upload);
+  void pushBlockSets(const AttentionCall &call, const UploadFn &upload);
   std::optional<mask::SetSchedulePlan> *
   setPlan(const AttentionCall &call,
           const std::map<std::string, int64_t> &symbols,
