@@ -58,6 +58,11 @@ for d in 64 128; do
     done
   done
 done
+# Sets estimated for a batch of 2 (one launch per sequence, sets per
+# (sequence, head): the first and the last checked against the CPU
+# reference, every sampled row's attention under its own sequence's sets).
+run $P/vertical_slash.mask --kernel $k --lq 1000 --lk 1000 --head-dim 128 --set vertical=40 --set slash=8
+run $P/block_topk.mask --kernel $k --lq 300 --lk 1000 --head-dim 64 --dtype fp16 --set keep=4
 # More queries than keys: the first rows see no key (O = 0, LSE = -inf).
 run $P/causal.mask --kernel $k --lq 1000 --lk 300 --head-dim 128
 run $P/sliding_window.mask --kernel $k --lq 1000 --lk 300 --head-dim 64 --dtype fp16 --set window=50

@@ -563,6 +563,10 @@ void Launcher::launch(const AttentionCall &c) {
     for (int i = 0; i < 3; ++i)
       if (s[i] % 8 != 0)
         throw std::invalid_argument("strides must be multiples of 8 elements");
+  if (c.batch > 1 && (needsColumnEstimate(c) || needsBlockEstimate(c))) {
+    launchEachSequence(c);
+    return;
+  }
   estimate(c);
 
   if (deviceSets_ || deviceBlocks_ || !hasPrepared_ ||

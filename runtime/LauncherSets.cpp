@@ -19,15 +19,47 @@ float softmaxScale(const AttentionCall &c, int64_t headDim) {
                             : 1.0f / std::sqrt(static_cast<float>(headDim));
 }
 
+bool Launcher::needsColumnEstimate(const AttentionCall &c) const {
+  return (kernel_.selectorArgs.count("topk_columns") ||
+          kernel_.selectorArgs.count("topk_diagonals")) &&
+         c.headSelections.empty() && !c.selections.columns &&
+         !c.selections.diagonals;
+}
+
+bool Launcher::needsBlockEstimate(const AttentionCall &c) const {
+  bool given = c.selections.blocks.has_value();
+  for (const dsl::Selections &s : c.headSelections)
+    given = given || s.blocks.has_value();
+  return kernel_.selectorArgs.count("topk_blocks") && !given;
+}
+
+void Launcher::launchEachSequence(const AttentionCall &c) {
+  // The estimators choose per head of one sequence: a batch runs as one
+  // launch per sequence (tensors offset by the batch strides, 16-bit
+  // elements; LSE [batch, heads, Lq]), each estimating its own sets,
+  // which are kept per (batch, head).
+  std::vector<dsl::Selections> all;
+  for (int64_t b = 0; b < c.batch; ++b) {
+    AttentionCall one = c;
+    one.batch = 1;
+    one.q += static_cast<Driver::DevicePtr>(b * c.qStrides[0] * 2);
+    one.k += static_cast<Driver::DevicePtr>(b * c.kStrides[0] * 2);
+    one.v += static_cast<Driver::DevicePtr>(b * c.vStrides[0] * 2);
+    one.o += static_cast<Driver::DevicePtr>(b * c.oStrides[0] * 2);
+    one.lse += static_cast<Driver::DevicePtr>(b * c.heads * c.lq * 4);
+    launch(one);
+    const std::vector<dsl::Selections> &sets = estimatedSets();
+    all.insert(all.end(), sets.begin(), sets.end());
+  }
+  estimated_ = std::move(all);
+}
+
 void Launcher::estimate(const AttentionCall &c) {
   // Selectors without chosen sets: estimate them on the GPU, per head, and
   // leave them there for the schedule builder and the kernel.
   estimated_.clear();
   deviceSets_ = false;
-  const bool needsSets = kernel_.selectorArgs.count("topk_columns") ||
-                         kernel_.selectorArgs.count("topk_diagonals");
-  if (needsSets && c.headSelections.empty() && !c.selections.columns &&
-      !c.selections.diagonals) {
+  if (needsColumnEstimate(c)) {
     if (!kernel_.selectorArgsError.empty())
       throw std::invalid_argument(kernel_.selectorArgsError +
                                   ": give the chosen sets");
@@ -49,10 +81,7 @@ void Launcher::estimate(const AttentionCall &c) {
   }
   // topk_blocks without chosen blocks: estimated on the GPU too.
   deviceBlocks_ = false;
-  bool givenBlocks = c.selections.blocks.has_value();
-  for (const dsl::Selections &s : c.headSelections)
-    givenBlocks = givenBlocks || s.blocks.has_value();
-  if (kernel_.selectorArgs.count("topk_blocks") && !givenBlocks) {
+  if (needsBlockEstimate(c)) {
     if (!kernel_.selectorArgsError.empty())
       throw std::invalid_argument(kernel_.selectorArgsError +
                                   ": give the chosen key blocks");

@@ -115,8 +115,8 @@ struct AttentionCall {
   Params params;          ///< Runtime params and arrays.
   /// Chosen sets of the dynamic selectors (topk_columns, topk_diagonals),
   /// for all heads. Without them (and without `headSets`) a launch
-  /// estimates them on the GPU, per head (batch 1); see
-  /// Kernel::estimatedSets().
+  /// estimates them on the GPU, per head of each sequence (a batch runs as
+  /// one launch per sequence); see Kernel::estimatedSets().
   std::optional<std::vector<int64_t>> columns, diagonals;
   /// topk_blocks' key blocks for each query block, for all heads (without
   /// them, and without `headSets` blocks, a launch estimates them on the
@@ -141,8 +141,9 @@ public:
   /// Validates `call` (throws Error) and launches on `call.stream`. Changing
   /// a runtime value or a length never recompiles.
   void launch(const AttentionCall &call);
-  /// The sets the last launch estimated on the GPU, per head (empty when
-  /// the call gave them): to inspect, or to pass back as `headSets`.
+  /// The sets the last launch estimated on the GPU, per head (for a batch,
+  /// per sequence and head: b * heads + h; empty when the call gave them):
+  /// to inspect, or to pass back as `headSets` (one sequence's).
   std::vector<HeadSets> estimatedSets() const;
 
   struct Impl;

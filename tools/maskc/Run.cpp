@@ -173,20 +173,28 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
 /// the first and the last head of batch 0. Summation orders differ, so
 /// near-ties may fall either way: a set passes with at most max(1, n/100)
 /// indices that differ.
-/// Head h's rows of Q and K from the host copies, as float.
+/// The rows of Q and K of head h of sequence b from the host copies
+/// ([B, L, H, D]), as float.
 static std::pair<std::vector<float>, std::vector<float>>
 headRows(const std::vector<uint16_t> &hq, const std::vector<uint16_t> &hk,
          int64_t Lq, int64_t Lk, int64_t H, int64_t Hkv, int64_t D, bool fp16,
-         int64_t h) {
+         int64_t b, int64_t h) {
   const int64_t kvh = h / (H / Hkv);
   std::vector<float> q(Lq * D), k(Lk * D);
   for (int64_t i = 0; i < Lq; ++i)
     for (int64_t c = 0; c < D; ++c)
-      q[i * D + c] = fromHalf(hq[(i * H + h) * D + c], fp16);
+      q[i * D + c] = fromHalf(hq[((b * Lq + i) * H + h) * D + c], fp16);
   for (int64_t i = 0; i < Lk; ++i)
     for (int64_t c = 0; c < D; ++c)
-      k[i * D + c] = fromHalf(hk[(i * Hkv + kvh) * D + c], fp16);
+      k[i * D + c] = fromHalf(hk[((b * Lk + i) * Hkv + kvh) * D + c], fp16);
   return {std::move(q), std::move(k)};
+}
+
+/// The (sequence, head) pairs whose estimates are checked: the first and
+/// the last.
+static std::vector<std::pair<int64_t, int64_t>> checkedHeads(int64_t B,
+                                                             int64_t H) {
+  return {{0, 0}, {B - 1, H - 1}};
 }
 
 /// The GPU's topk_blocks against the CPU reference (the same arithmetic:
@@ -194,29 +202,32 @@ headRows(const std::vector<uint16_t> &hq, const std::vector<uint16_t> &hk,
 static int checkBlockEstimate(const runtime::CompiledKernel &kernel,
                               const std::vector<dsl::Selections> &estimated,
                               const std::vector<uint16_t> &hq,
-                              const std::vector<uint16_t> &hk, int64_t Lq,
-                              int64_t Lk, int64_t H, int64_t Hkv, int64_t D,
-                              bool fp16, nlohmann::json &result) {
+                              const std::vector<uint16_t> &hk, int64_t B,
+                              int64_t Lq, int64_t Lk, int64_t H, int64_t Hkv,
+                              int64_t D, bool fp16, nlohmann::json &result) {
   const auto [keep, block] = kernel.selectorArg("topk_blocks");
   int status = 0;
   nlohmann::json heads = nlohmann::json::array();
-  for (int64_t h : {int64_t{0}, H - 1}) {
-    auto [q, k] = headRows(hq, hk, Lq, Lk, H, Hkv, D, fp16, h);
+  for (auto [b, h] : checkedHeads(B, H)) {
+    auto [q, k] = headRows(hq, hk, Lq, Lk, H, Hkv, D, fp16, b, h);
     const std::vector<std::vector<int64_t>> ref = runtime::estimateBlockTopk(
         {q.data(), Lq, D, D}, {k.data(), Lk, D, D}, keep, block,
         1.0f / std::sqrt(static_cast<float>(D)));
-    const std::vector<std::vector<int64_t>> &got = *estimated[h].blocks;
+    const std::vector<std::vector<int64_t>> &got = *estimated[b * H + h].blocks;
     int64_t differing = 0;
     for (size_t r = 0; r < ref.size(); ++r)
       differing += r < got.size() && got[r] == ref[r] ? 0 : 1;
     const bool ok = got.size() == ref.size() && differing == 0;
     std::cout << fmt::format(
-        "estimate check: head {}: {} of {} query blocks chose the key blocks "
-        "the CPU reference chose: {}\n",
-        h, static_cast<int64_t>(ref.size()) - differing, ref.size(),
+        "estimate check: {}head {}: {} of {} query blocks chose the key "
+        "blocks the CPU reference chose: {}\n",
+        B > 1 ? fmt::format("sequence {} ", b) : "", h,
+        static_cast<int64_t>(ref.size()) - differing, ref.size(),
         ok ? "PASS" : "FAIL");
-    heads.push_back(
-        {{"head", h}, {"query_blocks_differing", differing}, {"pass", ok}});
+    heads.push_back({{"batch", b},
+                     {"head", h},
+                     {"query_blocks_differing", differing},
+                     {"pass", ok}});
     if (!ok)
       status = 1;
   }
@@ -227,19 +238,20 @@ static int checkBlockEstimate(const runtime::CompiledKernel &kernel,
 static int checkEstimate(const runtime::CompiledKernel &kernel,
                          const std::vector<dsl::Selections> &estimated,
                          const std::vector<uint16_t> &hq,
-                         const std::vector<uint16_t> &hk, int64_t Lq,
+                         const std::vector<uint16_t> &hk, int64_t B, int64_t Lq,
                          int64_t Lk, int64_t H, int64_t Hkv, int64_t D,
                          bool fp16, nlohmann::json &result) {
   if (estimated.empty() || !estimated[0].columns)
-    return checkBlockEstimate(kernel, estimated, hq, hk, Lq, Lk, H, Hkv, D,
+    return checkBlockEstimate(kernel, estimated, hq, hk, B, Lq, Lk, H, Hkv, D,
                               fp16, result);
   const auto [vertical, lastQc] = kernel.selectorArg("topk_columns");
   const auto [slash, lastQd] = kernel.selectorArg("topk_diagonals");
   const int64_t lastQ = std::max(lastQc, lastQd);
   int status = 0;
   nlohmann::json heads = nlohmann::json::array();
-  for (int64_t h : {int64_t{0}, H - 1}) {
-    auto [q, k] = headRows(hq, hk, Lq, Lk, H, Hkv, D, fp16, h);
+  for (auto [b, h] : checkedHeads(B, H)) {
+    auto [q, k] = headRows(hq, hk, Lq, Lk, H, Hkv, D, fp16, b, h);
+    const dsl::Selections &got = estimated[b * H + h];
     runtime::VerticalSlash ref = runtime::estimateVerticalSlash(
         {q.data(), Lq, D, D}, {k.data(), Lk, D, D}, vertical, slash, lastQ,
         1.0f / std::sqrt(static_cast<float>(D)));
@@ -250,21 +262,23 @@ static int checkEstimate(const runtime::CompiledKernel &kernel,
                             std::back_inserter(common));
       return static_cast<int64_t>(std::max(a.size(), b.size()) - common.size());
     };
-    const int64_t dc = differing(*estimated[h].columns, ref.columns),
-                  dd = differing(*estimated[h].diagonals, ref.diagonals);
+    const int64_t dc = differing(*got.columns, ref.columns),
+                  dd = differing(*got.diagonals, ref.diagonals);
     const bool ok =
-        estimated[h].columns->size() == ref.columns.size() &&
-        estimated[h].diagonals->size() == ref.diagonals.size() &&
+        got.columns->size() == ref.columns.size() &&
+        got.diagonals->size() == ref.diagonals.size() &&
         dc <= std::max<int64_t>(1, static_cast<int64_t>(ref.columns.size()) /
                                        100) &&
         dd <= std::max<int64_t>(1, static_cast<int64_t>(ref.diagonals.size()) /
                                        100);
     std::cout << fmt::format(
-        "estimate check: head {}: {} of {} columns and {} of {} diagonals as "
-        "the CPU reference chose: {}\n",
-        h, ref.columns.size() - dc, ref.columns.size(),
-        ref.diagonals.size() - dd, ref.diagonals.size(), ok ? "PASS" : "FAIL");
-    heads.push_back({{"head", h},
+        "estimate check: {}head {}: {} of {} columns and {} of {} diagonals "
+        "as the CPU reference chose: {}\n",
+        B > 1 ? fmt::format("sequence {} ", b) : "", h, ref.columns.size() - dc,
+        ref.columns.size(), ref.diagonals.size() - dd, ref.diagonals.size(),
+        ok ? "PASS" : "FAIL");
+    heads.push_back({{"batch", b},
+                     {"head", h},
                      {"columns_differing", dc},
                      {"diagonals_differing", dd},
                      {"pass", ok}});
@@ -422,15 +436,19 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         // them against the CPU reference estimator. (A copy: the launcher
         // reads the sets back from the GPU after each launch that asks.)
         const std::vector<dsl::Selections> estimated = launcher.estimatedSets();
-        // The reference mask of head h, under the sets the launch used.
-        auto headEvaluator = [&](int64_t h) {
+        // The reference mask of head h of sequence b, under the sets the
+        // launch used (estimated ones are per (batch, head)).
+        auto headEvaluator = [&](int64_t h, int64_t b = 0) {
           MaskOptions m = mask;
           m.head = h;
           m.lk = Lk;
-          const dsl::Selections *sets = !estimated.empty() ? &estimated[h]
-                                        : !call.headSelections.empty()
-                                            ? &call.headSelections[h]
-                                            : nullptr;
+          const dsl::Selections *sets =
+              !estimated.empty()
+                  ? &estimated[static_cast<int64_t>(estimated.size()) > H
+                                   ? b * H + h
+                                   : h]
+              : !call.headSelections.empty() ? &call.headSelections[h]
+                                             : nullptr;
           return makeEvaluator(program, pattern, m, sets);
         };
         if (!estimated.empty()) {
@@ -479,8 +497,8 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
             writeAtomically(opts.exportSets, text.data(), text.size());
           }
           if (opts.check)
-            status |= checkEstimate(kernel, estimated, hq, hk, Lq, Lk, H, Hkv,
-                                    D, fp16, result);
+            status |= checkEstimate(kernel, estimated, hq, hk, B, Lq, Lk, H,
+                                    Hkv, D, fp16, result);
         }
 
         // Reference check on rows (all of them when small, else a sample).
@@ -510,9 +528,9 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           std::vector<uint8_t> allowed(Lk);
           std::vector<double> sc(Lk);
           for (auto [b, h, q] : rows) {
-            auto &ev = evals[h];
+            auto &ev = evals[b * H + h];
             if (!ev)
-              ev = headEvaluator(h);
+              ev = headEvaluator(h, b);
             ev->row(q, allowed.data());
             const int64_t kvh = h / (H / Hkv);
             const uint16_t *qrow = &hq[((b * Lq + q) * H + h) * D];

@@ -119,10 +119,11 @@ public:
     return onGpuTables_ ? scheduleBuilder_->visitedTiles() : visitedTiles_;
   }
   int64_t gatheredKeys() const { return gatheredKeys_; }
-  /// The sets the last launch estimated on the GPU, per head (empty when
-  /// the call gave them; read back at the first call after the launch,
-  /// which waits for the estimate), and the time the estimate (waits for
-  /// it) and the schedule build took.
+  /// The sets the last launch estimated on the GPU, per head, or per
+  /// (sequence, head) (b * heads + h) for a batch (empty when the call gave
+  /// them; read back at the first call after the launch, which waits for
+  /// the estimate), and the time the estimate (waits for it) and the
+  /// schedule build took.
   const std::vector<dsl::Selections> &estimatedSets() const;
   float estimateMs() const;
   double scheduleBuildMs() const { return buildMs_; }
@@ -147,6 +148,10 @@ private:
   void prepare(const AttentionCall &call);
   /// Runs the GPU estimators a call without sets needs (LauncherSets.cpp).
   void estimate(const AttentionCall &call);
+  bool needsColumnEstimate(const AttentionCall &call) const;
+  bool needsBlockEstimate(const AttentionCall &call) const;
+  /// A batch whose sets are estimated: one launch per sequence.
+  void launchEachSequence(const AttentionCall &call);
   using UploadFn = std::function<Driver::DevicePtr(const void *, size_t)>;
   /// topk_blocks' arguments: the estimated or given blocks as bitmap rows.
   void pushBlockSets(const AttentionCall &call, const UploadFn &upload);
