@@ -177,7 +177,8 @@ int main(int argc, char **argv) {
   runCmd->add_option("--json", runOpts.json, "Also write the results as JSON");
   runCmd->add_option("--export-sets", runOpts.exportSets,
                      "Dynamic patterns run without --select: write the sets "
-                     "estimated on the GPU (JSON, per head)");
+                     "estimated on the GPU (JSON, per head; with --batch, per "
+                     "sequence and head)");
   runCmd->add_option(
       "--tile-m", runOpts.tileM,
       "Portable kernel: query rows per CTA, 64 or 128 (default 64)");
