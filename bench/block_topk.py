@@ -20,10 +20,14 @@ from torch.nn.attention.flex_attention import create_block_mask
 
 from peers import D, H, flex, median_ms
 
-# (kernel, keep, block): the case on the default (Hopper, 128x128
-# tiles: a tile holds 2 x 2 blocks of 64) and on the portable kernel (64x64
-# tiles: a block is a tile), and blocks of 128 on the Hopper kernel.
-VARIANTS = [("auto", 16, 64), ("portable", 16, 64), ("auto", 8, 128)]
+# (label, kernel arguments, keep, block): the case on the default
+# (Hopper; blocks under 128 get its 64x64 tiles: a block is a tile), on
+# Hopper's 128x128 tiles (a tile holds 2 x 2 blocks of 64) and on the
+# portable kernel (64x64 tiles), and blocks of 128 on the default.
+VARIANTS = [("auto", ["--kernel", "auto"], 16, 64),
+            ("hopper 128x128", ["--kernel", "hopper", "--tile-m", "128"], 16, 64),
+            ("portable", ["--kernel", "portable"], 16, 64),
+            ("auto", ["--kernel", "auto"], 8, 128)]
 
 
 def maskc_run(maskc, args):
@@ -35,9 +39,9 @@ def maskc_run(maskc, args):
     return json.load(open("/tmp/bt.json"))
 
 
-def variant(maskc, s, kernel, keep, block, inputs, q, k, v, dense_tflops):
+def variant(maskc, s, kernel, kernel_args, keep, block, inputs, q, k, v, dense_tflops):
     common = ["examples/patterns/block_topk.mask", "--lq", str(s), "--inputs", inputs,
-              "--kernel", kernel, "--set", f"keep={keep}", "--set", f"block={block}"]
+              *kernel_args, "--set", f"keep={keep}", "--set", f"block={block}"]
     call = maskc_run(maskc, common + ["--iters", "10", "--export-sets", "/tmp/bt_sets.json"])
     alone = maskc_run(maskc, common + ["--iters", "15", "--select", "sets=@/tmp/bt_sets.json"])
     heads = json.load(open("/tmp/bt_sets.json"))["heads"]
@@ -72,11 +76,16 @@ def main():
         dense_tflops = dense["bench"]["tflops"]
         torch.manual_seed(0)
         q, k, v = (torch.randn(1, H, s, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
-        for kernel, keep, block in VARIANTS:
+        for kernel, kernel_args, keep, block in VARIANTS:
             for inputs in ("random", "positional"):
-                row = variant(maskc, s, kernel, keep, block, inputs, q, k, v, dense_tflops)
+                row = variant(maskc, s, kernel, kernel_args, keep, block, inputs, q, k, v,
+                              dense_tflops)
                 print(row, flush=True)
-        print(f"\nmaskjit dense at {s}: {dense['bench']['median_ms']:.2f} ms, {dense_tflops:.0f} TFLOP/s")
+        dense64 = maskc_run(maskc, ["bench/patterns/dense.mask", "--lq", str(s), "--iters", "10",
+                                    "--kernel", "hopper", "--tile-m", "64"])
+        print(f"\nmaskjit dense at {s}: {dense['bench']['median_ms']:.2f} ms, {dense_tflops:.0f} TFLOP/s"
+              f" (Hopper 64x64 tiles: {dense64['bench']['median_ms']:.2f} ms,"
+              f" {dense64['bench']['tflops']:.0f} TFLOP/s)")
 
 
 if __name__ == "__main__":

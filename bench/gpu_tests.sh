@@ -3,9 +3,9 @@
 # {bf16,fp16} x shapes {B=2 H=8 KV=2 Lq=Lk=1000; Lq=300 Lk=1000; Lq=Lk=4096}
 # (plus vertical-slash with given sets, and the per-head mixture of A-shape
 # and vertical-slash heads) against the CPU reference, for each
-# kernel in KERNELS (default: "auto
-# portable"; auto is the Hopper kernel on an H100), then compute-sanitizer
-# memcheck runs.
+# kernel in KERNELS (default: "auto portable hopper64"; auto is the Hopper
+# kernel on an H100 with its default tiles, hopper64 its 64 x 64 tiles,
+# which block top-k gets by default), then compute-sanitizer memcheck runs.
 # Usage (repo root, on the GPU machine): bench/gpu_tests.sh [maskc] [outdir]
 set -u
 M=${1:-.gpu/maskc}
@@ -32,11 +32,14 @@ run() {
     grep -E "^(check|estimate check|schedule check)" /tmp/run.log | sed "s|^|$(basename "$1") $* : |" | cut -c1-260
   fi
 }
-for k in ${KERNELS:-auto portable}; do
+# --kernel arguments of a KERNELS entry.
+kernel_args() { if [ "$1" = hopper64 ]; then echo "--kernel hopper --tile-m 64"; else echo "--kernel $1"; fi; }
+for k in ${KERNELS:-auto portable hopper64}; do
+ka=$(kernel_args "$k")
 for d in 64 128; do
   for t in bf16 fp16; do
     for shape in "--lq 1000 --lk 1000" "--lq 300 --lk 1000" "--lq 4096 --lk 4096"; do
-      common="--kernel $k --head-dim $d --dtype $t $shape"
+      common="$ka --head-dim $d --dtype $t $shape"
       run $P/causal.mask $common
       run $P/sliding_window.mask $common --set window=300
       run $P/a_shape.mask $common --set sink=64 --set window=256
@@ -61,18 +64,19 @@ done
 # Sets estimated for a batch of 2 (one launch per sequence, sets per
 # (sequence, head): the first and the last checked against the CPU
 # reference, every sampled row's attention under its own sequence's sets).
-run $P/vertical_slash.mask --kernel $k --lq 1000 --lk 1000 --head-dim 128 --set vertical=40 --set slash=8
-run $P/block_topk.mask --kernel $k --lq 300 --lk 1000 --head-dim 64 --dtype fp16 --set keep=4
+run $P/vertical_slash.mask $ka --lq 1000 --lk 1000 --head-dim 128 --set vertical=40 --set slash=8
+run $P/block_topk.mask $ka --lq 300 --lk 1000 --head-dim 64 --dtype fp16 --set keep=4
 # More queries than keys: the first rows see no key (O = 0, LSE = -inf).
-run $P/causal.mask --kernel $k --lq 1000 --lk 300 --head-dim 128
-run $P/sliding_window.mask --kernel $k --lq 1000 --lk 300 --head-dim 64 --dtype fp16 --set window=50
+run $P/causal.mask $ka --lq 1000 --lk 300 --head-dim 128
+run $P/sliding_window.mask $ka --lq 1000 --lk 300 --head-dim 64 --dtype fp16 --set window=50
 done
 echo "gpu tests: $((total - fail)) of $total passed"
 if command -v compute-sanitizer >/dev/null 2>&1; then
   # Gathered keys (strided), documents (the run-table row mask), and the
   # estimated vertical-slash (estimator, GPU schedule builder) and block
   # top-k pipelines.
-  for k in ${KERNELS:-auto portable}; do
+  for k in ${KERNELS:-auto portable hopper64}; do
+    ka=$(kernel_args "$k")
     for args in "strided.mask --batch 2 --heads 8 --kv-heads 2 --set stride=64 --set local=128" \
       "document.mask --batch 2 --heads 8 --kv-heads 2 --set doc=@/tmp/doc.txt" \
       "vertical_slash.mask --batch 1 --heads 4 --set vertical=40 --set slash=8" \
@@ -80,7 +84,7 @@ if command -v compute-sanitizer >/dev/null 2>&1; then
       set -- $args
       f=$1; shift
       compute-sanitizer --tool memcheck --error-exitcode 9 "$M" run $P/$f \
-        --kernel "$k" --lq 300 --lk 1000 "$@" --check > /tmp/memcheck.log 2>&1
+        $ka --lq 300 --lk 1000 "$@" --check > /tmp/memcheck.log 2>&1
       rc=$?
       tail -3 /tmp/memcheck.log
       echo "memcheck ($k, $f) exit status: $rc"

@@ -103,11 +103,13 @@ KernelFamily defaultKernelFamily(const std::string &arch) {
 }
 
 int64_t kernelTileM(const KernelConfig &config) {
-  return config.family == KernelFamily::Hopper ? 128 : config.tileM;
+  if (config.tileM != 0)
+    return config.tileM;
+  return config.family == KernelFamily::Hopper ? 128 : 64;
 }
 
 int64_t kernelTileN(const KernelConfig &config) {
-  return config.family == KernelFamily::Hopper ? 128 : 64;
+  return config.family == KernelFamily::Hopper ? kernelTileM(config) : 64;
 }
 
 KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
@@ -163,6 +165,8 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
           (config.dtype == "fp16" ? "1" : "0") + "\n";
   code +=
       "#define MASKJIT_TILE_M " + std::to_string(kernelTileM(config)) + "\n";
+  code +=
+      "#define MASKJIT_TILE_N " + std::to_string(kernelTileN(config)) + "\n";
   code += "struct maskjit_args {\n" + fields + "};\n\n";
   code += "// The pattern's predicate, lowered through MLIR EmitC.\n" +
           predicateCpp + "\n";
@@ -172,18 +176,25 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
     code += std::string(rowMaskHelpers()) + "\n" + rowMaskCpp + "\n";
   code += attentionTemplate(config.family);
   out.code = std::move(code);
-  if (config.tileM != 64 && config.tileM != 128)
-    throw std::invalid_argument("tile_m must be 64 or 128");
+  if (config.tileM != 0 && config.tileM != 64 && config.tileM != 128)
+    throw std::invalid_argument("tile_m must be 64 or 128 (or 0: the kernel's "
+                                "default), not " +
+                                std::to_string(config.tileM));
   out.family = config.family;
   out.headDim = static_cast<int>(config.headDim);
   out.dtype = config.dtype;
   out.tileM = static_cast<int>(kernelTileM(config));
   out.tileN = static_cast<int>(kernelTileN(config));
   if (config.family == KernelFamily::Hopper) {
-    // Two warpgroups; Q plus three stages of K and V, unpadded (swizzled),
-    // and 1 KiB of slack to align the swizzle atoms.
-    out.threads = 256;
-    out.sharedBytes = (out.tileM + 6 * out.tileN) * out.headDim * 2 + 1024;
+    // A warpgroup per 64 rows; Q plus three stages of K and V, unpadded
+    // (swizzled), then the stages' barriers, items and gathered keys. 128 x
+    // 128 adds 1 KiB of slack to align the swizzle atoms; 64 x 64 runs two
+    // CTAs per SM, which leaves no room for it (the kernel checks that its
+    // shared memory starts aligned).
+    out.threads = out.tileM * 2;
+    out.ctasPerSm = out.tileM == 64 ? 2 : 1;
+    out.sharedBytes = (out.tileM + 6 * out.tileN) * out.headDim * 2 + 128 +
+                      12 * out.tileN + (out.tileM == 128 ? 1024 : 0);
   } else {
     out.threads = out.tileM * 2;
     const int row = out.headDim + 8;

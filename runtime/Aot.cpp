@@ -457,10 +457,12 @@ bool Kernel::launch(const Call &c, std::string *error) {
   std::memcpy(buf.data(), &p, sizeof p);
   std::memcpy(buf.data() + sizeof p, s.words.data(), s.words.size() * 8);
   void *args[] = {buf.data(), &maps};
-  // The Hopper kernel is persistent: one CTA per SM over all the works.
+  // The Hopper kernel is persistent: one CTA per SM (two for 64 x 64
+  // tiles) over all the works.
   const int64_t works = int64_t{s.numQTiles} * c.heads * c.batch;
+  const int64_t ctas = int64_t{s.sms} * (s.image->tileM == 64 ? 2 : 1);
   const unsigned grid[3] = {
-      s.image->hopper ? static_cast<unsigned>(std::min<int64_t>(works, s.sms))
+      s.image->hopper ? static_cast<unsigned>(std::min<int64_t>(works, ctas))
                       : static_cast<unsigned>(s.numQTiles),
       s.image->hopper ? 1u : static_cast<unsigned>(c.heads),
       s.image->hopper ? 1u : static_cast<unsigned>(c.batch)};

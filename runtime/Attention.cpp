@@ -104,6 +104,19 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
               name + " is used with different arguments in one pattern";
       });
   }
+  // Block top-k in blocks smaller than 128 on Hopper: 128 x 128 tiles would
+  // hold mostly pairs no query block chose; the 64 x 64 kernel visits just
+  // the chosen blocks (unless the caller asked for a tile size).
+  if (config.family == codegen::KernelFamily::Hopper && request.tileM == 0 &&
+      out.selectorArgsError.empty()) {
+    auto [keep, block] = out.selectorArg("topk_blocks");
+    if (keep > 0 && block % 128 != 0) {
+      CompileRequest small = request;
+      small.tileM = 64;
+      return compileKernel(program, pattern, sources, small, errors, compile,
+                           registry);
+    }
+  }
   std::string predicate;
   std::ostringstream cppErrors;
   if (!mask::translatePredicates(*module, predicate, cppErrors))
@@ -631,14 +644,17 @@ void Launcher::launch(const AttentionCall &c) {
   void *args[] = {buf.data(), &maps};
   Driver &d = Driver::get();
   if (kernel_.source.family == codegen::KernelFamily::Hopper) {
-    // Persistent: one CTA per SM, each taking works from a counter that
-    // starts at zero (ordered on the stream before the launch).
+    // Persistent: one CTA (two for 64 x 64 tiles) per SM, each taking works
+    // from a counter that starts at zero (ordered on the stream before the
+    // launch).
     const int64_t works = int64_t{numQTiles_} * c.heads * c.batch;
     d.memset32Async(workCounter_, 0, 1, c.stream);
     d.launch(
         function_,
-        static_cast<unsigned>(std::min<int64_t>(works, d.multiprocessors())), 1,
-        1, kernel_.source.threads, kernel_.source.sharedBytes, args, c.stream);
+        static_cast<unsigned>(std::min<int64_t>(
+            works, int64_t{d.multiprocessors()} * kernel_.source.ctasPerSm)),
+        1, 1, kernel_.source.threads, kernel_.source.sharedBytes, args,
+        c.stream);
     launched_ = true;
     return;
   }

@@ -82,6 +82,7 @@ static __device__ __forceinline__ int mj_entry_key(int e) { return e >= -1 ? e :
 struct mj_schedule {
   const int *segs, *gather_keys;
   int seg_begin, seg_end, g_begin, g_end, num_tiles, num_items, bn, lk;
+  int cursor_seg, cursor_first; // a segment and the number of its first item
 
   __device__ __forceinline__ mj_schedule(const maskjit_params &p, int h, int qt, int tile_n)
       : segs(p.segs), gather_keys(p.gather_keys), bn(tile_n), lk(p.lk) {
@@ -96,22 +97,33 @@ struct mj_schedule {
     for (int s = seg_begin; s < seg_end; ++s)
       num_tiles += segs[3 * s + 1] - segs[3 * s];
     num_items = num_tiles + (g_end - g_begin + bn - 1) / bn;
+    cursor_seg = seg_begin;
+    cursor_first = 0;
   }
 
   // Kind of item `i` (0: partial tile, 1: full tile, 2: gathered chunk) and
-  // its tile (or chunk) number.
-  __device__ __forceinline__ int item(int i, int &tile) const {
+  // its tile (or chunk) number. Kernels ask for the items in order, so the
+  // walk resumes at the segment of the last one asked: a schedule of many
+  // short segments (block top-k: one per chosen block) costs O(1) per item,
+  // not O(segments).
+  __device__ __forceinline__ int item(int i, int &tile) {
     if (i >= num_tiles) {
       tile = i - num_tiles;
       return 2;
     }
-    for (int s = seg_begin; s < seg_end; ++s) {
-      const int n = segs[3 * s + 1] - segs[3 * s];
-      if (i < n) {
-        tile = segs[3 * s] + i;
+    if (i < cursor_first) {
+      cursor_seg = seg_begin;
+      cursor_first = 0;
+    }
+    for (int s = cursor_seg, first = cursor_first; s < seg_end; ++s) {
+      const int b = segs[3 * s], n = segs[3 * s + 1] - b;
+      if (i < first + n) {
+        cursor_seg = s;
+        cursor_first = first;
+        tile = b + i - first;
         return segs[3 * s + 2];
       }
-      i -= n;
+      first += n;
     }
     tile = 0;
     return 0;

@@ -60,13 +60,18 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS)
   const uint16_t *Vg = p.v + b * p.v_sb + kvh * p.v_sh;
 
   // This query tile's schedule.
-  const mj_schedule sched(p, h, qt, MJ_BN);
+  mj_schedule sched(p, h, qt, MJ_BN);
   const int numItems = sched.num_items;
   auto itemKind = [&](int item, int &tile) { return sched.item(item, tile); };
   auto keyOf = [&](int kind, int tile, int r) { return sched.key(kind, tile, r); };
+  // The kind and tile of the item loaded last (items are loaded in order,
+  // one ahead of the one computed).
+  int loadedKind = 0, loadedTile = 0;
   auto loadKV = [&](int item, int stage) {
     int tile;
     int kind = itemKind(item, tile);
+    loadedKind = kind;
+    loadedTile = tile;
     if (tid < MJ_BN)
       sKey[stage][tid] = sched.entry(kind, tile, tid);
     constexpr int chunks = MJ_D / 8; // 16-byte pieces per row
@@ -106,6 +111,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS)
 
   for (int item = 0; item < numItems; ++item) {
     const int stage = item & 1;
+    const int kind = loadedKind, tile = loadedTile;
     if (item + 1 < numItems) {
       loadKV(item + 1, stage ^ 1);
       mj_cp_commit();
@@ -119,8 +125,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS)
       for (int kk = 0; kk < MJ_D / 16; ++kk)
         mj_ldsm_x4(qa[kk], sQ + (warp * 16 + lane % 16) * MJ_ROW + kk * 16 + (lane / 16) * 8);
     }
-    int tile;
-    const int kind = itemKind(item, tile);
     const uint16_t *k_s = sK + stage * MJ_BN * MJ_ROW;
     const uint16_t *v_s = sV + stage * MJ_BN * MJ_ROW;
 

@@ -1,11 +1,11 @@
 // maskjit attention forward kernel, Hopper path (sm_90a).
 //
-// A work is one (query tile of 128 rows, head, batch); a CTA runs it with two
-// warpgroups of 128 threads, each owning 64 query rows. S = Q K^T and O += P
-// V run on wgmma (64 x 128 x 16 per instruction, fp32 accumulators in
+// A work is one (query tile of BM rows, head, batch); a CTA runs it with one
+// warpgroup of 128 threads per 64 query rows. S = Q K^T and O += P V run on
+// wgmma (64 x BN x 16 and 64 x D x 16 per instruction, fp32 accumulators in
 // registers): Q and K are read from shared memory through matrix descriptors,
 // P goes from the S accumulators straight into A registers, V is read N-major
-// (transposed by the tensor cores). K/V tiles of 128 keys are copied by the
+// (transposed by the tensor cores). K/V tiles of BN keys are copied by the
 // tensor memory accelerator (TMA, one thread issues the copy, an mbarrier per
 // stage says when it landed) into three stages; GATHER keys are loaded by
 // index with cp.async into the same dense tiles. Shared tiles use the
@@ -15,7 +15,8 @@
 // on banks.
 //
 // The schedule is the portable kernel's (FULL tiles skip the predicate,
-// EMPTY tiles are never loaded). The grid is persistent (one CTA per SM):
+// EMPTY tiles are never loaded). The grid is persistent (as many CTAs as
+// fit on the SMs at once):
 // each CTA runs a sequence of (query tile, head, batch) works, heaviest
 // query tiles first, and loads the next work's Q and first key tile while it
 // writes the current output. Rows with no allowed key get O = 0,
@@ -23,12 +24,33 @@
 //
 // It follows attention_common.cuh and wgmma.cuh in the generated source.
 
-#define MJ_BM 128
-#define MJ_BN 128
-#define MJ_THREADS 256
+// Two shapes: 128 x 128 tiles, two warpgroups, one CTA per SM (the
+// default); or 64 x 64 tiles, one warpgroup, two CTAs per SM, for patterns
+// whose selections come in blocks of 64 (block top-k), where a 128 x 128
+// tile would mostly hold pairs nobody chose. The prelude says which.
+#define MJ_BM MASKJIT_TILE_M
+#define MJ_BN MASKJIT_TILE_N
+#if !((MJ_BM == 128 && MJ_BN == 128) || (MJ_BM == 64 && MJ_BN == 64))
+#error "the Hopper kernel runs 128x128 or 64x64 tiles"
+#endif
+#define MJ_THREADS (MJ_BM * 2) // a warpgroup per 64 query rows
+#define MJ_CTAS_PER_SM (MJ_BM == 64 ? 2 : 1)
 #define MJ_STAGES 3 // K/V stages in shared memory
 #define MJ_Q_BYTES (MJ_BM * MJ_D * 2)
 #define MJ_KV_BYTES (MJ_BN * MJ_D * 2)
+#define MJ_TILE_BYTES (MJ_Q_BYTES + 2 * MJ_STAGES * MJ_KV_BYTES)
+// Each thread's two rows hold MJ_BN / 4 (query, key) pairs of an item.
+#define MJ_ALL_BITS (MJ_BN == 128 ? 0xffffffffu : 0xffffu)
+
+// S (64 x BN) = Q (64 x 16) K^T (16 x BN), both from shared memory.
+static __device__ __forceinline__ void mj_wgmma_s(float (&s)[MJ_BN / 2], uint64_t da,
+                                                  uint64_t db, int accumulate) {
+#if MJ_BN == 128
+  mj_wgmma_ss_n128(s, da, db, accumulate);
+#else
+  mj_wgmma_ss_n64(s, da, db, accumulate);
+#endif
+}
 
 // Byte offset of 16-byte chunk `c8` of row `r` in a swizzled [rows][D] tile.
 static __device__ __forceinline__ unsigned mj_swizzle(int rows, int r, int c8) {
@@ -110,19 +132,28 @@ static __device__ __forceinline__ void mj_wgmma_pv(float (&o)[MJ_D / 2],
 #endif
 }
 
-extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
+extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     maskjit_attention_fwd(const maskjit_params p, const __grid_constant__ mj_tensor_maps tm) {
+  // All shared memory is dynamic: the tiles, then the small arrays below.
+  // Swizzle atoms must be 1024-byte aligned. The 128 x 128 launch adds 1
+  // KiB of slack; the 64 x 64 one cannot afford it (two CTAs share an SM's
+  // 228 KiB) and relies on dynamic shared memory starting aligned, which it
+  // does when a kernel has no static shared memory.
   extern __shared__ __align__(1024) unsigned char mj_shared[];
-  __shared__ int sKey[MJ_STAGES][MJ_BN];
-  // Kind and tile of each stage's item, and whether every row may see all
-  // its keys (a gathered chunk of full keys: no mask).
-  __shared__ int sItem[MJ_STAGES][3];
-  __shared__ __align__(8) uint64_t sBar[MJ_STAGES]; // TMA completion per stage
-  __shared__ int sNext[2]; // the next work, double-buffered
-  // Swizzle atoms must be 1024-byte aligned; the launch adds the slack.
   const unsigned raw = mj_smem(mj_shared);
   const unsigned base = (raw + 1023u) & ~1023u;
+#if MJ_BM == 64
+  if (base != raw)
+    __trap();
+#endif
   unsigned char *const gbase = mj_shared + (base - raw);
+  // TMA completion per stage; the next work, double-buffered; kind and
+  // tile of each stage's item, and whether every row may see all its keys
+  // (a gathered chunk of full keys: no mask); each stage's gathered keys.
+  uint64_t *const sBar = reinterpret_cast<uint64_t *>(gbase + MJ_TILE_BYTES);
+  int *const sNext = reinterpret_cast<int *>(sBar + MJ_STAGES);
+  int(*const sItem)[3] = reinterpret_cast<int(*)[3]>(sNext + 2);
+  int(*const sKey)[MJ_BN] = reinterpret_cast<int(*)[MJ_BN]>(sNext + 2 + 3 * MJ_STAGES);
   const unsigned sQ = base, sK = base + MJ_Q_BYTES, sV = sK + MJ_STAGES * MJ_KV_BYTES;
   unsigned char *const gQ = gbase;
   unsigned char *const gK = gbase + MJ_Q_BYTES;
@@ -259,7 +290,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
       // 16 elements further along the 128-byte line, or the next block.
       const unsigned qOff = (kk / 4) * MJ_BM * 128 + (kk % 4) * 32;
       const unsigned kOff = (kk / 4) * MJ_BN * 128 + (kk % 4) * 32;
-      mj_wgmma_ss_n128(s, qDesc + (qOff >> 4), kDesc + (kOff >> 4), kk > 0);
+      mj_wgmma_s(s, qDesc + (qOff >> 4), kDesc + (kOff >> 4), kk > 0);
     }
   };
   // O += P V: the S accumulators of keys 16j..16j+15 are exactly the A
@@ -320,7 +351,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, 1)
         }
       }
     }
-    return (bits[0] & bits[1]) != 0xffffffffu;
+    return (bits[0] & bits[1]) != MJ_ALL_BITS;
   };
   // Masks S and turns it into P (base-2 online softmax); returns in
   // alpha[r] the factor that rescales row r's earlier O and sum.

@@ -60,7 +60,7 @@ static __device__ __forceinline__ void mj_wgmma_rs_n{n}(float (&d)[{m}], const u
 
 
 def main():
-    text = HEADER + ss(128) + rs(64) + rs(128)
+    text = HEADER + ss(64) + ss(128) + rs(64) + rs(128)
     out = pathlib.Path(__file__).with_name("wgmma.cuh")
     out.write_text(text)
 

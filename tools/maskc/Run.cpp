@@ -417,9 +417,15 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         result["cache"] = runtime::cacheSourceName(kernel.cacheSource);
         result["visited_tiles"] = launcher.visitedTiles();
         result["gathered_keys"] = launcher.gatheredKeys();
+        result["kernel"] = {
+            {"family", codegen::kernelFamilyName(kernel.source.family)},
+            {"tile", {kernel.source.tileM, kernel.source.tileN}}};
         std::cout << fmt::format(
-            "{}  B={} H={} KV={} Lq={} Lk={} D={} {}  on {}\n", pattern.name, B,
-            H, Hkv, Lq, Lk, D, opts.dtype, drv.deviceName());
+            "{}  B={} H={} KV={} Lq={} Lk={} D={} {}  on {}  ({} kernel, "
+            "{}x{} tiles)\n",
+            pattern.name, B, H, Hkv, Lq, Lk, D, opts.dtype, drv.deviceName(),
+            codegen::kernelFamilyName(kernel.source.family),
+            kernel.source.tileM, kernel.source.tileN);
         std::cout << fmt::format(
             "compile {:.0f} ms (kernel cache: {}); schedule (built on the "
             "{}): {} key tiles, {} gathered keys\n",

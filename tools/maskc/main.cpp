@@ -127,7 +127,9 @@ int main(int argc, char **argv) {
                        "~/.cache/maskjit)");
   compileCmd->add_option(
       "--tile-m", compileOpts.tileM,
-      "Portable kernel: query rows per CTA, 64 or 128 (default 64)");
+      "Query rows per CTA, 64 or 128 (default: 64 on the portable kernel; "
+      "128 on Hopper, 64 for block top-k in blocks under 128; Hopper tiles "
+      "are square)");
   compileCmd->add_option("--kernel", compileOpts.kernel,
                          "auto (default: hopper for sm_90a, else portable), "
                          "portable or hopper");
@@ -181,7 +183,9 @@ int main(int argc, char **argv) {
                      "sequence and head)");
   runCmd->add_option(
       "--tile-m", runOpts.tileM,
-      "Portable kernel: query rows per CTA, 64 or 128 (default 64)");
+      "Query rows per CTA, 64 or 128 (default: 64 on the portable kernel; "
+      "128 on Hopper, 64 for block top-k in blocks under 128; Hopper tiles "
+      "are square)");
   runCmd->add_option("--kernel", runOpts.kernel,
                      "auto (default: hopper on an H100, else portable), "
                      "portable or hopper");

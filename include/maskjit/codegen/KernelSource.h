@@ -13,7 +13,8 @@ namespace maskjit::codegen {
 /// Which attention kernel a pattern instantiates.
 enum class KernelFamily {
   Portable, ///< sm_80+: mma.sync, 64x64 tiles (or 128x64), 4 or 8 warps.
-  Hopper,   ///< sm_90a only: wgmma, 128x128 tiles, two warpgroups.
+  Hopper,   ///< sm_90a only: wgmma, 128x128 tiles (two warpgroups) or
+            ///< 64x64 (one warpgroup, two CTAs per SM).
 };
 
 /// "portable" or "hopper".
@@ -26,7 +27,9 @@ KernelFamily defaultKernelFamily(const std::string &arch);
 struct KernelConfig {
   int64_t headDim = 128;
   std::string dtype = "bf16"; ///< bf16 or fp16
-  int64_t tileM = 64; ///< Portable kernel: query rows per CTA, 64 or 128.
+  /// Query rows per CTA: 0 (the family's default: 64 portable, 128
+  /// Hopper), 64 or 128. Hopper's key tiles are as wide as its query tiles.
+  int64_t tileM = 0;
   KernelFamily family = KernelFamily::Portable;
 };
 
@@ -50,6 +53,7 @@ struct KernelSource {
   int headDim = 128;
   std::string dtype = "bf16";
   int sharedBytes = 0; ///< Dynamic shared memory per CTA.
+  int ctasPerSm = 1;   ///< Hopper: CTAs of the persistent grid per SM.
 };
 
 /// The kernel of `pattern`: a prelude (types, helpers, the args struct and

@@ -27,7 +27,10 @@ struct CompileRequest {
   int64_t headDim = 128;
   std::string dtype = "bf16";
   std::string arch = "sm_90a"; ///< sm_XX gives a cubin; compute_XX PTX only.
-  int64_t tileM = 64; ///< Portable kernel: query rows per CTA (64 or 128).
+  /// Query rows per CTA: 0 (auto: 64 on the portable kernel; 128 on Hopper,
+  /// 64 for block top-k in blocks under 128), 64 or 128. Hopper tiles are
+  /// square.
+  int64_t tileM = 0;
   /// auto (Hopper kernel on sm_90a, portable elsewhere), portable or hopper.
   std::string kernel = "auto";
 };

@@ -16,6 +16,7 @@ declare -A sets=(
   [neighborhood_2d]="--set width=64"
   [vertical_slash]=""
   [mixed]=""
+  [block_topk]=""
 )
 for p in "${!sets[@]}"; do
   for arch in sm_80 sm_90a; do

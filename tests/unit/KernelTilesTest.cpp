@@ -1,0 +1,100 @@
+//===- KernelTilesTest.cpp - Tile shapes of the attention kernels --------===//
+//
+// Which tiles a kernel gets (the schedule is built for them), and that the
+// Hopper kernel's 64 x 64 shape fits two CTAs on an SM. No GPU, no NVRTC.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestUtil.h"
+
+#include "maskjit/codegen/KernelSource.h"
+#include "maskjit/runtime/Attention.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+using namespace maskjit;
+using codegen::KernelConfig;
+using codegen::KernelFamily;
+
+namespace {
+
+// An H100's shared memory per SM, and what the driver reserves per CTA.
+constexpr int kSharedPerSm = 228 * 1024, kReservedPerCta = 1024;
+
+codegen::KernelSource sourceFor(KernelConfig config) {
+  maskjit::test::Loaded l = maskjit::test::load("pattern p { causal }");
+  EXPECT_NE(l.program, nullptr) << l.diagnostics;
+  return codegen::buildKernelSource(l.pattern("p"), {}, "", config);
+}
+
+TEST(KernelTiles, DefaultsPerFamily) {
+  KernelConfig hopper{128, "bf16", 0, KernelFamily::Hopper};
+  EXPECT_EQ(codegen::kernelTileM(hopper), 128);
+  EXPECT_EQ(codegen::kernelTileN(hopper), 128);
+  KernelConfig portable{128, "bf16", 0, KernelFamily::Portable};
+  EXPECT_EQ(codegen::kernelTileM(portable), 64);
+  EXPECT_EQ(codegen::kernelTileN(portable), 64);
+  portable.tileM = 128;
+  EXPECT_EQ(codegen::kernelTileM(portable), 128);
+  EXPECT_EQ(codegen::kernelTileN(portable), 64);
+  hopper.tileM = 64;
+  EXPECT_EQ(codegen::kernelTileN(hopper), 64);
+}
+
+TEST(KernelTiles, HopperSmallTilesFitTwoCtasPerSm) {
+  for (int64_t d : {64, 128}) {
+    codegen::KernelSource big =
+        sourceFor({d, "bf16", 0, KernelFamily::Hopper});
+    EXPECT_EQ(big.threads, 256);
+    EXPECT_EQ(big.ctasPerSm, 1);
+    EXPECT_NE(big.code.find("#define MASKJIT_TILE_N 128"), std::string::npos);
+    codegen::KernelSource small =
+        sourceFor({d, "bf16", 64, KernelFamily::Hopper});
+    EXPECT_EQ(small.tileM, 64);
+    EXPECT_EQ(small.tileN, 64);
+    EXPECT_EQ(small.threads, 128);
+    EXPECT_EQ(small.ctasPerSm, 2);
+    EXPECT_NE(small.code.find("#define MASKJIT_TILE_N 64"), std::string::npos);
+    // Q and three stages of K and V at least, and two CTAs on one SM.
+    EXPECT_GE(small.sharedBytes, (64 + 6 * 64) * d * 2);
+    EXPECT_LE(small.ctasPerSm * (small.sharedBytes + kReservedPerCta),
+              kSharedPerSm);
+  }
+  EXPECT_THROW(sourceFor({128, "bf16", 96, KernelFamily::Hopper}),
+               std::invalid_argument);
+}
+
+// Block top-k in blocks under 128 gets the 64 x 64 Hopper kernel unless the
+// caller chose a tile; other patterns keep 128 x 128.
+TEST(KernelTiles, BlockTopkGetsSmallHopperTiles) {
+  maskjit::test::Loaded l = maskjit::test::load(R"(
+pattern bt(keep: int = 16, block: int = 64) {
+  causal and k / block in topk_blocks(keep, block)
+}
+pattern c { causal })");
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  auto tiles = [&](const std::string &name, std::vector<std::string> bindings,
+                   const std::string &arch, int64_t tileM) {
+    runtime::CompileRequest req;
+    req.bindings = std::move(bindings);
+    req.arch = arch;
+    req.tileM = tileM;
+    std::ostringstream errors;
+    runtime::CompiledKernel k = runtime::compileKernel(
+        *l.program, l.pattern(name), l.fe->sources(), req, errors, false);
+    return std::make_pair(k.source.tileM, k.source.tileN);
+  };
+  using P = std::pair<int, int>;
+  EXPECT_EQ(tiles("bt", {}, "sm_90a", 0), P(64, 64));
+  EXPECT_EQ(tiles("bt", {"block=32"}, "sm_90a", 0), P(64, 64));
+  EXPECT_EQ(tiles("bt", {"block=128", "keep=8"}, "sm_90a", 0), P(128, 128));
+  EXPECT_EQ(tiles("bt", {}, "sm_90a", 128), P(128, 128));
+  EXPECT_EQ(tiles("c", {}, "sm_90a", 0), P(128, 128));
+  EXPECT_EQ(tiles("c", {}, "sm_90a", 64), P(64, 64));
+  EXPECT_EQ(tiles("bt", {}, "sm_80", 0), P(64, 64));
+  EXPECT_EQ(tiles("c", {}, "sm_80", 128), P(128, 64));
+}
+
+} // namespace
