@@ -45,8 +45,7 @@ TEST(KernelTiles, DefaultsPerFamily) {
 
 TEST(KernelTiles, HopperSmallTilesFitTwoCtasPerSm) {
   for (int64_t d : {64, 128}) {
-    codegen::KernelSource big =
-        sourceFor({d, "bf16", 0, KernelFamily::Hopper});
+    codegen::KernelSource big = sourceFor({d, "bf16", 0, KernelFamily::Hopper});
     EXPECT_EQ(big.threads, 256);
     EXPECT_EQ(big.ctasPerSm, 1);
     EXPECT_NE(big.code.find("#define MASKJIT_TILE_N 128"), std::string::npos);

@@ -618,16 +618,25 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
             launcher.launch(call);
           }
           drv.synchronize();
+          // Events around each launch, read after the last one: a launch's
+          // host work overlaps the previous launch, as in a stream of calls,
+          // so each interval is the GPU's time (a pipeline call that waits
+          // on the GPU within the launch still counts its waits).
           std::vector<float> times;
-          auto e0 = drv.createEvent(), e1 = drv.createEvent();
+          std::vector<Driver::Event> starts, stops;
+          for (int i = 0; i < opts.iters; ++i) {
+            starts.push_back(drv.createEvent());
+            stops.push_back(drv.createEvent());
+          }
           for (int i = 0; i < opts.iters; ++i) {
             if (pipeline)
               launcher.invalidateSchedule();
-            drv.record(e0);
+            drv.record(starts[i]);
             launcher.launch(call);
-            drv.record(e1);
-            times.push_back(drv.elapsedMs(e0, e1));
+            drv.record(stops[i]);
           }
+          for (int i = 0; i < opts.iters; ++i)
+            times.push_back(drv.elapsedMs(starts[i], stops[i]));
           std::sort(times.begin(), times.end());
           double ms = times[times.size() / 2];
           // Useful work: 4*D flops per allowed (q, k) pair.
