@@ -159,6 +159,31 @@ std::optional<Lin> linearize(Value v, const Choices &choices,
     }
     return l;
   }
+  if (auto mod = dyn_cast<ModOp>(op)) {
+    // floormod(q + c, m) = q + c - m * floor((q + c) / m) (and so for k):
+    // linear in the index and its block, which the classifier enumerates
+    // per tile (2-D neighbourhoods: the column distance q % w - k % w is
+    // exact on each pair of image rows a tile spans).
+    auto m = mod.getRhs().getDefiningOp<arith::ConstantIntOp>();
+    auto x = linearize(mod.getLhs(), choices, blocker, depth + 1);
+    if (!m || m.value() <= 0 || !x || x->aQ || x->bK || !x->s.terms.empty() ||
+        !((x->a == 1 && x->b == 0) || (x->a == 0 && x->b == 1)))
+      return std::nullopt;
+    Lin l;
+    l.s.constant = x->s.constant;
+    if (x->a == 1) {
+      l.a = 1;
+      l.aQ = -m.value();
+      l.qDiv = m.value();
+      l.qOff = x->s.constant;
+    } else {
+      l.b = 1;
+      l.bK = -m.value();
+      l.kDiv = m.value();
+      l.kOff = x->s.constant;
+    }
+    return l;
+  }
   if (isa<arith::MulIOp>(op)) {
     auto x = linearize(op->getOperand(0), choices, blocker, depth + 1);
     auto y = linearize(op->getOperand(1), choices, blocker, depth + 1);

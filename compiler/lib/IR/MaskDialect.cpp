@@ -98,6 +98,10 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
+  // x mod 1 is 0 whatever x is (a dilation of 1 leaves no congruence).
+  if (auto b = dyn_cast_or_null<IntegerAttr>(adaptor.getRhs()))
+    if (b.getInt() == 1)
+      return IntegerAttr::get(getType(), 0);
   return foldInt(adaptor.getLhs(), adaptor.getRhs(), maskjit::dsl::floorMod,
                  getType());
 }

@@ -29,10 +29,11 @@ mask.pattern @runtime_window {
 }
 
 // Equality splits into two atoms. `k % 64 == 0` is a congruence (a GATHER
-// candidate); its negation, in the complement, is opaque.
+// candidate); its negation, in the complement, is linear in k and its block
+// of 64: k - 64 * floor(k / 64) != 0.
 // CHECK-LABEL: mask.pattern @diag_or_stride
 // CHECK-SAME:  clauses = {{\[\[}}{a = 1 : i64, b = -1 : i64, c = 0 : i64, terms = {}}, {a = -1 : i64, b = 1 : i64, c = 0 : i64, terms = {}}], [{a = 0 : i64, b = 1 : i64, c = 0 : i64, modulus = 64 : i64, offset = 0 : i64, offset_terms = {}, terms = {}}]]
-// CHECK-SAME:  complement = {{\[\[}}{a = 1 : i64, b = -1 : i64, c = -1 : i64, terms = {}}, {opaque}]
+// CHECK-SAME:  complement = {{\[\[}}{a = 1 : i64, b = -1 : i64, c = -1 : i64, terms = {}}, {a = 0 : i64, b = 1 : i64, c = -1 : i64, k_block = array<i64: -64, 64, 0>, terms = {}}], [{a = 1 : i64, b = -1 : i64, c = -1 : i64, terms = {}}, {a = 0 : i64, b = -1 : i64, c = -1 : i64, k_block = array<i64: 64, 64, 0>, terms = {}}]
 
 mask.pattern @diag_or_stride {
   %q = mask.var "q"
