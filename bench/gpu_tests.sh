@@ -46,6 +46,9 @@ for d in 64 128; do
       run $P/strided.mask $common --set stride=64 --set local=128
       run $P/document.mask $common --set doc=@/tmp/doc.txt
       run $P/neighborhood_2d.mask $common --set width=40 --set radius=3 --set dilation=2
+      # Chunks that tiles straddle: the row mask's atoms on key blocks.
+      run bench/patterns/chunked.mask $common --set chunk=100 --set window=30
+      run $P/neighborhood_2d.mask $common --set width=300 --set radius=4
       run $P/vertical_slash.mask $common --select columns=@/tmp/vs_cols.txt \
         --select diagonals=@/tmp/vs_diags.txt
       # Sets estimated on the GPU per head (one sequence), checked against

@@ -54,8 +54,10 @@ bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
     whyNot = "an atom of the mask has no linear form";
     return false;
   }
-  if (t.aQ || t.bK) {
-    whyNot = "a block term (floor division by a tile-independent size)";
+  if ((t.aQ || t.bK) && (t.modulus > 0 || !t.setName.empty() ||
+                         !t.runArray.empty() || (t.bK && t.kDiv < 32))) {
+    whyNot = "a block term (floor division) on a set, a congruence or key "
+             "blocks under 32 keys";
     return false;
   }
   if (!t.runArray.empty()) {
@@ -96,22 +98,31 @@ bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
         t.modulus, t.b > 0 ? "r - (" + offset + ")" : "(" + offset + ") - r");
     return true;
   }
-  // a*q + b*k <= rhs; with b = 0 a condition on the row (or the head) that
+  // a*q + b*k (+ block terms) <= rhs: `rest` is what the row leaves to the
+  // key side, its own block term included.
+  std::string rest = fmt::format("({}) - (int64_t){}LL * q", rhs, t.a);
+  if (t.aQ)
+    rest += fmt::format(" - (int64_t){}LL * maskjit_floordiv(q + {}LL, {}LL)",
+                        t.aQ, t.qOff, t.qDiv);
+  // With b = 0 and no key block, a condition on the row (or the head) that
   // skips the whole clause when false.
-  if (t.b == 0) {
-    out += fmt::format("    if (({}) - (int64_t){}LL * q < 0)\n      break;\n",
-                       rhs, t.a);
+  if (t.b == 0 && !t.bK) {
+    out += fmt::format("    if ({} < 0)\n      break;\n", rest);
     return true;
   }
-  out += fmt::format(
-      "    mj_rm_keep_linear(c, k0, {}LL, ({}) - (int64_t){}LL * q);\n", t.b,
-      rhs, t.a);
+  if (t.bK) {
+    out += fmt::format("    mj_rm_keep_linear_blocked(c, k0, {}LL, {}, {}LL, "
+                       "{}LL, {}LL);\n",
+                       t.b, rest, t.bK, t.kDiv, t.kOff);
+    return true;
+  }
+  out += fmt::format("    mj_rm_keep_linear(c, k0, {}LL, {});\n", t.b, rest);
   return true;
 }
 
 /// An atom on the row (or head) alone: false skips the whole clause.
 bool isRowOnly(const mask::SymAtom &t) {
-  return t.b == 0 && t.modulus == 0 && t.setName.empty() &&
+  return t.b == 0 && t.bK == 0 && t.modulus == 0 && t.setName.empty() &&
          t.runArray.empty() && !t.opaque;
 }
 
@@ -120,6 +131,20 @@ bool isRowOnly(const mask::SymAtom &t) {
 std::string rowMaskFunction(const mask::SymbolicSchedule &schedule,
                             const dsl::PatternDecl &pattern,
                             std::string *whyNot) {
+  // Each atom on key blocks loops over the blocks a tile spans; past a few
+  // (the 2-D neighbourhood has 16), the Hopper kernel runs out of registers
+  // and the predicate per element is the better deal.
+  constexpr int kMaxKeyBlockAtoms = 4;
+  int keyBlockAtoms = 0;
+  for (const mask::SymClause &clause : schedule.clauses)
+    for (const mask::SymAtom &t : clause)
+      keyBlockAtoms += t.bK != 0;
+  if (keyBlockAtoms > kMaxKeyBlockAtoms) {
+    if (whyNot)
+      *whyNot = "more than " + std::to_string(kMaxKeyBlockAtoms) +
+                " atoms on key blocks";
+    return "";
+  }
   std::string reason;
   std::string body;
   for (const mask::SymClause &clause : schedule.clauses) {

@@ -54,6 +54,31 @@ static __device__ __forceinline__ void mj_rm_keep_linear(uint32_t (&m)[W], int64
   }
 }
 
+// `b*k + bK*floor((k + kOff) / kDiv) <= rest` (rest = rhs - a*q - the row's
+// own block term): on each key block the tile spans the block term is a
+// constant, and the atom a range of that block's keys. (maskjit emits this
+// only for blocks of at least 32 keys: at most 32 W / 32 + 2 pieces.)
+template <int W>
+static __device__ __forceinline__ void mj_rm_keep_linear_blocked(uint32_t (&m)[W], int64_t k0,
+                                                                 int64_t b, int64_t rest,
+                                                                 int64_t bK, int64_t kDiv,
+                                                                 int64_t kOff) {
+  uint32_t keep[W];
+  mj_rm_fill(keep, 0u);
+  const int64_t last = maskjit_floordiv(k0 + 32 * W - 1 + kOff, kDiv);
+#pragma unroll 1
+  for (int64_t kb = maskjit_floordiv(k0 + kOff, kDiv); kb <= last; ++kb) {
+    uint32_t piece[W];
+    mj_rm_fill(piece, 0xffffffffu);
+    mj_rm_keep_range(piece, k0, kb * kDiv - kOff, (kb + 1) * kDiv - kOff - 1);
+    mj_rm_keep_linear(piece, k0, b, rest - bK * kb);
+    mj_rm_or(keep, piece);
+  }
+#pragma unroll
+  for (int w = 0; w < W; ++w)
+    m[w] &= keep[w];
+}
+
 // Bits [s, s + 32) of a bitmap of n bits, zero outside it.
 static __device__ __forceinline__ uint32_t mj_rm_bits32(const uint32_t *bits, int64_t n, int64_t s) {
   if (s >= n || s <= -32)

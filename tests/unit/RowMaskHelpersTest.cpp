@@ -91,6 +91,30 @@ TEST(RowMaskHelpers, RangesAndLinearAtoms) {
     EXPECT_EQ(m[w], 0xffffffffu);
 }
 
+// An atom with a key-block term (2-D neighbourhoods: k % w is k - w *
+// floor(k / w)), against its definition at every key of the tile.
+TEST(RowMaskHelpers, LinearAtomsWithKeyBlocks) {
+  std::mt19937_64 rng(3);
+  for (int iter = 0; iter < 2000; ++iter) {
+    const int64_t k0 = static_cast<int64_t>(rng() % 2000) - 300;
+    const int64_t kDiv = 32 + static_cast<int64_t>(rng() % 200);
+    const int64_t kOff = static_cast<int64_t>(rng() % 100) - 50;
+    const int64_t b = static_cast<int64_t>(rng() % 5) - 2;
+    const int64_t bK = static_cast<int64_t>(rng() % 401) - 200;
+    const int64_t rest = static_cast<int64_t>(rng() % 4000) - 2000;
+    uint32_t m[W];
+    mj_rm_fill(m, 0xffffffffu);
+    mj_rm_keep_linear_blocked(m, k0, b, rest, bK, kDiv, kOff);
+    for (int j = 0; j < 32 * W; ++j) {
+      const int64_t k = k0 + j;
+      ASSERT_EQ(bit(m, j),
+                b * k + bK * maskjit_floordiv(k + kOff, kDiv) <= rest)
+          << "b=" << b << " bK=" << bK << " kDiv=" << kDiv << " kOff=" << kOff
+          << " rest=" << rest << " k=" << k;
+    }
+  }
+}
+
 TEST(RowMaskHelpers, KeyAndDiagonalSets) {
   std::mt19937_64 rng(2);
   for (int iter = 0; iter < 500; ++iter) {
