@@ -180,6 +180,42 @@ TEST(Schedule, ModularAndDataPatternsAreSound) {
   EXPECT_EQ(blockRows(s)[15].substr(0, 8), "PPPPPPPP");
 }
 
+// 2-D neighbourhoods, dilated or not, narrower and wider than a tile: the
+// column distance `q % w - k % w` is linear on each pair of image rows a
+// tile spans and the dilation's `dy % d == 0` is decided per pair, so the
+// schedule visits only the tiles the evaluator finds touched.
+TEST(Schedule, NeighbourhoodsVisitOnlyTouchedTiles) {
+  test::Loaded l = test::loadFile(std::string(MASKJIT_PATTERNS_DIR) +
+                                  "/neighborhood_2d.mask");
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  for (int64_t width : {40, 300})
+    for (int64_t dilation : {1, 2, 3}) {
+      const std::map<std::string, int64_t> b = {
+          {"width", width}, {"radius", 3}, {"dilation", dilation}};
+      ParamBindings params;
+      for (auto &[n, v] : b)
+        params[n] = ParamValue::integer(v);
+      for (const Case &c : kCases) {
+        const std::string what = "width=" + std::to_string(width) +
+                                 " dilation=" + std::to_string(dilation) +
+                                 " Lq=" + std::to_string(c.lq) +
+                                 " Lk=" + std::to_string(c.lk);
+        KvSchedule s = scheduleFor(l, "neighborhood_2d", b, {}, c);
+        const auto got = blockRows(s);
+        const auto truth = truthRows(l, "neighborhood_2d", params, c);
+        compare(got, truth, what); // Sound.
+        // No untouched tile visited. (A touched tile may stay PARTIAL
+        // where it is FULL: a dilated column distance is a congruence of
+        // q - k, decided per element.)
+        for (size_t r = 0; r < got.size(); ++r)
+          for (size_t t = 0; t < got[r].size(); ++t)
+            if (truth[r][t] == '.')
+              EXPECT_EQ(got[r][t], '.')
+                  << what << " tile (" << r << "," << t << ")";
+      }
+    }
+}
+
 namespace {
 
 /// Random affine patterns over q, k, q - k, the lengths and params.

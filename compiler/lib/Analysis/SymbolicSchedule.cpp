@@ -301,7 +301,9 @@ struct DnfBuilder {
   }
 
   /// `floormod(b*k + offset, m) == r` with b = +-1, m a positive constant
-  /// and r free of q and k: a progression of keys (GATHER).
+  /// and r free of q and k: a progression of keys (GATHER). Or the same of
+  /// block indices alone (`(q / w - k / w) % d == 0`, a dilated
+  /// neighbourhood's rows): decided per pair of blocks a tile spans.
   std::optional<Dnf> congruence(arith::CmpIOp op) {
     for (int side = 0; side < 2; ++side) {
       auto mod = op->getOperand(side).getDefiningOp<ModOp>();
@@ -310,15 +312,23 @@ struct DnfBuilder {
       auto m = mod.getRhs().getDefiningOp<arith::ConstantIntOp>();
       auto lhs = linearize(mod.getLhs());
       auto r = linearize(op->getOperand(1 - side));
-      if (!m || m.value() <= 0 || !lhs || !r || lhs->a != 0 || lhs->aQ ||
-          lhs->bK || (lhs->b != 1 && lhs->b != -1) || r->a != 0 || r->b != 0 ||
-          r->aQ || r->bK)
+      const bool onKeys =
+          lhs && !lhs->aQ && !lhs->bK && (lhs->b == 1 || lhs->b == -1);
+      const bool onBlocks = lhs && lhs->b == 0 && (lhs->aQ || lhs->bK);
+      if (!m || m.value() <= 0 || !lhs || !r || lhs->a != 0 ||
+          !(onKeys || onBlocks) || r->a != 0 || r->b != 0 || r->aQ || r->bK)
         continue;
       SymAtom t;
       t.b = lhs->b;
       t.modulus = m.value();
       t.offset = lhs->s;
       t.rhs = r->s;
+      t.aQ = lhs->aQ;
+      t.qDiv = lhs->qDiv;
+      t.qOff = lhs->qOff;
+      t.bK = lhs->bK;
+      t.kDiv = lhs->kDiv;
+      t.kOff = lhs->kOff;
       return Dnf{SymClause{t}};
     }
     return std::nullopt;

@@ -278,6 +278,22 @@ bool forEachBlockPair(const Clause &c, int64_t q0, int64_t q1, int64_t k0,
       }
       Clause plain = c;
       for (LinearAtom &t : plain.atoms) {
+        if (t.isCongruence() && t.hasBlocks()) {
+          // floormod(aQ * qv + bK * kv + offset, m) == rhs: a constant on
+          // this pair of blocks (a dilated neighbourhood's row distance),
+          // so the atom holds everywhere in the part or nowhere.
+          const int64_t v = clampAdd(
+              clampAdd(clampMul(t.aQ, qv), clampMul(t.bK, kv)), t.offset);
+          LinearAtom decided;
+          if (v <= -kInf || v >= kInf) {
+            decided.opaque = true; // Out of range: unknown, sound.
+          } else {
+            const int64_t r = v - t.modulus * floorDiv(v, t.modulus);
+            decided.rhs = r == t.rhs ? 0 : -1; // 0 <= rhs
+          }
+          t = decided;
+          continue;
+        }
         t.rhs =
             clampAdd(t.rhs, -clampAdd(clampMul(t.aQ, qv), clampMul(t.bK, kv)));
         t.aQ = t.bK = 0;
@@ -299,8 +315,10 @@ bool hasBlocks(const Clause &c) {
 Clause withoutBlocks(const Clause &c) {
   Clause out = c;
   for (LinearAtom &t : out.atoms)
-    if (t.hasBlocks())
+    if (t.hasBlocks()) {
       t.opaque = true;
+      t.modulus = 0; // A congruence on blocks says nothing of q and k.
+    }
   return out;
 }
 
