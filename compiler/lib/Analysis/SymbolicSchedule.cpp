@@ -139,47 +139,32 @@ std::optional<Lin> linearize(Value v, const Choices &choices,
       return std::nullopt;
     return combine(*x, *y, isa<arith::AddIOp>(op) ? 1 : -1);
   }
-  if (auto div = dyn_cast<DivOp>(op)) {
-    // floor((q + c) / d) or floor((k + c) / d): a block index (chunks,
-    // blocked windows).
-    auto d = div.getRhs().getDefiningOp<arith::ConstantIntOp>();
-    auto x = linearize(div.getLhs(), choices, blocker, depth + 1);
+  if (isa<DivOp, ModOp>(op)) {
+    // x = q + c or k + c over a positive constant d: floor(x / d) is a block
+    // index (chunks, blocked windows); floormod(x, d) = x - d * floor(x / d)
+    // is linear in the index and its block, which the classifier enumerates
+    // per tile (2-D neighbourhoods: the column distance q % w - k % w is
+    // exact on each pair of image rows a tile spans).
+    auto d = op->getOperand(1).getDefiningOp<arith::ConstantIntOp>();
+    auto x = linearize(op->getOperand(0), choices, blocker, depth + 1);
     if (!d || d.value() <= 0 || !x || x->aQ || x->bK || !x->s.terms.empty() ||
         !((x->a == 1 && x->b == 0) || (x->a == 0 && x->b == 1)))
       return std::nullopt;
+    const bool mod = isa<ModOp>(op);
+    const int64_t blockCoef = mod ? -d.value() : 1;
     Lin l;
+    if (mod) {
+      l.a = x->a;
+      l.b = x->b;
+      l.s.constant = x->s.constant;
+    }
     if (x->a == 1) {
-      l.aQ = 1;
+      l.aQ = blockCoef;
       l.qDiv = d.value();
       l.qOff = x->s.constant;
     } else {
-      l.bK = 1;
+      l.bK = blockCoef;
       l.kDiv = d.value();
-      l.kOff = x->s.constant;
-    }
-    return l;
-  }
-  if (auto mod = dyn_cast<ModOp>(op)) {
-    // floormod(q + c, m) = q + c - m * floor((q + c) / m) (and so for k):
-    // linear in the index and its block, which the classifier enumerates
-    // per tile (2-D neighbourhoods: the column distance q % w - k % w is
-    // exact on each pair of image rows a tile spans).
-    auto m = mod.getRhs().getDefiningOp<arith::ConstantIntOp>();
-    auto x = linearize(mod.getLhs(), choices, blocker, depth + 1);
-    if (!m || m.value() <= 0 || !x || x->aQ || x->bK || !x->s.terms.empty() ||
-        !((x->a == 1 && x->b == 0) || (x->a == 0 && x->b == 1)))
-      return std::nullopt;
-    Lin l;
-    l.s.constant = x->s.constant;
-    if (x->a == 1) {
-      l.a = 1;
-      l.aQ = -m.value();
-      l.qDiv = m.value();
-      l.qOff = x->s.constant;
-    } else {
-      l.b = 1;
-      l.bK = -m.value();
-      l.kDiv = m.value();
       l.kOff = x->s.constant;
     }
     return l;
