@@ -16,11 +16,10 @@
 //
 // The schedule is the portable kernel's (FULL tiles skip the predicate,
 // EMPTY tiles are never loaded). The grid is persistent (as many CTAs as
-// fit on the SMs at once):
-// each CTA runs a sequence of (query tile, head, batch) works, heaviest
-// query tiles first, and loads the next work's Q and first key tile while it
-// writes the current output. Rows with no allowed key get O = 0,
-// LSE = -inf.
+// fit on the SMs at once): each CTA runs a sequence of (query tile, head,
+// batch) works, heaviest query tiles first, and loads the next work's Q and
+// first key tile while it writes the current output. Rows with no allowed
+// key get O = 0, LSE = -inf.
 //
 // It follows attention_common.cuh and wgmma.cuh in the generated source.
 
