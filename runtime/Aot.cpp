@@ -239,7 +239,7 @@ struct Image {
   const char *arch;
   int major, minor; // sm_XY: runs on X.Y and (unless exact) X.Z, Z >= Y
   bool exact, ptx, hopper;
-  int tileM, tileN, threads, sharedBytes;
+  int tileM, tileN, threads, sharedBytes, ctasPerSm;
   const char *data;
 };
 @IMAGES@
@@ -460,7 +460,7 @@ bool Kernel::launch(const Call &c, std::string *error) {
   // The Hopper kernel is persistent: one CTA per SM (two for 64 x 64
   // tiles) over all the works.
   const int64_t works = int64_t{s.numQTiles} * c.heads * c.batch;
-  const int64_t ctas = int64_t{s.sms} * (s.image->tileM == 64 ? 2 : 1);
+  const int64_t ctas = int64_t{s.sms} * s.image->ctasPerSm;
   const unsigned grid[3] = {
       s.image->hopper ? static_cast<unsigned>(std::min<int64_t>(works, ctas))
                       : static_cast<unsigned>(s.numQTiles),
@@ -599,7 +599,8 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
         ", " + std::to_string(k.source.tileM) + ", " +
         std::to_string(k.source.tileN) + ", " +
         std::to_string(k.source.threads) + ", " +
-        std::to_string(k.source.sharedBytes) + ", " + var + "},\n";
+        std::to_string(k.source.sharedBytes) + ", " +
+        std::to_string(k.source.ctasPerSm) + ", " + var + "},\n";
   }
   images += table + "};";
 
