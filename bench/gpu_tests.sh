@@ -5,7 +5,8 @@
 # and vertical-slash heads) against the CPU reference, for each
 # kernel in KERNELS (default: "auto portable hopper64"; auto is the Hopper
 # kernel on an H100 with its default tiles, hopper64 its 64 x 64 tiles,
-# which block top-k gets by default), then compute-sanitizer memcheck runs.
+# which block top-k gets by default), then compute-sanitizer memcheck runs
+# (MEMCHECK=0 skips them).
 # Usage (repo root, on the GPU machine): bench/gpu_tests.sh [maskc] [outdir]
 set -u
 M=${1:-.gpu/maskc}
@@ -74,7 +75,7 @@ run $P/causal.mask $ka --lq 1000 --lk 300 --head-dim 128
 run $P/sliding_window.mask $ka --lq 1000 --lk 300 --head-dim 64 --dtype fp16 --set window=50
 done
 echo "gpu tests: $((total - fail)) of $total passed"
-if command -v compute-sanitizer >/dev/null 2>&1; then
+if [ "${MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null 2>&1; then
   # Gathered keys (strided), documents (the run-table row mask), and the
   # estimated vertical-slash (estimator, GPU schedule builder) and block
   # top-k pipelines.
