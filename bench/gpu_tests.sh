@@ -50,6 +50,8 @@ for d in 64 128; do
       # Chunks that tiles straddle: the row mask's atoms on key blocks.
       run bench/patterns/chunked.mask $common --set chunk=100 --set window=30
       run $P/neighborhood_2d.mask $common --set width=300 --set radius=4
+      # A dilated window: one problem per class of positions mod 3.
+      run bench/patterns/dilated_window.mask $common --set window=300 --set dilation=3
       run $P/vertical_slash.mask $common --select columns=@/tmp/vs_cols.txt \
         --select diagonals=@/tmp/vs_diags.txt
       # Sets estimated on the GPU per head (one sequence), checked against

@@ -167,6 +167,10 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
       "#define MASKJIT_TILE_M " + std::to_string(kernelTileM(config)) + "\n";
   code +=
       "#define MASKJIT_TILE_N " + std::to_string(kernelTileN(config)) + "\n";
+  if (config.dilation < 1)
+    throw std::invalid_argument("dilation must be positive, not " +
+                                std::to_string(config.dilation));
+  code += "#define MASKJIT_DILATION " + std::to_string(config.dilation) + "\n";
   code += "struct maskjit_args {\n" + fields + "};\n\n";
   code += "// The pattern's predicate, lowered through MLIR EmitC.\n" +
           predicateCpp + "\n";
@@ -185,6 +189,7 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
   out.dtype = config.dtype;
   out.tileM = static_cast<int>(kernelTileM(config));
   out.tileN = static_cast<int>(kernelTileN(config));
+  out.dilation = static_cast<int>(config.dilation);
   if (config.family == KernelFamily::Hopper) {
     // A warpgroup per 64 rows; Q plus three stages of K and V, unpadded
     // (swizzled), then the stages' barriers, items and gathered keys. 128 x

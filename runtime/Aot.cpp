@@ -264,7 +264,7 @@ struct Kernel::State {
   std::vector<uint64_t> words;      // maskjit_args of the prepared call
   std::vector<int64_t> key;         // what the prepared call depended on
   CUdeviceptr tables[4] = {0, 0, 0, 0};
-  int schedHeads = 1, numQTiles = 0, sms = 1;
+  int schedHeads = 1, numQTiles = 0, dilation = 1, sms = 1;
   CUdeviceptr counter = 0; // the Hopper kernel's work counter
   void release() {
     for (CUdeviceptr p : buffers)
@@ -404,6 +404,7 @@ bool Kernel::launch(const Call &c, std::string *error) {
       if (!upload(parts[i]->data(), parts[i]->size() * 4, s.tables[i]))
         return fail(error, cuError("uploading the schedule", r));
     s.numQTiles = t.queryTiles;
+    s.dilation = t.dilation; // classes of positions, each its query tiles
     s.key = key;
   }
 
@@ -459,11 +460,12 @@ bool Kernel::launch(const Call &c, std::string *error) {
   void *args[] = {buf.data(), &maps};
   // The Hopper kernel is persistent: one CTA per SM (two for 64 x 64
   // tiles) over all the works.
-  const int64_t works = int64_t{s.numQTiles} * c.heads * c.batch;
+  const int64_t works =
+      int64_t{s.numQTiles} * s.dilation * c.heads * c.batch;
   const int64_t ctas = int64_t{s.sms} * s.image->ctasPerSm;
   const unsigned grid[3] = {
       s.image->hopper ? static_cast<unsigned>(std::min<int64_t>(works, ctas))
-                      : static_cast<unsigned>(s.numQTiles),
+                      : static_cast<unsigned>(s.numQTiles * s.dilation),
       s.image->hopper ? 1u : static_cast<unsigned>(c.heads),
       s.image->hopper ? 1u : static_cast<unsigned>(c.batch)};
   // The Hopper kernel's works are taken from a counter that starts at 0.

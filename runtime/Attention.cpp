@@ -106,11 +106,14 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   }
   // Block top-k in blocks smaller than 128 on Hopper: 128 x 128 tiles would
   // hold mostly pairs no query block chose; the 64 x 64 kernel visits just
-  // the chosen blocks (unless the caller asked for a tile size).
+  // the chosen blocks (unless the caller asked for a tile size). Dilated
+  // patterns load every tile by index and mask it by the predicate, which
+  // the 128 x 128 kernel cannot do without spilling registers.
   if (config.family == codegen::KernelFamily::Hopper && request.tileM == 0 &&
       out.selectorArgsError.empty()) {
     auto [keep, block] = out.selectorArg("topk_blocks");
-    if (keep > 0 && block % 128 != 0) {
+    if ((keep > 0 && block % 128 != 0) ||
+        mask::scheduleDilation(out.schedule) > 1) {
       CompileRequest small = request;
       small.tileM = 64;
       return compileKernel(program, pattern, sources, small, errors, compile,
@@ -121,10 +124,14 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   std::ostringstream cppErrors;
   if (!mask::translatePredicates(*module, predicate, cppErrors))
     throw std::runtime_error(cppErrors.str());
+  // A dilated pattern runs each class of positions on its own; its tiles
+  // are then not of consecutive keys, which the row mask assumes.
+  config.dilation = mask::scheduleDilation(out.schedule);
   // PARTIAL tiles are masked a row at a time where the DNF allows it.
   out.source = codegen::buildKernelSource(
       pattern, dsl::selectorsUsed(program, pattern), predicate, config,
-      codegen::rowMaskFunction(out.schedule, pattern));
+      config.dilation > 1 ? std::string()
+                          : codegen::rowMaskFunction(out.schedule, pattern));
   if (compile) {
     // The key covers what decides the binary: the generated source (pattern,
     // bindings, head_dim, dtype, template), the arch and both versions.
@@ -540,6 +547,11 @@ void Launcher::prepare(const AttentionCall &c) {
                                kernel_.source.tileN, arrays, tables, error,
                                headArrays))
     throw std::invalid_argument(error);
+  if (tables.dilation != kernel_.source.dilation)
+    throw std::logic_error("internal error: the schedule has " +
+                           std::to_string(tables.dilation) +
+                           " classes of positions, the kernel " +
+                           std::to_string(kernel_.source.dilation));
   numQTiles_ = tables.queryTiles;
   visitedTiles_ = tables.visitedTiles;
   gatheredKeys_ = tables.gatheredKeys;
@@ -647,7 +659,8 @@ void Launcher::launch(const AttentionCall &c) {
     // Persistent: one CTA (two for 64 x 64 tiles) per SM, each taking works
     // from a counter that starts at zero (ordered on the stream before the
     // launch).
-    const int64_t works = int64_t{numQTiles_} * c.heads * c.batch;
+    const int64_t works =
+        int64_t{numQTiles_} * kernel_.source.dilation * c.heads * c.batch;
     d.memset32Async(workCounter_, 0, 1, c.stream);
     d.launch(
         function_,
@@ -658,9 +671,10 @@ void Launcher::launch(const AttentionCall &c) {
     launched_ = true;
     return;
   }
-  d.launch(function_, numQTiles_, static_cast<unsigned>(c.heads),
-           static_cast<unsigned>(c.batch), kernel_.source.threads,
-           kernel_.source.sharedBytes, args, c.stream);
+  d.launch(function_,
+           static_cast<unsigned>(numQTiles_ * kernel_.source.dilation),
+           static_cast<unsigned>(c.heads), static_cast<unsigned>(c.batch),
+           kernel_.source.threads, kernel_.source.sharedBytes, args, c.stream);
   launched_ = true;
 }
 

@@ -10,6 +10,9 @@
 #error "MASKJIT_HEAD_DIM must be defined by the prelude"
 #endif
 #define MJ_D MASKJIT_HEAD_DIM
+#ifndef MASKJIT_DILATION
+#define MASKJIT_DILATION 1
+#endif
 
 struct maskjit_params {
   const uint16_t *q, *k, *v;
@@ -79,14 +82,26 @@ static __device__ __forceinline__ int mj_entry_key(int e) { return e >= -1 ? e :
 // The key tiles and gathered keys one query tile visits, as a sequence of
 // items: first the scheduled key tiles in order, then chunks of `bn`
 // gathered keys.
+//
+// A dilated pattern (MASKJIT_DILATION d > 1) runs each class r of
+// positions (r, r + d, r + 2d, ...) as a problem of its own: its query
+// tile qt holds positions r + d * (qt * BM + i), its key tile t positions
+// r + d * (t * bn + j), and its gathered keys are indices j of the class.
+// entry() and key() hand out positions.
 struct mj_schedule {
   const int *segs, *gather_keys;
-  int seg_begin, seg_end, g_begin, g_end, num_tiles, num_items, bn, lk;
+  int seg_begin, seg_end, g_begin, g_end, num_tiles, num_items, bn;
+  int lk;  // keys of the class (all keys without dilation)
+  int res; // the class
   int cursor_seg, cursor_first; // a segment and the number of its first item
 
-  __device__ __forceinline__ mj_schedule(const maskjit_params &p, int h, int qt, int tile_n)
-      : segs(p.segs), gather_keys(p.gather_keys), bn(tile_n), lk(p.lk) {
-    const int sh = p.sched_heads == 1 ? 0 : h;
+  __device__ __forceinline__ mj_schedule(const maskjit_params &p, int h, int qt, int tile_n,
+                                         int cls = 0)
+      : segs(p.segs), gather_keys(p.gather_keys), bn(tile_n),
+        lk(MASKJIT_DILATION == 1 ? p.lk
+                                 : (p.lk > cls ? (p.lk - cls - 1) / MASKJIT_DILATION + 1 : 0)),
+        res(cls) {
+    const int sh = (p.sched_heads == 1 ? 0 : h) * MASKJIT_DILATION + cls;
     const int *seg_ptr = p.seg_ptr + sh * (p.num_q_tiles + 1);
     const int *g_ptr = p.gather_ptr + sh * (p.num_q_tiles + 1);
     seg_begin = seg_ptr[qt];
@@ -135,10 +150,18 @@ struct mj_schedule {
   __device__ __forceinline__ int entry(int kind, int tile, int r) const {
     if (kind == 2) {
       const int idx = g_begin + tile * bn + r;
-      return idx < g_end ? gather_keys[idx] : -1;
+      const int e = idx < g_end ? gather_keys[idx] : -1;
+      if (MASKJIT_DILATION == 1 || e == -1)
+        return e;
+      const int key = res + MASKJIT_DILATION * mj_entry_key(e);
+      return e >= 0 ? key : -key - 2;
     }
     const int k = tile * bn + r;
-    return k < lk ? k : -1;
+    return k < lk ? res + MASKJIT_DILATION * k : -1;
+  }
+  // Position of row `i` of query tile `qt` (of this schedule's class).
+  __device__ __forceinline__ int query(int qt_row) const {
+    return res + MASKJIT_DILATION * qt_row;
   }
   // The key at row `r` of an item, or -1 past the keys.
   __device__ __forceinline__ int key(int kind, int tile, int r) const {

@@ -50,7 +50,10 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS)
   uint16_t *sV = sK + 2 * MJ_BN * MJ_ROW;
   __shared__ int sKey[2][MJ_BN];
 
-  const int qt = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+  // blockIdx.x: the query tile, then (dilated patterns) the class of
+  // positions.
+  const int qt = blockIdx.x % p.num_q_tiles, cls = blockIdx.x / p.num_q_tiles;
+  const int h = blockIdx.y, b = blockIdx.z;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int g = lane / 4, t4 = lane % 4;
   const int kvh = h / (p.heads / p.kv_heads);
@@ -60,7 +63,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS)
   const uint16_t *Vg = p.v + b * p.v_sb + kvh * p.v_sh;
 
   // This query tile's schedule.
-  mj_schedule sched(p, h, qt, MJ_BN);
+  mj_schedule sched(p, h, qt, MJ_BN, cls);
   const int numItems = sched.num_items;
   auto itemKind = [&](int item, int &tile) { return sched.item(item, tile); };
   auto keyOf = [&](int kind, int tile, int r) { return sched.key(kind, tile, r); };
@@ -92,8 +95,9 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS)
     constexpr int chunks = MJ_D / 8;
     for (int c = tid; c < MJ_BM * chunks; c += MJ_THREADS) {
       int r = c / chunks, col = (c % chunks) * 8;
-      bool ok = q0 + r < p.lq;
-      int64_t qq = ok ? q0 + r : 0;
+      const int q = sched.query(q0 + r);
+      bool ok = q < p.lq;
+      int64_t qq = ok ? q : 0;
       mj_cp_async16(sQ + r * MJ_ROW + col, Qg + qq * p.q_ss + col, ok);
     }
   }
@@ -107,7 +111,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS)
     o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
   float m[2] = {mj_neg_inf(), mj_neg_inf()}, l[2] = {0.f, 0.f};
   unsigned qa[MJ_D / 16][4];
-  const int row0 = q0 + warp * 16 + g, row1 = row0 + 8;
+  const int row0 = sched.query(q0 + warp * 16 + g), row1 = sched.query(q0 + warp * 16 + g + 8);
 
   for (int item = 0; item < numItems; ++item) {
     const int stage = item & 1;

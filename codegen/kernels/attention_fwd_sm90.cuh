@@ -165,19 +165,23 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // them). A work is one (query tile, head, batch); query tiles vary
   // fastest, so the CTAs running at once share a head's K/V in L2, and each
   // head's last query tiles (the heaviest in causal patterns) come first.
-  const int totalWork = p.num_q_tiles * p.heads * p.batch;
+  // A dilated pattern's works are per class of positions too (see
+  // mj_schedule).
+  const int classTiles = p.num_q_tiles * MASKJIT_DILATION;
+  const int totalWork = classTiles * p.heads * p.batch;
   int work = blockIdx.x;
   if (work >= totalWork)
     return;
-  int qt, h, b, kvh;
+  int qt, cls, h, b, kvh;
   auto decode = [&](int w) {
     qt = p.num_q_tiles - 1 - w % p.num_q_tiles;
-    h = (w / p.num_q_tiles) % p.heads;
-    b = w / (p.num_q_tiles * p.heads);
+    cls = (w / p.num_q_tiles) % MASKJIT_DILATION;
+    h = (w / classTiles) % p.heads;
+    b = w / (classTiles * p.heads);
     kvh = h / (p.heads / p.kv_heads);
   };
   decode(work);
-  mj_schedule sched(p, h, qt, MJ_BN);
+  mj_schedule sched(p, h, qt, MJ_BN, cls);
   int q0 = qt * MJ_BM;
   const uint16_t *Kg = p.k + b * p.k_sb + kvh * p.k_sh;
   const uint16_t *Vg = p.v + b * p.v_sb + kvh * p.v_sh;
@@ -207,9 +211,10 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       mj_tma_load(sV + off, tm.v, bar, blk * 64, c[1], c[2], c[3]);
     }
   };
-  // Gathered keys: every thread copies 16-byte pieces of the rows.
+  // Gathered keys: every thread copies 16-byte pieces of the rows. So do
+  // a dilated pattern's tiles (every d-th key: not a TMA box).
   auto loadKV = [&](int item, int stage) {
-    if (item < sched.num_tiles) {
+    if (MASKJIT_DILATION == 1 && item < sched.num_tiles) {
       loadTile(item, stage);
       return;
     }
@@ -250,8 +255,9 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     for (int i = 0; i < MJ_BM * chunks / MJ_THREADS; ++i) {
       const int c = tid + i * MJ_THREADS;
       const int r = c / chunks, c8 = c % chunks;
-      const bool ok = q0 + r < p.lq;
-      const int64_t qq = ok ? q0 + r : 0;
+      const int q = sched.query(q0 + r);
+      const bool ok = q < p.lq;
+      const int64_t qq = ok ? q : 0;
       mj_cp_async16(gQ + mj_swizzle(MJ_BM, r, c8), Qg + qq * p.q_ss + c8 * 8, ok);
     }
   };
@@ -309,7 +315,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // the other gathered keys do. Returns false when every pair is allowed.
   auto allowedBits = [&](int stage, unsigned (&bits)[2]) -> bool {
     const int kind = sItem[stage][0], tile = sItem[stage][1];
-    if ((kind == 1 && (tile + 1) * MJ_BN <= p.lk) || (kind == 2 && sItem[stage][2]))
+    if ((kind == 1 && (tile + 1) * MJ_BN <= sched.lk) || (kind == 2 && sItem[stage][2]))
       return false;
 #ifdef MASKJIT_ROW_MASK
     if (kind != 2) {
@@ -336,8 +342,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #pragma unroll
       for (int c = 0; c < 2; ++c) {
         const int col = i * 8 + 2 * t4 + c;
-        const int entry = kind == 2 ? sKey[stage][col]
-                                    : (tile * MJ_BN + col < p.lk ? tile * MJ_BN + col : -1);
+        const int entry = kind == 2 ? sKey[stage][col] : sched.entry(kind, tile, col);
         const int key = mj_entry_key(entry);
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
@@ -412,13 +417,13 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     o[i] = 0.f;
   m[0] = m[1] = mj_neg_inf();
   l[0] = l[1] = 0.f;
-  row0 = q0 + wg * 64 + warp * 16 + g;
-  row1 = row0 + 8;
+  row0 = sched.query(q0 + wg * 64 + warp * 16 + g);
+  row1 = sched.query(q0 + wg * 64 + warp * 16 + g + 8);
   for (int item = 0; item < sched.num_items; ++item) {
     const int stage = (seq + item) % MJ_STAGES;
     // Wait for this item: TMA tiles on their stage's mbarrier, gathered
     // chunks and Q through cp.async.
-    if (item < sched.num_tiles) {
+    if (MASKJIT_DILATION == 1 && item < sched.num_tiles) {
       mj_mbar_wait(bar0 + stage * 8, (phase >> stage) & 1);
       phase ^= 1u << stage;
     }
@@ -477,7 +482,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   ++seqWork;
   if (next < totalWork) {
     decode(next);
-    sched = mj_schedule(p, h, qt, MJ_BN);
+    sched = mj_schedule(p, h, qt, MJ_BN, cls);
     q0 = qt * MJ_BM;
     Kg = p.k + b * p.k_sb + kvh * p.k_sh;
     Vg = p.v + b * p.v_sb + kvh * p.v_sh;

@@ -298,8 +298,23 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
                                            tile[0], tile[1], error, arrays);
         if (!schedule)
           throw UsageError(error);
+        // A dilated pattern: the kernel runs each class of positions with
+        // a schedule of its own.
+        const int64_t dilation = mask::scheduleDilation(*sym);
+        std::vector<KvSchedule> classes;
+        for (int64_t r = 0; dilation > 1 && r < dilation; ++r)
+          classes.push_back(mask::residueSchedule(*schedule, dilation, r));
         if (blocks.json) {
-          std::cout << blockRowsJson(*schedule) << '\n';
+          std::string json = blockRowsJson(*schedule);
+          if (dilation > 1) {
+            json.pop_back();
+            json +=
+                ",\"dilation\":" + std::to_string(dilation) + ",\"classes\":[";
+            for (size_t r = 0; r < classes.size(); ++r)
+              json += (r ? "," : "") + blockRowsJson(classes[r]);
+            json += "]}";
+          }
+          std::cout << json << '\n';
           return 0;
         }
         std::cout << fmt::format(
@@ -321,9 +336,46 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
             std::cout << "  +" << g << " gathered keys";
           std::cout << '\n';
         }
-        std::cout << fmt::format("kernel work: {} whole tiles and {} gathered "
-                                 "keys ({} tiles touched by the mask)\n",
-                                 loaded, gathered, touched);
+        if (dilation == 1) {
+          std::cout << fmt::format("kernel work: {} whole tiles and {} "
+                                   "gathered keys ({} tiles touched by the "
+                                   "mask)\n",
+                                   loaded, gathered, touched);
+          return 0;
+        }
+        // Classes are printed in full up to 4 of them.
+        constexpr int64_t kShownClasses = 4;
+        std::cout << fmt::format(
+            "dilation {}: the kernel runs {} classes of positions (r, r + {}, "
+            "r + {}, ...), each with its own tiles\n",
+            dilation, dilation, dilation, 2 * dilation);
+        int64_t classLoaded = 0, classGathered = 0;
+        for (int64_t r = 0; r < dilation; ++r) {
+          const KvSchedule &c = classes[r];
+          const bool shown = r < kShownClasses;
+          if (shown)
+            std::cout << fmt::format("class {} ({} queries, {} keys):\n", r,
+                                     c.lq, c.lk);
+          std::vector<std::string> classRows = blockRows(c);
+          for (int64_t qt = 0; qt < c.queryTiles(); ++qt) {
+            for (const KvSegment &seg : c.kernelSegments(qt))
+              classLoaded += seg.end - seg.begin;
+            const int64_t g = gatheredKeys(c, qt);
+            classGathered += g;
+            if (shown)
+              std::cout << classRows[qt]
+                        << (g ? "  +" + std::to_string(g) + " gathered keys"
+                              : std::string())
+                        << '\n';
+          }
+        }
+        if (dilation > kShownClasses)
+          std::cout << fmt::format("(classes {} to {} not shown)\n",
+                                   kShownClasses, dilation - 1);
+        std::cout << fmt::format(
+            "kernel work: {} whole tiles and {} gathered keys over the {} "
+            "classes (without classes: {} tiles, {} touched by the mask)\n",
+            classLoaded, classGathered, dilation, loaded, touched);
         return 0;
       });
 }

@@ -319,6 +319,42 @@ struct DnfBuilder {
     return std::nullopt;
   }
 
+  /// `x % d == c` (or `!=`) that says `q ≡ k (mod d)`: x linear in q and k
+  /// with coefficients of q and k congruent to 1 and -1 (or -1 and 1) mod
+  /// d, block terms multiples of d and the constants congruent. Dilated
+  /// windows (`(q - k) % d == 0`) and the columns of a dilated 2-D
+  /// neighbourhood (`(q % w - k % w) % d == 0` with w a multiple of d) are
+  /// of this form. An opaque atom marked with its modulus.
+  std::optional<Dnf> residueCongruence(arith::CmpIOp op, bool neg) {
+    using P = arith::CmpIPredicate;
+    if (op.getPredicate() != P::eq && op.getPredicate() != P::ne)
+      return std::nullopt;
+    for (int side = 0; side < 2; ++side) {
+      auto mod = op->getOperand(side).getDefiningOp<ModOp>();
+      if (!mod)
+        continue;
+      auto m = mod.getRhs().getDefiningOp<arith::ConstantIntOp>();
+      auto lhs = linearize(mod.getLhs());
+      auto r = linearize(op->getOperand(1 - side));
+      if (!m || m.value() < 2 || !lhs || !r || !r->isConstant() ||
+          !lhs->s.terms.empty())
+        continue;
+      const int64_t d = m.value();
+      auto res = [d](int64_t x) { return ((x % d) + d) % d; };
+      const bool qMinusK = res(lhs->a) == 1 && res(lhs->b) == d - 1;
+      const bool kMinusQ = res(lhs->a) == d - 1 && res(lhs->b) == 1;
+      if (!(qMinusK || kMinusQ) || res(lhs->aQ) != 0 || res(lhs->bK) != 0 ||
+          res(lhs->s.constant) != res(r->s.constant))
+        continue;
+      SymAtom t;
+      t.opaque = true;
+      t.residue = d;
+      t.negated = (op.getPredicate() == P::ne) != neg;
+      return Dnf{SymClause{t}};
+    }
+    return std::nullopt;
+  }
+
   /// `k in set` or `q - k in set`: a set atom; other indices are opaque.
   Dnf membership(Value index, const std::string &set, bool neg) {
     auto l = linearize(index);
@@ -380,6 +416,9 @@ struct DnfBuilder {
   Dnf cmp(arith::CmpIOp op, bool neg, const Choices &choices = {}) {
     if (choices.empty())
       if (auto r = sameRun(op, neg))
+        return *r;
+    if (choices.empty())
+      if (auto r = residueCongruence(op, neg))
         return *r;
     if (op.getPredicate() == arith::CmpIPredicate::eq && !neg &&
         choices.empty())
@@ -532,6 +571,11 @@ DictionaryAttr termsAttr(Builder &b, const SymExpr &e) {
 
 DictionaryAttr atomAttr(MLIRContext *ctx, const SymAtom &t) {
   Builder b(ctx);
+  if (t.opaque && t.residue > 0)
+    return b.getDictionaryAttr(
+        {b.getNamedAttr("opaque", b.getUnitAttr()),
+         b.getNamedAttr("residue", b.getI64IntegerAttr(t.residue)),
+         b.getNamedAttr("negated", b.getBoolAttr(t.negated))});
   if (t.opaque)
     return b.getDictionaryAttr({b.getNamedAttr("opaque", b.getUnitAttr())});
   if (!t.runArray.empty())
@@ -610,6 +654,13 @@ std::optional<std::vector<SymClause>> dnfFromAttr(Attribute attr) {
       SymAtom t;
       if (d.get("opaque")) {
         t.opaque = true;
+        if (auto res = dyn_cast_or_null<IntegerAttr>(d.get("residue"))) {
+          auto negated = dyn_cast_or_null<BoolAttr>(d.get("negated"));
+          if (!negated || res.getInt() < 2)
+            return std::nullopt;
+          t.residue = res.getInt();
+          t.negated = negated.getValue();
+        }
       } else if (auto run = dyn_cast_or_null<StringAttr>(d.get("run_array"))) {
         auto negated = dyn_cast_or_null<BoolAttr>(d.get("negated"));
         if (!negated)

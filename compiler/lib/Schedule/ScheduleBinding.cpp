@@ -2,7 +2,10 @@
 #include "maskjit/compiler/ScheduleBinding.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <limits>
 #include <memory>
+#include <numeric>
 #include <thread>
 
 namespace maskjit::mask {
@@ -134,6 +137,8 @@ bindSchedule(const SymbolicSchedule &s,
           continue;
         }
         atom.opaque = t.opaque;
+        atom.residue = t.residue;
+        atom.negated = t.residue > 0 && t.negated;
         atom.a = t.a;
         atom.b = t.b;
         bool overflow = false;
@@ -166,6 +171,109 @@ bindSchedule(const SymbolicSchedule &s,
 }
 
 namespace {
+int64_t floorDivide(int64_t a, int64_t b) {
+  const int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/// Atom `t` over class r's indices: q = r + d*i, k = r + d*j.
+LinearAtom residueAtom(const LinearAtom &t, int64_t d, int64_t r) {
+  LinearAtom unknown;
+  unknown.opaque = true;
+  if (t.opaque || t.isRun() || t.isSet() || t.isBlockSet())
+    return unknown;
+  LinearAtom u = t;
+  // floor((r + d*i + off) / div) = floor((i + floor((r + off) / d)) /
+  // (div / d)) when d divides div.
+  auto mapBlock = [&](int64_t coef, int64_t &div, int64_t &off) {
+    if (coef == 0)
+      return true;
+    int64_t shifted;
+    if (div % d != 0 || __builtin_add_overflow(r, off, &shifted))
+      return false;
+    off = floorDivide(shifted, d);
+    div /= d;
+    return true;
+  };
+  if (!mapBlock(t.aQ, u.qDiv, u.qOff) || !mapBlock(t.bK, u.kDiv, u.kOff))
+    return unknown;
+  if (t.isCongruence())
+    // A progression of keys changes with the class; one of block indices
+    // alone only needed its blocks mapped.
+    return t.b == 0 ? u : unknown;
+  // a*q + b*k = d*(a*i + b*j) + (a + b)*r; then the whole atom is divided
+  // by the gcd of its coefficients (the right side rounded down: the left
+  // side is an integer).
+  int64_t a, b, sum, shift, rhs;
+  if (__builtin_mul_overflow(t.a, d, &a) ||
+      __builtin_mul_overflow(t.b, d, &b) ||
+      __builtin_add_overflow(t.a, t.b, &sum) ||
+      __builtin_mul_overflow(sum, r, &shift) ||
+      __builtin_sub_overflow(t.rhs, shift, &rhs))
+    return unknown;
+  int64_t g = 0;
+  for (int64_t c : {a, b, t.aQ, t.bK}) {
+    if (c == std::numeric_limits<int64_t>::min())
+      return unknown;
+    g = std::gcd(g, std::abs(c));
+  }
+  u.rhs = g > 0 ? floorDivide(rhs, g) : rhs;
+  g = std::max<int64_t>(g, 1);
+  u.a = a / g;
+  u.b = b / g;
+  u.aQ = t.aQ / g;
+  u.bK = t.bK / g;
+  return u;
+}
+} // namespace
+
+int64_t scheduleDilation(const SymbolicSchedule &s) {
+  // Beyond this many classes a class is a handful of positions.
+  constexpr int64_t kMaxDilation = 4096;
+  int64_t d = 0;
+  for (const SymClause &c : s.clauses) {
+    int64_t mine = 0;
+    for (const SymAtom &t : c) {
+      if (!t.runArray.empty() || !t.setName.empty())
+        return 1;
+      if (t.opaque && t.residue > 1 && !t.negated && mine == 0)
+        mine = t.residue;
+    }
+    if (mine == 0)
+      return 1;
+    d = std::gcd(d, mine);
+  }
+  return d >= 2 && d <= kMaxDilation ? d : 1;
+}
+
+KvSchedule residueSchedule(const KvSchedule &s, int64_t d, int64_t r) {
+  KvSchedule out;
+  auto positions = [&](int64_t n) { return n > r ? (n - r + d - 1) / d : 0; };
+  out.lq = positions(s.lq);
+  out.lk = positions(s.lk);
+  out.tileQ = s.tileQ;
+  out.tileK = s.tileK;
+  out.hasComplement = s.hasComplement;
+  auto map = [&](const std::vector<Clause> &in, std::vector<Clause> &dst) {
+    for (const Clause &c : in) {
+      Clause mapped;
+      bool never = false;
+      for (const LinearAtom &t : c.atoms) {
+        if (t.opaque && t.residue == d)
+          never = never || t.negated; // true, or false when negated
+        else
+          mapped.atoms.push_back(residueAtom(t, d, r));
+      }
+      if (!never)
+        dst.push_back(std::move(mapped));
+    }
+  };
+  map(s.clauses, out.clauses);
+  map(s.complement, out.complement);
+  return out;
+}
+
+namespace {
 /// One head's tables, with offsets relative to its own start.
 struct HeadTables {
   std::vector<int> segPtr, segs, gatherPtr, gatherKeys;
@@ -174,8 +282,9 @@ struct HeadTables {
   bool ok = false;
 };
 
-void buildHeadTables(const KvSchedule &sched, HeadTables &out) {
-  out.queryTiles = sched.queryTiles();
+void buildHeadTables(const KvSchedule &sched, int64_t queryTiles,
+                     HeadTables &out) {
+  out.queryTiles = queryTiles;
   out.segPtr.push_back(0);
   out.gatherPtr.push_back(0);
   for (int64_t qt = 0; qt < sched.queryTiles(); ++qt) {
@@ -198,6 +307,12 @@ void buildHeadTables(const KvSchedule &sched, HeadTables &out) {
     out.segPtr.push_back(static_cast<int>(out.segs.size() / 3));
     out.gatherPtr.push_back(static_cast<int>(out.gatherKeys.size()));
   }
+  // Query tiles past this schedule's own (a class of fewer positions):
+  // nothing to visit.
+  for (int64_t qt = sched.queryTiles(); qt < queryTiles; ++qt) {
+    out.segPtr.push_back(out.segPtr.back());
+    out.gatherPtr.push_back(out.gatherPtr.back());
+  }
 }
 } // namespace
 
@@ -209,10 +324,17 @@ bool buildKernelTables(
     KernelTables &out, std::string &error,
     const std::vector<std::map<std::string, std::vector<int64_t>>>
         &perHeadArrays) {
-  std::vector<HeadTables> parts(static_cast<size_t>(std::max(heads, 0)));
-  auto build = [&](int h) {
+  const int64_t dilation = scheduleDilation(s);
+  // Class 0 has the most positions.
+  const int64_t queryTiles =
+      ((lq + dilation - 1) / dilation + tileQ - 1) / tileQ;
+  const int units = std::max(heads, 0) * static_cast<int>(dilation);
+  std::vector<HeadTables> parts(static_cast<size_t>(units));
+  auto build = [&](int unit) {
+    const int h = unit / static_cast<int>(dilation);
+    const int64_t r = unit % dilation;
     const std::map<std::string, int64_t> bound = headValues(values, perHead, h);
-    HeadTables &part = parts[h];
+    HeadTables &part = parts[unit];
     std::optional<KvSchedule> sched;
     if (h < static_cast<int>(perHeadArrays.size())) {
       std::map<std::string, std::vector<int64_t>> own = arrays;
@@ -224,28 +346,31 @@ bool buildKernelTables(
     }
     if (!sched)
       return;
-    buildHeadTables(*sched, part);
+    buildHeadTables(dilation > 1 ? residueSchedule(*sched, dilation, r)
+                                 : *sched,
+                    queryTiles, part);
     part.ok = true;
   };
   // Heads are independent: several at once when there are many (a head's
   // tables for sets chosen at run time take milliseconds).
   const int threads = std::min<int>(
-      heads, std::clamp<int>(std::thread::hardware_concurrency(), 1, 16));
+      units, std::clamp<int>(std::thread::hardware_concurrency(), 1, 16));
   if (threads <= 1) {
-    for (int h = 0; h < heads; ++h)
-      build(h);
+    for (int u = 0; u < units; ++u)
+      build(u);
   } else {
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t)
       pool.emplace_back([&, t] {
-        for (int h = t; h < heads; h += threads)
-          build(h);
+        for (int u = t; u < units; u += threads)
+          build(u);
       });
     for (std::thread &th : pool)
       th.join();
   }
   out = KernelTables{};
   out.heads = heads;
+  out.dilation = static_cast<int>(dilation);
   for (HeadTables &part : parts) {
     if (!part.ok) {
       error = part.error;

@@ -31,6 +31,10 @@ struct KernelConfig {
   /// Hopper), 64 or 128. Hopper's key tiles are as wide as its query tiles.
   int64_t tileM = 0;
   KernelFamily family = KernelFamily::Portable;
+  /// Classes of positions the schedule runs separately
+  /// (mask::scheduleDilation): query and key tiles are of positions r,
+  /// r + d, r + 2d, ... for each class r; 1 for plain tiles.
+  int64_t dilation = 1;
 };
 
 /// Query and key tile sizes of a configuration (the schedule's tiles).
@@ -54,6 +58,7 @@ struct KernelSource {
   std::string dtype = "bf16";
   int sharedBytes = 0; ///< Dynamic shared memory per CTA.
   int ctasPerSm = 1;   ///< Hopper: CTAs of the persistent grid per SM.
+  int dilation = 1;    ///< KernelConfig::dilation: works per query tile.
 };
 
 /// The kernel of `pattern`: a prelude (types, helpers, the args struct and

@@ -70,6 +70,8 @@ struct LinearAtom {
   std::shared_ptr<const std::vector<std::vector<int64_t>>> blockSets;
   int64_t setBlock = 0;
   bool negated = false;
+  /// An opaque atom known to be `q ≡ k (mod residue)` (`negated`: not).
+  int64_t residue = 0;
 
   bool isCongruence() const { return modulus > 0; }
   bool hasBlocks() const { return aQ != 0 || bK != 0; }

@@ -51,6 +51,12 @@ struct SymAtom {
   /// blocks for each query block (`topk_blocks`).
   int64_t setBlock = 0;
   bool negated = false;
+  /// With residue > 0 (an opaque atom): `q ≡ k (mod residue)` (or, when
+  /// `negated`, not), as a dilated pattern's `(q - k) % d == 0` says. The
+  /// schedule treats it as opaque; a pattern all of whose clauses require it
+  /// runs as `residue` separate problems, one per class of positions
+  /// (scheduleDilation, residueSchedule).
+  int64_t residue = 0;
 };
 using SymClause = std::vector<SymAtom>;
 
@@ -88,6 +94,21 @@ bindSchedule(const SymbolicSchedule &s,
              int64_t lk, int64_t tileQ, int64_t tileK, std::string &error,
              const std::map<std::string, std::vector<int64_t>> &arrays = {});
 
+/// The d of a pattern all of whose clauses require `q ≡ k (mod d)` (a
+/// dilated window or neighbourhood), else 1: its allowed pairs lie within
+/// the d classes of positions r, r + d, r + 2d, ..., and the kernels run
+/// each class as a problem of its own, in which the dilation is gone and
+/// the mask's tiles are FULL, PARTIAL or EMPTY as in an undilated one.
+/// Patterns with runtime sets or arrays keep 1.
+int64_t scheduleDilation(const SymbolicSchedule &s);
+
+/// The schedule of class `r` of `s` under dilation `d`: query i and key j
+/// stand for positions r + d*i and r + d*j. Linear atoms are rewritten
+/// exactly (block terms when d divides their divisor), the atoms `q ≡ k
+/// (mod d)` are dropped (true), clauses that deny it too (false), and
+/// anything else becomes opaque (sound).
+KvSchedule residueSchedule(const KvSchedule &s, int64_t d, int64_t r);
+
 /// How a gathered key is stored in the kernel tables: as itself when every
 /// query row of its tile may see it (no predicate), else as -(key + 2),
 /// which keeps -1 free for the kernels' padding.
@@ -100,12 +121,18 @@ inline int gatheredPartialKey(int key) { return -key - 2; }
 struct KernelTables {
   std::vector<int> segPtr, segs, gatherPtr, gatherKeys;
   int heads = 1; ///< Schedules in the tables (one, or one per head).
+  /// Classes of positions per head (scheduleDilation): the tables hold, for
+  /// each head, one schedule per class r in [0, dilation), whose query and
+  /// key tiles are of positions r + dilation * i. Each has `queryTiles`
+  /// query tiles (classes with fewer end with empty ones).
+  int dilation = 1;
   int queryTiles = 0;
   int64_t visitedTiles = 0, gatheredKeys = 0;
 };
 
 /// Binds `s` for each head in [0, heads) (`h` and the per-head values
-/// differ) and appends its tables. `perHead` gives, for each head, the
+/// differ) and appends its tables (per class of positions when
+/// scheduleDilation(s) > 1). `perHead` gives, for each head, the
 /// values of the symbols that depend on it (may be empty for all heads);
 /// `perHeadArrays` the sets a head chose for itself (they replace those of
 /// `arrays` with the same name).

@@ -47,13 +47,30 @@ mask.pattern @diag_or_stride {
   mask.yield %r
 }
 
+// `(q - k) % 3 == 0`: opaque to the tiles, but marked as putting q and k
+// in one class of positions mod 3 (a dilated pattern, run per class); its
+// negation in the complement is marked too.
+// CHECK-LABEL: mask.pattern @residue_mod
+// CHECK-SAME:  clauses = {{\[\[}}{negated = false, opaque, residue = 3 : i64}]]
+// CHECK-SAME:  complement = {{\[\[}}{negated = true, opaque, residue = 3 : i64}]]
+mask.pattern @residue_mod {
+  %q = mask.var "q"
+  %k = mask.var "k"
+  %d = arith.subi %q, %k : i64
+  %s = arith.constant 3 : i64
+  %m = mask.mod %d, %s
+  %z = arith.constant 0 : i64
+  %r = arith.cmpi eq, %m, %z : i64
+  mask.yield %r
+}
+
 // Other modular terms stay opaque.
 // CHECK-LABEL: mask.pattern @opaque_mod
 // CHECK-SAME:  clauses = {{\[\[}}{opaque}]]
 mask.pattern @opaque_mod {
   %q = mask.var "q"
   %k = mask.var "k"
-  %d = arith.subi %q, %k : i64
+  %d = arith.addi %q, %k : i64
   %s = arith.constant 3 : i64
   %m = mask.mod %d, %s
   %z = arith.constant 0 : i64

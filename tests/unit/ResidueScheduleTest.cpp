@@ -1,0 +1,231 @@
+// Dilated patterns run as one problem per class of positions (r, r + d,
+// r + 2d, ...): the dilation is found only where every allowed pair has
+// q ≡ k (mod d), and each class's schedule is sound against the reference
+// evaluator on the positions it stands for, and exact for dilated windows.
+#include "SymbolicUtil.h"
+#include "TestUtil.h"
+
+#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/dsl/Evaluator.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace maskjit;
+using namespace maskjit::dsl;
+
+namespace {
+
+const char *kPatterns = R"(
+pattern dilated_window(window: int = 64, dilation: int = 4) {
+  causal and q - k < window and (q - k) % dilation == 0
+}
+pattern dilated_both_ways(window: int = 64, dilation: int = 3) {
+  abs(q - k) <= window and (k - q) % dilation == 0
+}
+pattern dilated_or_sink(window: int = 64, dilation: int = 2, sink: int = 9) {
+  causal and (q - k) % dilation == 0 and (q - k < window or k < sink)
+}
+pattern shifted(window: int = 64, dilation: int = 2) {
+  causal and q - k < window and (q - k) % dilation == 1
+}
+pattern dilated_some(window: int = 64, dilation: int = 2) {
+  causal and (q - k < window and (q - k) % dilation == 0 or k < 8)
+}
+)";
+
+mask::SymbolicSchedule symbolic(const test::Loaded &l, const std::string &name,
+                                const std::map<std::string, int64_t> &values,
+                                int64_t tile = 64) {
+  mask::CompileOptions opts;
+  for (auto &[n, v] : values)
+    opts.bindings.push_back(n + "=" + std::to_string(v));
+  opts.tileM = opts.tileN = tile;
+  return test::symbolicFor(l, name, opts);
+}
+
+ParamBindings bindings(const std::map<std::string, int64_t> &values) {
+  ParamBindings p;
+  for (auto &[n, v] : values)
+    p[n] = ParamValue::integer(v);
+  return p;
+}
+
+/// Checks every class's schedule against the evaluator on the positions it
+/// stands for: FULL tiles all allowed, EMPTY ones none (sound), and, with
+/// `exact`, PARTIAL ones mixed. Also that no allowed pair lies outside the
+/// classes (q ≢ k). Returns the tiles the classes visit.
+int64_t checkClasses(const test::Loaded &l, const std::string &name,
+                     const std::map<std::string, int64_t> &values, int64_t lq,
+                     int64_t lk, int64_t tile, int64_t d, bool exact) {
+  const std::string what = name + " Lq=" + std::to_string(lq) +
+                           " Lk=" + std::to_string(lk) +
+                           " tile=" + std::to_string(tile);
+  mask::SymbolicSchedule sym = symbolic(l, name, values, tile);
+  EXPECT_EQ(mask::scheduleDilation(sym), d) << what;
+  std::string error;
+  auto s =
+      mask::bindSchedule(sym, {{"h", 0}, {"b", 0}}, lq, lk, tile, tile, error);
+  EXPECT_TRUE(s) << error;
+  if (!s)
+    return 0;
+  MaskEvaluator e(*l.program, l.pattern(name), bindings(values), {},
+                  {lq, lk, 0, 0});
+  std::vector<uint8_t> row(static_cast<size_t>(lk));
+  for (int64_t q = 0; q < lq; ++q) {
+    e.row(q, row.data());
+    for (int64_t k = 0; k < lk; ++k)
+      if (row[k] && (q - k) % d != 0) {
+        ADD_FAILURE() << what << ": (" << q << "," << k << ") outside";
+        return 0;
+      }
+  }
+  int64_t visited = 0;
+  for (int64_t r = 0; r < d; ++r) {
+    KvSchedule c = mask::residueSchedule(*s, d, r);
+    EXPECT_EQ(c.lq, lq > r ? (lq - r + d - 1) / d : 0) << what;
+    EXPECT_EQ(c.lk, lk > r ? (lk - r + d - 1) / d : 0) << what;
+    for (int64_t qt = 0; qt < c.queryTiles(); ++qt) {
+      std::vector<KvSegment> segs = c.segments(qt);
+      for (const KvSegment &seg : c.kernelSegments(qt))
+        visited += seg.end - seg.begin;
+      for (int64_t kt = 0; kt < c.keyTiles(); ++kt) {
+        TileKind kind = TileKind::Empty;
+        for (const KvSegment &seg : segs)
+          if (kt >= seg.begin && kt < seg.end)
+            kind = seg.kind;
+        int64_t allowed = 0, pairs = 0;
+        for (int64_t i = qt * tile; i < std::min(c.lq, (qt + 1) * tile); ++i)
+          for (int64_t j = kt * tile; j < std::min(c.lk, (kt + 1) * tile);
+               ++j) {
+            allowed += e.allowed(r + d * i, r + d * j);
+            ++pairs;
+          }
+        const std::string at = what + " class " + std::to_string(r) +
+                               " tile (" + std::to_string(qt) + "," +
+                               std::to_string(kt) + ")";
+        if (kind == TileKind::Full)
+          EXPECT_EQ(allowed, pairs) << at;
+        if (kind == TileKind::Empty)
+          EXPECT_EQ(allowed, 0) << at;
+        if (exact && kind == TileKind::Partial)
+          EXPECT_TRUE(allowed > 0 && allowed < pairs) << at;
+      }
+    }
+  }
+  return visited;
+}
+
+} // namespace
+
+TEST(ResidueSchedule, FindsTheDilation) {
+  test::Loaded l = test::load(kPatterns);
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  EXPECT_EQ(mask::scheduleDilation(symbolic(l, "dilated_window", {})), 4);
+  EXPECT_EQ(mask::scheduleDilation(symbolic(l, "dilated_both_ways", {})), 3);
+  EXPECT_EQ(mask::scheduleDilation(symbolic(l, "dilated_or_sink", {})), 2);
+  // q - k ≡ 1: not q ≡ k; a clause without the congruence; dilation 1
+  // folds away.
+  EXPECT_EQ(mask::scheduleDilation(symbolic(l, "shifted", {})), 1);
+  EXPECT_EQ(mask::scheduleDilation(symbolic(l, "dilated_some", {})), 1);
+  EXPECT_EQ(
+      mask::scheduleDilation(symbolic(l, "dilated_window", {{"dilation", 1}})),
+      1);
+  // The 2-D neighbourhood's columns are a class of positions only when the
+  // width is a multiple of the dilation.
+  test::Loaded n = test::loadFile(std::string(MASKJIT_PATTERNS_DIR) +
+                                  "/neighborhood_2d.mask");
+  ASSERT_NE(n.program, nullptr) << n.diagnostics;
+  EXPECT_EQ(mask::scheduleDilation(symbolic(n, "neighborhood_2d",
+                                            {{"width", 40}, {"dilation", 2}})),
+            2);
+  EXPECT_EQ(mask::scheduleDilation(symbolic(n, "neighborhood_2d",
+                                            {{"width", 41}, {"dilation", 2}})),
+            1);
+  EXPECT_EQ(
+      mask::scheduleDilation(symbolic(n, "neighborhood_2d", {{"width", 40}})),
+      1);
+}
+
+TEST(ResidueSchedule, WindowsAreExactPerClass) {
+  test::Loaded l = test::load(kPatterns);
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  std::mt19937_64 rng(7);
+  struct Shape {
+    int64_t lq, lk, tile;
+  };
+  const Shape shapes[] = {{1000, 1000, 64}, {300, 1000, 64}, {1000, 300, 64},
+                          {777, 777, 128},  {65, 65, 16},    {1, 1, 64}};
+  for (const Shape &sh : shapes)
+    for (int trial = 0; trial < 3; ++trial) {
+      const int64_t d = 2 + static_cast<int64_t>(rng() % 6);
+      const int64_t window = 1 + static_cast<int64_t>(rng() % 400);
+      const std::map<std::string, int64_t> v = {{"window", window},
+                                                {"dilation", d}};
+      checkClasses(l, "dilated_window", v, sh.lq, sh.lk, sh.tile, d, true);
+      checkClasses(l, "dilated_both_ways", v, sh.lq, sh.lk, sh.tile, d, true);
+      // A sink whose end is not a multiple of d nor of the tile: where it
+      // ends differs between classes.
+      std::map<std::string, int64_t> sink = v;
+      sink["sink"] = sh.tile * d + 1 + static_cast<int64_t>(rng() % d);
+      checkClasses(l, "dilated_or_sink", sink, sh.lq, sh.lk, sh.tile, d, true);
+    }
+}
+
+// A dilated window's classes visit about 1/d of the tiles the undilated
+// schedule does (all of them PARTIAL there).
+TEST(ResidueSchedule, DilatedWindowVisitsFewerTiles) {
+  test::Loaded l = test::load(kPatterns);
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  const std::map<std::string, int64_t> v = {{"window", 1024}, {"dilation", 4}};
+  const int64_t classes =
+      checkClasses(l, "dilated_window", v, 4096, 4096, 64, 4, true);
+  std::string error;
+  auto s = mask::bindSchedule(symbolic(l, "dilated_window", v),
+                              {{"h", 0}, {"b", 0}}, 4096, 4096, 64, 64, error);
+  ASSERT_TRUE(s) << error;
+  int64_t plain = 0;
+  for (int64_t qt = 0; qt < s->queryTiles(); ++qt)
+    for (const KvSegment &seg : s->kernelSegments(qt))
+      plain += seg.end - seg.begin;
+  EXPECT_LT(classes * 3, plain) << classes << " vs " << plain;
+}
+
+// Dilated 2-D neighbourhoods (width a multiple of the dilation): sound per
+// class, and fewer tiles than without classes.
+TEST(ResidueSchedule, DilatedNeighbourhoodsAreSoundPerClass) {
+  test::Loaded n = test::loadFile(std::string(MASKJIT_PATTERNS_DIR) +
+                                  "/neighborhood_2d.mask");
+  ASSERT_NE(n.program, nullptr) << n.diagnostics;
+  for (int64_t width : {40, 96})
+    for (int64_t d : {2, 4}) {
+      const std::map<std::string, int64_t> v = {
+          {"width", width}, {"radius", 2}, {"dilation", d}};
+      checkClasses(n, "neighborhood_2d", v, 1000, 1000, 64, d, false);
+      checkClasses(n, "neighborhood_2d", v, 300, 1000, 64, d, false);
+    }
+}
+
+// The kernel tables hold one schedule per (head, class), each padded to the
+// same number of query tiles.
+TEST(ResidueSchedule, KernelTablesPerHeadAndClass) {
+  test::Loaded l = test::load(kPatterns);
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  const auto sym = symbolic(l, "dilated_window", {{"dilation", 3}});
+  mask::KernelTables t;
+  std::string error;
+  ASSERT_TRUE(
+      mask::buildKernelTables(sym, {}, {}, 2, 1000, 1000, 64, 64, {}, t, error))
+      << error;
+  EXPECT_EQ(t.dilation, 3);
+  EXPECT_EQ(t.heads, 2);
+  EXPECT_EQ(t.queryTiles, (334 + 63) / 64);
+  EXPECT_EQ(t.segPtr.size(), size_t(2 * 3 * (t.queryTiles + 1)));
+  // Class 2 has 333 positions, one fewer than class 0: same tile count.
+  for (int unit = 0; unit < 6; ++unit) {
+    const int *ptr = t.segPtr.data() + unit * (t.queryTiles + 1);
+    for (int qt = 0; qt < t.queryTiles; ++qt)
+      EXPECT_GT(ptr[qt + 1], ptr[qt]) << "unit " << unit << " tile " << qt;
+  }
+}
