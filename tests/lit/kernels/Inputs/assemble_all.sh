@@ -7,6 +7,14 @@ maskc=$1 patterns=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
 ptxas=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
 n=0 spills=0
+# Kernels by name: a pattern file (in $patterns, or a path) and its --set
+# arguments. The dilated ones run per class of positions (tiles loaded by
+# index).
+bench=$(cd "$(dirname "$0")/../../../../bench/patterns" && pwd)
+declare -A files=(
+  [neighborhood_dilated]="$patterns/neighborhood_2d.mask"
+  [dilated_window]="$bench/dilated_window.mask"
+)
 declare -A sets=(
   [causal]=""
   [sliding_window]=""
@@ -17,6 +25,8 @@ declare -A sets=(
   [vertical_slash]=""
   [mixed]=""
   [block_topk]=""
+  [neighborhood_dilated]="--set width=64 --set dilation=2"
+  [dilated_window]=""
 )
 for p in "${!sets[@]}"; do
   for arch in sm_80 sm_90a; do
@@ -24,7 +34,7 @@ for p in "${!sets[@]}"; do
       for t in bf16 fp16; do
         out="$work/$p.$arch.$d.$t"
         # shellcheck disable=SC2086
-        "$maskc" compile "$patterns/$p.mask" ${sets[$p]} --arch "$arch" --head-dim "$d" \
+        "$maskc" compile "${files[$p]:-$patterns/$p.mask}" ${sets[$p]} --arch "$arch" --head-dim "$d" \
           --dtype "$t" --emit ptx -o "$out.ptx"
         info=$("$ptxas" -arch="$arch" -v "$out.ptx" -o "$out.cubin" 2>&1)
         n=$((n + 1))
