@@ -78,15 +78,17 @@ run $P/sliding_window.mask $ka --lq 1000 --lk 300 --head-dim 64 --dtype fp16 --s
 done
 echo "gpu tests: $((total - fail)) of $total passed"
 if [ "${MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null 2>&1; then
-  # Gathered keys (strided), documents (the run-table row mask), and the
+  # Gathered keys (strided), documents (the run-table row mask), the
   # estimated vertical-slash (estimator, GPU schedule builder) and block
-  # top-k pipelines.
+  # top-k pipelines, and dilated patterns (tiles loaded by position).
   for k in ${KERNELS:-auto portable hopper64}; do
     ka=$(kernel_args "$k")
     for args in "strided.mask --batch 2 --heads 8 --kv-heads 2 --set stride=64 --set local=128" \
       "document.mask --batch 2 --heads 8 --kv-heads 2 --set doc=@/tmp/doc.txt" \
       "vertical_slash.mask --batch 1 --heads 4 --set vertical=40 --set slash=8" \
-      "block_topk.mask --batch 1 --heads 4 --set keep=4"; do
+      "block_topk.mask --batch 1 --heads 4 --set keep=4" \
+      "neighborhood_2d.mask --batch 2 --heads 4 --kv-heads 2 --set width=40 --set radius=3 --set dilation=2" \
+      "../../bench/patterns/dilated_window.mask --batch 2 --heads 4 --kv-heads 2 --set window=300 --set dilation=3"; do
       set -- $args
       f=$1; shift
       compute-sanitizer --tool memcheck --error-exitcode 9 "$M" run $P/$f \

@@ -53,8 +53,9 @@ ParamBindings bindings(const std::map<std::string, int64_t> &values) {
 }
 
 /// Checks every class's schedule against the evaluator on the positions it
-/// stands for: FULL tiles all allowed, EMPTY ones none (sound), and, with
-/// `exact`, PARTIAL ones mixed. Also that no allowed pair lies outside the
+/// stands for: FULL tiles all allowed, EMPTY ones none (sound), every
+/// visited tile holds an allowed pair, and, with `exact`, PARTIAL ones are
+/// mixed. Also that no allowed pair lies outside the
 /// classes (q ≢ k). Returns the tiles the classes visit.
 int64_t checkClasses(const test::Loaded &l, const std::string &name,
                      const std::map<std::string, int64_t> &values, int64_t lq,
@@ -105,6 +106,9 @@ int64_t checkClasses(const test::Loaded &l, const std::string &name,
         const std::string at = what + " class " + std::to_string(r) +
                                " tile (" + std::to_string(qt) + "," +
                                std::to_string(kt) + ")";
+        // Every tile visited holds an allowed pair.
+        if (kind != TileKind::Empty)
+          EXPECT_GT(allowed, 0) << at;
         if (kind == TileKind::Full)
           EXPECT_EQ(allowed, pairs) << at;
         if (kind == TileKind::Empty)
@@ -193,8 +197,8 @@ TEST(ResidueSchedule, DilatedWindowVisitsFewerTiles) {
 }
 
 // Dilated 2-D neighbourhoods (width a multiple of the dilation): sound per
-// class, and fewer tiles than without classes.
-TEST(ResidueSchedule, DilatedNeighbourhoodsAreSoundPerClass) {
+// class, and each class visits only tiles the mask touches.
+TEST(ResidueSchedule, DilatedNeighbourhoodsVisitOnlyTouchedTilesPerClass) {
   test::Loaded n = test::loadFile(std::string(MASKJIT_PATTERNS_DIR) +
                                   "/neighborhood_2d.mask");
   ASSERT_NE(n.program, nullptr) << n.diagnostics;
