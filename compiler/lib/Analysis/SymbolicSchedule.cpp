@@ -289,23 +289,38 @@ struct DnfBuilder {
   /// and r free of q and k: a progression of keys (GATHER). Or the same of
   /// block indices alone (`(q / w - k / w) % d == 0`, a dilated
   /// neighbourhood's rows): decided per pair of blocks a tile spans.
+  /// Side `side` of `op` as `x % m` (m a constant) and the other side, both
+  /// linear.
+  struct ModComparison {
+    int64_t m;
+    Lin x, other;
+  };
+  std::optional<ModComparison> modComparison(arith::CmpIOp op, int side) {
+    auto mod = op->getOperand(side).getDefiningOp<ModOp>();
+    if (!mod)
+      return std::nullopt;
+    auto m = mod.getRhs().getDefiningOp<arith::ConstantIntOp>();
+    auto x = linearize(mod.getLhs());
+    auto other = linearize(op->getOperand(1 - side));
+    if (!m || !x || !other)
+      return std::nullopt;
+    return ModComparison{m.value(), *x, *other};
+  }
+
   std::optional<Dnf> congruence(arith::CmpIOp op) {
     for (int side = 0; side < 2; ++side) {
-      auto mod = op->getOperand(side).getDefiningOp<ModOp>();
-      if (!mod)
+      auto mc = modComparison(op, side);
+      if (!mc)
         continue;
-      auto m = mod.getRhs().getDefiningOp<arith::ConstantIntOp>();
-      auto lhs = linearize(mod.getLhs());
-      auto r = linearize(op->getOperand(1 - side));
-      const bool onKeys =
-          lhs && !lhs->aQ && !lhs->bK && (lhs->b == 1 || lhs->b == -1);
-      const bool onBlocks = lhs && lhs->b == 0 && (lhs->aQ || lhs->bK);
-      if (!m || m.value() <= 0 || !lhs || !r || lhs->a != 0 ||
-          !(onKeys || onBlocks) || r->a != 0 || r->b != 0 || r->aQ || r->bK)
+      const Lin *lhs = &mc->x, *r = &mc->other;
+      const bool onKeys = !lhs->aQ && !lhs->bK && (lhs->b == 1 || lhs->b == -1);
+      const bool onBlocks = lhs->b == 0 && (lhs->aQ || lhs->bK);
+      if (mc->m <= 0 || lhs->a != 0 || !(onKeys || onBlocks) || r->a != 0 ||
+          r->b != 0 || r->aQ || r->bK)
         continue;
       SymAtom t;
       t.b = lhs->b;
-      t.modulus = m.value();
+      t.modulus = mc->m;
       t.offset = lhs->s;
       t.rhs = r->s;
       t.aQ = lhs->aQ;
@@ -330,16 +345,13 @@ struct DnfBuilder {
     if (op.getPredicate() != P::eq && op.getPredicate() != P::ne)
       return std::nullopt;
     for (int side = 0; side < 2; ++side) {
-      auto mod = op->getOperand(side).getDefiningOp<ModOp>();
-      if (!mod)
+      auto mc = modComparison(op, side);
+      if (!mc)
         continue;
-      auto m = mod.getRhs().getDefiningOp<arith::ConstantIntOp>();
-      auto lhs = linearize(mod.getLhs());
-      auto r = linearize(op->getOperand(1 - side));
-      if (!m || m.value() < 2 || !lhs || !r || !r->isConstant() ||
-          !lhs->s.terms.empty())
+      const Lin *lhs = &mc->x, *r = &mc->other;
+      if (mc->m < 2 || !r->isConstant() || !lhs->s.terms.empty())
         continue;
-      const int64_t d = m.value();
+      const int64_t d = mc->m;
       auto res = [d](int64_t x) { return ((x % d) + d) % d; };
       const bool qMinusK = res(lhs->a) == 1 && res(lhs->b) == d - 1;
       const bool kMinusQ = res(lhs->a) == d - 1 && res(lhs->b) == 1;
