@@ -64,7 +64,8 @@ std::string dnf(const std::vector<mask::SymClause> &clauses) {
              std::to_string(a.kDiv) + ", " + std::to_string(a.kOff) + ", \"" +
              a.runArray + "\", \"" + a.setName + "\", " +
              (a.setOnDiagonal ? "true" : "false") + ", " +
-             (a.negated ? "true" : "false") + "),";
+             (a.negated ? "true" : "false") + ", " + std::to_string(a.residue) +
+             "),";
     out += "},";
   }
   return out;
@@ -202,7 +203,8 @@ SymExpr expr(int64_t constant, std::map<std::string, int64_t> terms) {
 SymAtom atom(int64_t a, int64_t b, SymExpr rhs, bool opaque, int64_t modulus,
              SymExpr offset, int64_t aQ, int64_t qDiv, int64_t qOff,
              int64_t bK, int64_t kDiv, int64_t kOff, const char *runArray,
-             const char *setName, bool setOnDiagonal, bool negated) {
+             const char *setName, bool setOnDiagonal, bool negated,
+             int64_t residue) {
   SymAtom t;
   t.a = a;
   t.b = b;
@@ -220,6 +222,7 @@ SymAtom atom(int64_t a, int64_t b, SymExpr rhs, bool opaque, int64_t modulus,
   t.setName = setName;
   t.setOnDiagonal = setOnDiagonal;
   t.negated = negated;
+  t.residue = residue;
   return t;
 }
 
@@ -240,6 +243,7 @@ struct Image {
   int major, minor; // sm_XY: runs on X.Y and (unless exact) X.Z, Z >= Y
   bool exact, ptx, hopper;
   int tileM, tileN, threads, sharedBytes, ctasPerSm;
+  int dilation; // classes of positions the kernel runs (1: plain tiles)
   const char *data;
 };
 @IMAGES@
@@ -404,7 +408,14 @@ bool Kernel::launch(const Call &c, std::string *error) {
       if (!upload(parts[i]->data(), parts[i]->size() * 4, s.tables[i]))
         return fail(error, cuError("uploading the schedule", r));
     s.numQTiles = t.queryTiles;
-    s.dilation = t.dilation; // classes of positions, each its query tiles
+    // Classes of positions, each with its query tiles: the kernel was
+    // compiled for as many as the schedule has.
+    if (t.dilation != s.image->dilation)
+      return fail(error, "internal error: the schedule has " +
+                             std::to_string(t.dilation) +
+                             " classes of positions, the kernel " +
+                             std::to_string(s.image->dilation));
+    s.dilation = t.dilation;
     s.key = key;
   }
 
@@ -602,7 +613,8 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
         std::to_string(k.source.tileN) + ", " +
         std::to_string(k.source.threads) + ", " +
         std::to_string(k.source.sharedBytes) + ", " +
-        std::to_string(k.source.ctasPerSm) + ", " + var + "},\n";
+        std::to_string(k.source.ctasPerSm) + ", " +
+        std::to_string(k.source.dilation) + ", " + var + "},\n";
   }
   images += table + "};";
 

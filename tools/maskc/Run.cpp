@@ -419,19 +419,25 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         result["gathered_keys"] = launcher.gatheredKeys();
         result["kernel"] = {
             {"family", codegen::kernelFamilyName(kernel.source.family)},
-            {"tile", {kernel.source.tileM, kernel.source.tileN}}};
+            {"tile", {kernel.source.tileM, kernel.source.tileN}},
+            {"dilation", kernel.source.dilation}};
         std::cout << fmt::format(
             "{}  B={} H={} KV={} Lq={} Lk={} D={} {}  on {}  ({} kernel, "
             "{}x{} tiles)\n",
             pattern.name, B, H, Hkv, Lq, Lk, D, opts.dtype, drv.deviceName(),
             codegen::kernelFamilyName(kernel.source.family),
             kernel.source.tileM, kernel.source.tileN);
+        const std::string classes =
+            kernel.source.dilation > 1
+                ? fmt::format(" over {} classes of positions (dilation)",
+                              kernel.source.dilation)
+                : std::string();
         std::cout << fmt::format(
             "compile {:.0f} ms (kernel cache: {}); schedule (built on the "
-            "{}): {} key tiles, {} gathered keys\n",
+            "{}): {} key tiles, {} gathered keys{}\n",
             compileMs, runtime::cacheSourceName(kernel.cacheSource),
             launcher.scheduleBuilder(), launcher.visitedTiles(),
-            launcher.gatheredKeys());
+            launcher.gatheredKeys(), classes);
         result["schedule_builder"] = launcher.scheduleBuilder();
         if (!launcher.scheduleCheck().empty()) {
           std::cout << "schedule check: " << launcher.scheduleCheck() << "\n";
