@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
 
 using namespace maskjit;
@@ -232,4 +233,36 @@ TEST(ResidueSchedule, KernelTablesPerHeadAndClass) {
     for (int qt = 0; qt < t.queryTiles; ++qt)
       EXPECT_GT(ptr[qt + 1], ptr[qt]) << "unit " << unit << " tile " << qt;
   }
+}
+
+// Lq = Lk = 2^20 with dilation 16: the kernel tables of all 16 classes
+// (8192 query tiles of 128 in all) come from each query tile's segments,
+// as for an undilated pattern: no per-pair or per-key-tile work.
+TEST(ResidueSchedule, MillionTokensPerClassWithoutQuadraticWork) {
+  test::Loaded l = test::load(kPatterns);
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  const int64_t n = int64_t{1} << 20, d = 16;
+  const auto sym =
+      symbolic(l, "dilated_window", {{"window", 32768}, {"dilation", d}}, 128);
+  auto start = std::chrono::steady_clock::now();
+  mask::KernelTables t;
+  std::string error;
+  ASSERT_TRUE(
+      mask::buildKernelTables(sym, {}, {}, 1, n, n, 128, 128, {}, t, error))
+      << error;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_EQ(t.dilation, d);
+  EXPECT_EQ(t.queryTiles, n / d / 128);
+  // Per class a window of 2048 positions: 16 tiles of 128 plus the
+  // diagonal one, fewer in the first rows.
+  int64_t expected = 0;
+  for (int64_t qt = 0; qt < t.queryTiles; ++qt)
+    expected += std::min<int64_t>(qt + 1, 17);
+  int64_t visited = 0;
+  for (size_t i = 0; i + 2 < t.segs.size(); i += 3)
+    visited += t.segs[i + 1] - t.segs[i];
+  EXPECT_EQ(visited, d * expected);
+  EXPECT_LT(seconds, 5.0) << "tables of 16 classes took " << seconds << " s";
 }
