@@ -87,12 +87,16 @@ int main(int argc, char **argv) {
   BlocksOptions blocks;
   auto *blocksCmd = app.add_subcommand(
       "blocks", "Print the compiler's KV schedule as a block map "
-                "(F full, P partial, . skipped)");
+                "(F full, P partial, . skipped); for a dilated pattern "
+                "also each class of positions' own map");
   addMaskOptions(blocksCmd, blocksMask);
   blocksCmd->add_option("--tile", blocks.tile,
                         "Tile size BMxBN (default: chosen for the target)");
-  blocksCmd->add_flag("--json", blocks.json,
-                      "Print {\"tile\":[BM,BN],\"rows\":[\"FP..\",...]}");
+  blocksCmd->add_flag(
+      "--json", blocks.json,
+      "Print {\"tile\":[BM,BN],\"rows\":[\"FP..\",...],\"kernel_tiles\":"
+      "[...],\"gathered_keys\":[...]}, plus \"dilation\":d and "
+      "\"classes\":[{...},...] for a dilated pattern");
   blocksCmd->add_option("--head-dim", blocks.headDim,
                         "Head dimension (default 128)");
   blocksCmd->add_option("--arch", blocks.arch,
