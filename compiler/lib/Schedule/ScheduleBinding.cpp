@@ -1,6 +1,8 @@
 //===- ScheduleBinding.cpp - From the symbolic schedule to kernel tables --===//
 #include "maskjit/compiler/ScheduleBinding.h"
 
+#include "BoxFeasibility.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
@@ -171,10 +173,7 @@ bindSchedule(const SymbolicSchedule &s,
 }
 
 namespace {
-int64_t floorDivide(int64_t a, int64_t b) {
-  const int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
+using box::floorDiv;
 
 /// Atom `t` over class r's indices: q = r + d*i, k = r + d*j.
 LinearAtom residueAtom(const LinearAtom &t, int64_t d, int64_t r) {
@@ -191,7 +190,7 @@ LinearAtom residueAtom(const LinearAtom &t, int64_t d, int64_t r) {
     int64_t shifted;
     if (div % d != 0 || __builtin_add_overflow(r, off, &shifted))
       return false;
-    off = floorDivide(shifted, d);
+    off = floorDiv(shifted, d);
     div /= d;
     return true;
   };
@@ -217,7 +216,7 @@ LinearAtom residueAtom(const LinearAtom &t, int64_t d, int64_t r) {
       return unknown;
     g = std::gcd(g, std::abs(c));
   }
-  u.rhs = g > 0 ? floorDivide(rhs, g) : rhs;
+  u.rhs = g > 0 ? floorDiv(rhs, g) : rhs;
   g = std::max<int64_t>(g, 1);
   u.a = a / g;
   u.b = b / g;
