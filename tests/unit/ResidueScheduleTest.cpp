@@ -2,6 +2,7 @@
 // r + 2d, ...): the dilation is found only where every allowed pair has
 // q ≡ k (mod d), and each class's schedule is sound against the reference
 // evaluator on the positions it stands for, and exact for dilated windows.
+#include "DilatedPatterns.h"
 #include "RandomPatterns.h"
 #include "SymbolicUtil.h"
 #include "TestUtil.h"
@@ -19,23 +20,7 @@ using namespace maskjit::dsl;
 
 namespace {
 
-const char *kPatterns = R"(
-pattern dilated_window(window: int = 64, dilation: int = 4) {
-  causal and q - k < window and (q - k) % dilation == 0
-}
-pattern dilated_both_ways(window: int = 64, dilation: int = 3) {
-  abs(q - k) <= window and (k - q) % dilation == 0
-}
-pattern dilated_or_sink(window: int = 64, dilation: int = 2, sink: int = 9) {
-  causal and (q - k) % dilation == 0 and (q - k < window or k < sink)
-}
-pattern shifted(window: int = 64, dilation: int = 2) {
-  causal and q - k < window and (q - k) % dilation == 1
-}
-pattern dilated_some(window: int = 64, dilation: int = 2) {
-  causal and (q - k < window and (q - k) % dilation == 0 or k < 8)
-}
-)";
+const char *kPatterns = test::kDilatedPatterns;
 
 mask::SymbolicSchedule symbolic(const test::Loaded &l, const std::string &name,
                                 const std::map<std::string, int64_t> &values,

@@ -22,6 +22,7 @@ static float __int_as_float(int x) {
 #define MASKJIT_DILATION 3
 #include "../../codegen/kernels/attention_common.cuh"
 
+#include "DilatedPatterns.h"
 #include "SymbolicUtil.h"
 #include "TestUtil.h"
 
@@ -30,25 +31,24 @@ static float __int_as_float(int x) {
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 using namespace maskjit;
 
 namespace {
 
-const char *kPatterns = R"(
-pattern dilated_window(window: int = 50, dilation: int = 3) {
-  causal and q - k < window and (q - k) % dilation == 0
-}
-pattern dilated_both_ways(window: int = 100, dilation: int = 3) {
-  abs(q - k) <= window and (k - q) % dilation == 0
-}
-)";
+// The kernel above is compiled for dilation 3; each pattern's window.
+const std::map<std::string, int64_t> kWindows = {{"dilated_window", 50},
+                                                 {"dilated_both_ways", 100}};
 
 void walkAll(const test::Loaded &l, const std::string &name, int64_t lq,
              int64_t lk, int tile) {
   mask::CompileOptions opts;
   opts.tileM = opts.tileN = tile;
+  const int64_t window = kWindows.at(name);
+  opts.bindings = {"window=" + std::to_string(window),
+                   "dilation=" + std::to_string(MASKJIT_DILATION)};
   const mask::SymbolicSchedule sym = test::symbolicFor(l, name, opts);
   const int heads = 2;
   mask::KernelTables t;
@@ -67,7 +67,10 @@ void walkAll(const test::Loaded &l, const std::string &name, int64_t lq,
   p.gather_keys = t.gatherKeys.data();
   p.sched_heads = heads;
   p.num_q_tiles = t.queryTiles;
-  dsl::MaskEvaluator e(*l.program, l.pattern(name), {}, {}, {lq, lk, 0, 0});
+  const dsl::ParamBindings params = {
+      {"window", dsl::ParamValue::integer(window)},
+      {"dilation", dsl::ParamValue::integer(MASKJIT_DILATION)}};
+  dsl::MaskEvaluator e(*l.program, l.pattern(name), params, {}, {lq, lk, 0, 0});
   std::vector<uint8_t> row(static_cast<size_t>(lk));
   const std::string what =
       name + " Lq=" + std::to_string(lq) + " Lk=" + std::to_string(lk);
@@ -113,7 +116,7 @@ void walkAll(const test::Loaded &l, const std::string &name, int64_t lq,
 } // namespace
 
 TEST(ScheduleWalk, DilatedClassesCoverEveryAllowedPair) {
-  test::Loaded l = test::load(kPatterns);
+  test::Loaded l = test::load(test::kDilatedPatterns);
   ASSERT_NE(l.program, nullptr) << l.diagnostics;
   for (auto [lq, lk] : {std::pair<int64_t, int64_t>{1000, 1000},
                         {300, 1000},
