@@ -476,7 +476,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // with the stages.
   if (tid == 0)
     sNext[seqWork & 1] = gridDim.x + atomicAdd(p.work_counter, 1);
-  const int oh = h, ob = b;
+  const int oh = h, ob = b, oq0 = q0, ores = sched.res;
   __syncthreads();
   const int next = sNext[seqWork & 1];
   ++seqWork;
@@ -500,6 +500,40 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       l[r] += __shfl_xor_sync(0xffffffff, l[r], 2);
     }
     uint16_t *Og = p.o + b * p.o_sb + h * p.o_sh;
+#if MJ_BM == 64
+    // O goes through shared memory and out in 16-byte pieces: whole
+    // sectors. The 64 x 64 shape is bound by L2 bandwidth (two CTAs per SM,
+    // a K/V tile per 64 x 64 item), and direct stores of each thread's
+    // 4-byte pairs write every sector of O twice (measured: 2.5% of the
+    // time of block top-k). The stage is the third one the next work fills;
+    // it held this work's last item, whose PV product has completed. The
+    // 128 x 128 shape has no registers to spare for it (it would spill).
+    unsigned char *const gO = gK + ((seq + 2) % MJ_STAGES) * MJ_KV_BYTES;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int row = r == 0 ? row0 : row1;
+      const int local = wg * 64 + warp * 16 + g + 8 * r;
+      const bool any = l[r] > 0.f;
+      const float inv = any ? 1.f / l[r] : 0.f;
+#pragma unroll
+      for (int i = 0; i < MJ_D / 8; ++i)
+        *reinterpret_cast<unsigned *>(gO + mj_swizzle(MJ_BM, local, i) + 4 * t4) =
+            mj_pack(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
+      if (t4 == 0 && row < p.lq)
+        p.lse[((int64_t)b * p.heads + h) * p.lq + row] =
+            any ? m[r] * scale * 0.69314718055994531f + logf(l[r]) : mj_neg_inf();
+    }
+    __syncthreads();
+#pragma unroll
+    for (int i = 0; i < MJ_BM * chunks / MJ_THREADS; ++i) {
+      const int c = tid + i * MJ_THREADS;
+      const int r = c / chunks, c8 = c % chunks;
+      const int row = ores + MASKJIT_DILATION * (oq0 + r);
+      if (row < p.lq)
+        *reinterpret_cast<uint4 *>(Og + (int64_t)row * p.o_ss + c8 * 8) =
+            *reinterpret_cast<const uint4 *>(gO + mj_swizzle(MJ_BM, r, c8));
+    }
+#else
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const int row = r == 0 ? row0 : row1;
@@ -518,6 +552,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
         p.lse[((int64_t)b * p.heads + h) * p.lq + row] =
             any ? m[r] * scale * 0.69314718055994531f + logf(l[r]) : mj_neg_inf();
     }
+#endif
   }
   if (next >= totalWork)
     break;
