@@ -67,7 +67,7 @@ for d in 64 128; do
     done
   done
 done
-# Sets estimated for a batch of 2 (one launch per sequence, sets per
+# Sets estimated for a batch of 2 (the batch in one launch, sets per
 # (sequence, head): the first and the last checked against the CPU
 # reference, every sampled row's attention under its own sequence's sets).
 run $P/vertical_slash.mask $ka --lq 1000 --lk 1000 --head-dim 128 --set vertical=40 --set slash=8
@@ -85,8 +85,8 @@ if [ "${MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null 2>&1; the
     ka=$(kernel_args "$k")
     for args in "strided.mask --batch 2 --heads 8 --kv-heads 2 --set stride=64 --set local=128" \
       "document.mask --batch 2 --heads 8 --kv-heads 2 --set doc=@/tmp/doc.txt" \
-      "vertical_slash.mask --batch 1 --heads 4 --set vertical=40 --set slash=8" \
-      "block_topk.mask --batch 1 --heads 4 --set keep=4" \
+      "vertical_slash.mask --batch 2 --heads 4 --kv-heads 2 --set vertical=40 --set slash=8" \
+      "block_topk.mask --batch 2 --heads 4 --kv-heads 2 --set keep=4" \
       "neighborhood_2d.mask --batch 2 --heads 4 --kv-heads 2 --set width=40 --set radius=3 --set dilation=2" \
       "../../bench/patterns/dilated_window.mask --batch 2 --heads 4 --kv-heads 2 --set window=300 --set dilation=3"; do
       set -- $args

@@ -64,8 +64,9 @@ static __device__ __forceinline__ bool maskjit_contains(const int64_t *a, int64_
 #define MASKJIT_IN_ARRAY(a, name, x)                                                   \
   maskjit_contains((a)->name##_set, (a)->name##_set_len, (a)->name##_bits,             \
                    (a)->name##_lo, (a)->name##_hi, (x))
-// A selector's chosen set for head h: a bitmap of [lo, hi), one per head
-// (head_words apart; 0 when the heads share one).
+// A selector's chosen set for head h of sequence b: a bitmap of [lo, hi),
+// one per head (head_words apart; 0 when the heads share one) and sequence
+// (seq_words apart; 0 when the sequences share them).
 static __device__ __forceinline__ bool maskjit_in_bits(const uint32_t *bits, int64_t first,
                                                        int64_t end, int64_t x) {
   if (x < first || x >= end)
@@ -73,12 +74,13 @@ static __device__ __forceinline__ bool maskjit_in_bits(const uint32_t *bits, int
   const uint64_t i = (uint64_t)(x - first);
   return (bits[i >> 5] >> (i & 31)) & 1u;
 }
-#define MASKJIT_SELECTED_BITS(a, sel, h) ((a)->sel##_bits + (h) * (a)->sel##_head_words)
-#define MASKJIT_IN_SELECTED(a, sel, x, h)                                              \
-  maskjit_in_bits(MASKJIT_SELECTED_BITS(a, sel, h), (a)->sel##_lo, (a)->sel##_hi, (x))
-// topk_blocks: for head h, one row of bits over the key blocks per query
-// block (row_words words a row, `rows` rows, head_words apart; 0 when the
-// heads share them).
+#define MASKJIT_SELECTED_BITS(a, sel, h, b)                                            \
+  ((a)->sel##_bits + (h) * (a)->sel##_head_words + (b) * (a)->sel##_seq_words)
+#define MASKJIT_IN_SELECTED(a, sel, x, h, b)                                           \
+  maskjit_in_bits(MASKJIT_SELECTED_BITS(a, sel, h, b), (a)->sel##_lo, (a)->sel##_hi, (x))
+// topk_blocks: for head h of sequence b, one row of bits over the key
+// blocks per query block (row_words words a row, `rows` rows, head_words
+// and seq_words apart as above).
 static __device__ __forceinline__ bool maskjit_in_block_bits(const uint32_t *bits, int64_t rows,
                                                              int64_t row_words, int64_t qb,
                                                              int64_t kb) {
@@ -86,8 +88,8 @@ static __device__ __forceinline__ bool maskjit_in_block_bits(const uint32_t *bit
     return false;
   return (bits[qb * row_words + (kb >> 5)] >> (kb & 31)) & 1u;
 }
-#define MASKJIT_IN_BLOCKS(a, sel, x, q, block, h)                                      \
-  maskjit_in_block_bits(MASKJIT_SELECTED_BITS(a, sel, h), (a)->sel##_rows,              \
+#define MASKJIT_IN_BLOCKS(a, sel, x, q, block, h, b)                                   \
+  maskjit_in_block_bits(MASKJIT_SELECTED_BITS(a, sel, h, b), (a)->sel##_rows,           \
                         (a)->sel##_row_words, (q) / (block), (x))
 )MJ";
 
@@ -153,10 +155,10 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
     out.args.push_back({ArgField::Selector, n});
     if (s == dsl::Builtin::TopkBlocks)
       fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_rows, " +
-                n + "_row_words, " + n + "_head_words;\n";
+                n + "_row_words, " + n + "_head_words, " + n + "_seq_words;\n";
     else
       fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_lo, " + n +
-                "_hi, " + n + "_head_words;\n";
+                "_hi, " + n + "_head_words, " + n + "_seq_words;\n";
   }
   fields += "  int64_t maskjit_unused;\n";
   std::string code = kPrelude;

@@ -41,9 +41,10 @@ std::string setFields(const std::string &set, const dsl::PatternDecl &pattern) {
     return fmt::format("a->{0}_set, a->{0}_set_len, a->{0}_bits, a->{0}_lo, "
                        "a->{0}_hi",
                        set);
-  return fmt::format("(const int64_t *)0, 0, MASKJIT_SELECTED_BITS(a, {0}, h), "
-                     "a->{0}_lo, a->{0}_hi",
-                     set);
+  return fmt::format(
+      "(const int64_t *)0, 0, MASKJIT_SELECTED_BITS(a, {0}, h, b), "
+      "a->{0}_lo, a->{0}_hi",
+      set);
 }
 
 /// The statements that keep, in the clause words `c`, the keys where atom
@@ -68,7 +69,7 @@ bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
   }
   if (t.setBlock > 0) {
     out += fmt::format("    mj_rm_keep_block_set(c, q, k0, "
-                       "MASKJIT_SELECTED_BITS(a, {0}, h), a->{0}_rows, "
+                       "MASKJIT_SELECTED_BITS(a, {0}, h, b), a->{0}_rows, "
                        "a->{0}_row_words, {1}LL, {2});\n",
                        t.setName, t.setBlock, t.negated ? "true" : "false");
     return true;

@@ -285,21 +285,26 @@ void Launcher::prepare(const AttentionCall &c) {
   };
   // A selector's chosen set for each head (one for all when the call gives
   // one), or null when missing.
-  // (Sets estimated by this launch are per head, on the device; they come
-  // to the host only where the host needs them.)
-  const bool perHeadSets =
-      !c.headSelections.empty() || deviceSets_ || deviceBlocks_;
+  // (Sets estimated by this launch are per (sequence, head) row, b * heads
+  // + h, on the device; they come to the host only where the host needs
+  // them.)
+  const bool estimated = deviceSets_ || deviceBlocks_;
+  const bool perHeadSets = !c.headSelections.empty() || estimated;
+  const int64_t setRows = estimated     ? c.batch * c.heads
+                          : perHeadSets ? c.heads
+                                        : 1;
   if (!c.headSelections.empty() &&
       static_cast<int64_t>(c.headSelections.size()) != c.heads)
     throw std::invalid_argument(
         "per-head selections: " + std::to_string(c.headSelections.size()) +
         " sets for " + std::to_string(c.heads) + " heads");
-  // Where head h's sets of one kind are: estimated by this launch, given
-  // per head, or given for all heads.
-  auto selectionsOf = [&](int64_t h, bool blocks) -> const dsl::Selections & {
+  // Where row r's sets of one kind are: estimated by this launch (a row
+  // per sequence and head), given per head, or given for all heads.
+  auto selectionsOf = [&](int64_t r, bool blocks) -> const dsl::Selections & {
     if (blocks ? deviceBlocks_ : deviceSets_)
-      return estimatedSets()[h];
-    return !c.headSelections.empty() ? c.headSelections[h] : c.selections;
+      return estimatedSets()[r];
+    return !c.headSelections.empty() ? c.headSelections[r % c.heads]
+                                     : c.selections;
   };
   auto chosen = [&](const std::string &selector,
                     int64_t h) -> const std::optional<std::vector<int64_t>> & {
@@ -329,12 +334,15 @@ void Launcher::prepare(const AttentionCall &c) {
             static_cast<uint64_t>(columns ? e.columnLo : e.diagonalLo));
         argWords_.push_back(
             static_cast<uint64_t>(columns ? e.columnHi : e.diagonalHi));
-        argWords_.push_back(static_cast<uint64_t>(
-            e.heads > 1 ? (columns ? e.columnWords : e.diagonalWords) : 0));
+        const int64_t words = columns ? e.columnWords : e.diagonalWords;
+        argWords_.push_back(static_cast<uint64_t>(words)); // a head
+        argWords_.push_back(
+            static_cast<uint64_t>(c.heads * words)); // a sequence
         continue;
       }
       std::vector<const std::vector<int64_t> *> sets;
       for (int64_t h = 0; h < (perHeadSets ? c.heads : 1); ++h) {
+        // (Given sets: the same for every sequence.)
         const auto &set = chosen(f.name, h);
         if (!set)
           throw std::invalid_argument("pattern `" + pattern.name + "` uses " +
@@ -348,6 +356,7 @@ void Launcher::prepare(const AttentionCall &c) {
       argWords_.push_back(static_cast<uint64_t>(bits.lo));
       argWords_.push_back(static_cast<uint64_t>(bits.hi));
       argWords_.push_back(static_cast<uint64_t>(bits.headWords));
+      argWords_.push_back(0); // the sequences share them
       continue;
     }
     auto it = c.runtimeValues.find(f.name);
@@ -401,12 +410,12 @@ void Launcher::prepare(const AttentionCall &c) {
       return;
     haveHostSets = true;
     if (perHeadSets) {
-      for (int64_t h = 0; h < c.heads; ++h) {
+      for (int64_t r = 0; r < setRows; ++r) {
         headArrays.emplace_back();
         for (const char *name : {"topk_columns", "topk_diagonals"})
-          if (const auto &set = chosen(name, h))
+          if (const auto &set = chosen(name, r))
             headArrays.back()[name] = *set;
-        const dsl::Selections &s = selectionsOf(h, true);
+        const dsl::Selections &s = selectionsOf(r, true);
         if (s.blocks)
           headArrays.back()["topk_blocks"] = mask::flattenBlockSets(*s.blocks);
       }
@@ -419,13 +428,23 @@ void Launcher::prepare(const AttentionCall &c) {
         arrays["topk_blocks"] = mask::flattenBlockSets(*c.selections.blocks);
     }
   };
+  // One schedule for all, one per head, or (sets estimated per sequence)
+  // one per (sequence, head) row; a row binds its own h and b.
   schedHeads_ =
-      kernel_.scheduleNeedsHead || perHeadSets ? static_cast<int>(c.heads) : 1;
+      static_cast<int>(estimated                                  ? setRows
+                       : kernel_.scheduleNeedsHead || perHeadSets ? c.heads
+                                                                  : 1);
   std::vector<std::map<std::string, int64_t>> perHead(schedHeads_);
-  for (const codegen::ArgField &f : kernel_.source.args)
-    if (f.kind == codegen::ArgField::HeadArray)
-      for (int h = 0; h < schedHeads_; ++h)
-        perHead[h][f.name] = c.runtimeValues.at(f.name).array[h];
+  for (int r = 0; r < schedHeads_; ++r) {
+    const int h = r % static_cast<int>(c.heads);
+    for (const codegen::ArgField &f : kernel_.source.args)
+      if (f.kind == codegen::ArgField::HeadArray)
+        perHead[r][f.name] = c.runtimeValues.at(f.name).array[h];
+    if (schedHeads_ > c.heads) {
+      perHead[r]["h"] = h;
+      perHead[r]["b"] = r / c.heads;
+    }
+  }
   // Sets chosen at run time: the GPU adds them to the set-independent part
   // of the schedule, which the host plans once per shape and values.
   onGpuTables_ = false;
@@ -588,10 +607,6 @@ void Launcher::launch(const AttentionCall &c) {
     for (int i = 0; i < 3; ++i)
       if (s[i] % 8 != 0)
         throw std::invalid_argument("strides must be multiples of 8 elements");
-  if (c.batch > 1 && (needsColumnEstimate(c) || needsBlockEstimate(c))) {
-    launchEachSequence(c);
-    return;
-  }
   estimate(c);
 
   if (deviceSets_ || deviceBlocks_ || !hasPrepared_ ||

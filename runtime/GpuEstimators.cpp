@@ -14,7 +14,7 @@ namespace {
 /// mj_est_params, as the kernels declare it.
 struct EstParams {
   uint64_t q, k;
-  int64_t qSb, qSs, qSh, kSs, kSh;
+  int64_t qSb, qSs, qSh, kSb, kSs, kSh;
   int lq, lk, heads, kvHeads, lastQ, chunks;
   float scaleLog2;
   uint64_t chunkMax, chunkSum, rowMax, rowSum, columns, diagonals;
@@ -30,6 +30,8 @@ constexpr int kTopkThreads = 1024; // MJ_TOPK_THREADS
 constexpr int kChunkKeys = 1024;   // MJ_EST_CHUNK
 constexpr int kThreads = 128;      // MJ_EST_THREADS
 constexpr int kMaxLastQ = 64;      // MJ_EST_MAX_Q
+/// (Sequence, head) rows run along grid.y, at most 65535 blocks.
+constexpr int64_t kMaxRows = 65535;
 
 /// An estimator's CUDA source: the prelude NVRTC needs, then `body`.
 std::string estimatorSource(const char *what, int64_t headDim,
@@ -77,11 +79,6 @@ VerticalSlashEstimator::~VerticalSlashEstimator() {
 DeviceVerticalSlash
 VerticalSlashEstimator::estimate(const AttentionCall &c, int64_t vertical,
                                  int64_t slash, int64_t lastQ, float scale) {
-  if (c.batch != 1)
-    throw std::invalid_argument(
-        "estimated selectors (topk_columns, topk_diagonals) choose per head "
-        "of one sequence: batch must be 1, not " +
-        std::to_string(c.batch) + " (or give the chosen sets)");
   if (lastQ < 1 || lastQ > kMaxLastQ)
     throw std::invalid_argument("last_q must be in 1.." +
                                 std::to_string(kMaxLastQ) + ", not " +
@@ -90,7 +87,13 @@ VerticalSlashEstimator::estimate(const AttentionCall &c, int64_t vertical,
     throw std::invalid_argument("selector counts must not be negative");
   Driver &d = Driver::get();
   lastQ = std::min(lastQ, c.lq);
-  const int64_t H = c.heads, chunks = (c.lk + kChunkKeys - 1) / kChunkKeys;
+  // Sets are chosen per (sequence, head) row: H counts rows below.
+  const int64_t H = c.batch * c.heads,
+                chunks = (c.lk + kChunkKeys - 1) / kChunkKeys;
+  if (H > kMaxRows)
+    throw std::invalid_argument(
+        "estimated selectors: batch * heads = " + std::to_string(H) +
+        " is over " + std::to_string(kMaxRows));
   const int64_t nDiag = c.lq + c.lk - 1;
   DeviceVerticalSlash out;
   out.heads = H;
@@ -125,11 +128,12 @@ VerticalSlashEstimator::estimate(const AttentionCall &c, int64_t vertical,
   p.qSb = c.qStrides[0];
   p.qSs = c.qStrides[1];
   p.qSh = c.qStrides[2];
+  p.kSb = c.kStrides[0];
   p.kSs = c.kStrides[1];
   p.kSh = c.kStrides[2];
   p.lq = static_cast<int>(c.lq);
   p.lk = static_cast<int>(c.lk);
-  p.heads = static_cast<int>(H);
+  p.heads = static_cast<int>(c.heads);
   p.kvHeads = static_cast<int>(c.kvHeads);
   p.lastQ = static_cast<int>(lastQ);
   p.chunks = static_cast<int>(chunks);
@@ -203,7 +207,7 @@ namespace {
 /// mj_bt_params, as the kernels declare it.
 struct BlockParams {
   uint64_t q, k;
-  int64_t qSs, qSh, kSs, kSh;
+  int64_t qSb, qSs, qSh, kSb, kSs, kSh;
   int lq, lk, heads, kvHeads, block, keep, qBlocks, kBlocks, rowWords;
   float scale;
   uint64_t pooledQ, pooledK, chosen, bits;
@@ -236,11 +240,6 @@ BlockTopkEstimator::~BlockTopkEstimator() = default;
 DeviceBlockSets BlockTopkEstimator::estimate(const AttentionCall &c,
                                              int64_t keep, int64_t block,
                                              float scale) {
-  if (c.batch != 1)
-    throw std::invalid_argument(
-        "estimated topk_blocks chooses per head of one sequence: batch must "
-        "be 1, not " +
-        std::to_string(c.batch) + " (or give the chosen blocks)");
   if (keep < 1 || keep > kMaxKeep)
     throw std::invalid_argument("topk_blocks: keep must be in 1.." +
                                 std::to_string(kMaxKeep) + ", not " +
@@ -249,8 +248,13 @@ DeviceBlockSets BlockTopkEstimator::estimate(const AttentionCall &c,
     throw std::invalid_argument("topk_blocks: the block size must be "
                                 "positive, not " +
                                 std::to_string(block));
-  const int64_t H = c.heads, qBlocks = (c.lq + block - 1) / block,
+  // Blocks are chosen per (sequence, head) row: H counts rows below.
+  const int64_t H = c.batch * c.heads, qBlocks = (c.lq + block - 1) / block,
                 kBlocks = (c.lk + block - 1) / block;
+  if (H > kMaxRows)
+    throw std::invalid_argument(
+        "topk_blocks: batch * heads = " + std::to_string(H) + " is over " +
+        std::to_string(kMaxRows));
   if (kBlocks > kMaxSharedScores)
     throw std::invalid_argument(
         "topk_blocks: " + std::to_string(kBlocks) +
@@ -264,13 +268,15 @@ DeviceBlockSets BlockTopkEstimator::estimate(const AttentionCall &c,
   BlockParams p{};
   p.q = c.q;
   p.k = c.k;
+  p.qSb = c.qStrides[0];
   p.qSs = c.qStrides[1];
   p.qSh = c.qStrides[2];
+  p.kSb = c.kStrides[0];
   p.kSs = c.kStrides[1];
   p.kSh = c.kStrides[2];
   p.lq = static_cast<int>(c.lq);
   p.lk = static_cast<int>(c.lk);
-  p.heads = static_cast<int>(H);
+  p.heads = static_cast<int>(c.heads);
   p.kvHeads = static_cast<int>(c.kvHeads);
   p.block = static_cast<int>(block);
   p.keep = static_cast<int>(keep);
@@ -279,7 +285,8 @@ DeviceBlockSets BlockTopkEstimator::estimate(const AttentionCall &c,
   p.rowWords = static_cast<int>(out.rowWords);
   p.scale = scale;
   const int64_t headDim = headDim_;
-  const size_t floats = size_t(H * qBlocks + c.kvHeads * kBlocks) * headDim;
+  const size_t floats =
+      size_t(H * qBlocks + c.batch * c.kvHeads * kBlocks) * headDim;
   const size_t ints = size_t(H * qBlocks) * (keep + out.rowWords);
   Driver::DevicePtr base = scratch_.ensure((floats + ints) * 4);
   p.pooledQ = base;

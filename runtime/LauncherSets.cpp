@@ -33,30 +33,10 @@ bool Launcher::needsBlockEstimate(const AttentionCall &c) const {
   return kernel_.selectorArgs.count("topk_blocks") && !given;
 }
 
-void Launcher::launchEachSequence(const AttentionCall &c) {
-  // The estimators choose per head of one sequence: a batch runs as one
-  // launch per sequence (tensors offset by the batch strides, 16-bit
-  // elements; LSE [batch, heads, Lq]), each estimating its own sets,
-  // which are kept per (batch, head).
-  std::vector<dsl::Selections> all;
-  for (int64_t b = 0; b < c.batch; ++b) {
-    AttentionCall one = c;
-    one.batch = 1;
-    one.q += static_cast<Driver::DevicePtr>(b * c.qStrides[0] * 2);
-    one.k += static_cast<Driver::DevicePtr>(b * c.kStrides[0] * 2);
-    one.v += static_cast<Driver::DevicePtr>(b * c.vStrides[0] * 2);
-    one.o += static_cast<Driver::DevicePtr>(b * c.oStrides[0] * 2);
-    one.lse += static_cast<Driver::DevicePtr>(b * c.heads * c.lq * 4);
-    launch(one);
-    const std::vector<dsl::Selections> &sets = estimatedSets();
-    all.insert(all.end(), sets.begin(), sets.end());
-  }
-  estimated_ = std::move(all);
-}
-
 void Launcher::estimate(const AttentionCall &c) {
-  // Selectors without chosen sets: estimate them on the GPU, per head, and
-  // leave them there for the schedule builder and the kernel.
+  // Selectors without chosen sets: estimate them on the GPU, per head of
+  // every sequence (one launch for the batch), and leave them there for
+  // the schedule builder and the kernel.
   estimated_.clear();
   deviceSets_ = false;
   if (needsColumnEstimate(c)) {
@@ -97,8 +77,9 @@ void Launcher::estimate(const AttentionCall &c) {
 }
 
 void Launcher::pushBlockSets(const AttentionCall &c, const UploadFn &upload) {
-  // topk_blocks(keep, block): for each head, one row of bits over the key
-  // blocks per query block (SelectorBits' layout, a row at a time).
+  // topk_blocks(keep, block): for each head (of each sequence, when
+  // estimated), one row of bits over the key blocks per query block
+  // (SelectorBits' layout, a row at a time).
   if (!kernel_.selectorArgsError.empty())
     throw std::invalid_argument(kernel_.selectorArgsError);
   const int64_t block = kernel_.selectorArg("topk_blocks").second;
@@ -115,6 +96,7 @@ void Launcher::pushBlockSets(const AttentionCall &c, const UploadFn &upload) {
     argWords_.push_back(static_cast<uint64_t>(e.rows));
     argWords_.push_back(static_cast<uint64_t>(e.rowWords));
     argWords_.push_back(static_cast<uint64_t>(e.rows * e.rowWords));
+    argWords_.push_back(static_cast<uint64_t>(c.heads * e.rows * e.rowWords));
     return;
   }
   const bool perHeadSets = !c.headSelections.empty();
@@ -146,6 +128,7 @@ void Launcher::pushBlockSets(const AttentionCall &c, const UploadFn &upload) {
   argWords_.push_back(static_cast<uint64_t>(rowWords));
   argWords_.push_back(
       static_cast<uint64_t>(perHeadSets ? qBlocks * rowWords : 0));
+  argWords_.push_back(0); // the sequences share them
 }
 
 const std::vector<dsl::Selections> &Launcher::estimatedSets() const {

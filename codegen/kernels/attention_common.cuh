@@ -30,7 +30,8 @@ struct maskjit_params {
   const int *gather_ptr;  // [sched_heads][num_q_tiles + 1]
   const int *gather_keys; // key indices
   int *work_counter;      // Hopper kernel: works taken so far (zeroed per launch)
-  int sched_heads;        // 1: one schedule for all heads; else one per head
+  int sched_heads;        // 1: one schedule for all; heads: one per head;
+                          // batch * heads: one per sequence and head
   int num_q_tiles;
   // Hopper kernel: which dimension (1..3) of the K/V tensor maps is the
   // sequence, the head and the batch (the host orders them by stride).
@@ -95,13 +96,17 @@ struct mj_schedule {
   int res; // the class
   int cursor_seg, cursor_first; // a segment and the number of its first item
 
-  __device__ __forceinline__ mj_schedule(const maskjit_params &p, int h, int qt, int tile_n,
-                                         int cls = 0)
+  __device__ __forceinline__ mj_schedule(const maskjit_params &p, int h, int b, int qt,
+                                         int tile_n, int cls = 0)
       : segs(p.segs), gather_keys(p.gather_keys), bn(tile_n),
         lk(MASKJIT_DILATION == 1 ? p.lk
                                  : (p.lk > cls ? (p.lk - cls - 1) / MASKJIT_DILATION + 1 : 0)),
         res(cls) {
-    const int sh = (p.sched_heads == 1 ? 0 : h) * MASKJIT_DILATION + cls;
+    // Sets estimated per sequence give each (sequence, head) a schedule.
+    const int row = p.sched_heads == 1         ? 0
+                    : p.sched_heads == p.heads ? h
+                                               : b * p.heads + h;
+    const int sh = row * MASKJIT_DILATION + cls;
     const int *seg_ptr = p.seg_ptr + sh * (p.num_q_tiles + 1);
     const int *g_ptr = p.gather_ptr + sh * (p.num_q_tiles + 1);
     seg_begin = seg_ptr[qt];

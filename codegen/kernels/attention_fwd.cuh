@@ -63,7 +63,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS)
   const uint16_t *Vg = p.v + b * p.v_sb + kvh * p.v_sh;
 
   // This query tile's schedule.
-  mj_schedule sched(p, h, qt, MJ_BN, cls);
+  mj_schedule sched(p, h, b, qt, MJ_BN, cls);
   const int numItems = sched.num_items;
   auto itemKind = [&](int item, int &tile) { return sched.item(item, tile); };
   auto keyOf = [&](int kind, int tile, int r) { return sched.key(kind, tile, r); };

@@ -181,7 +181,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     kvh = h / (p.heads / p.kv_heads);
   };
   decode(work);
-  mj_schedule sched(p, h, qt, MJ_BN, cls);
+  mj_schedule sched(p, h, b, qt, MJ_BN, cls);
   int q0 = qt * MJ_BM;
   const uint16_t *Kg = p.k + b * p.k_sb + kvh * p.k_sh;
   const uint16_t *Vg = p.v + b * p.v_sb + kvh * p.v_sh;
@@ -482,7 +482,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   ++seqWork;
   if (next < totalWork) {
     decode(next);
-    sched = mj_schedule(p, h, qt, MJ_BN, cls);
+    sched = mj_schedule(p, h, b, qt, MJ_BN, cls);
     q0 = qt * MJ_BM;
     Kg = p.k + b * p.k_sb + kvh * p.k_sh;
     Vg = p.v + b * p.v_sb + kvh * p.v_sh;

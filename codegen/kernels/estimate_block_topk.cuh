@@ -13,18 +13,20 @@
 // 2. mj_bt_select: one CTA per (query block, head): the scores in shared
 //    memory, `keep` rounds of a block-wide arg-max, then the chosen blocks
 //    sorted into a list and set in the head's bitmap row.
+// A batch is estimated in the same launches: grid.y runs over (sequence,
+// head) rows, row = b * heads + h, and every output is per row.
 
 #define MJ_BT_THREADS 128
 
 struct mj_bt_params {
   const uint16_t *q, *k;
-  int64_t q_ss, q_sh, k_ss, k_sh; // element strides (batch 0 only)
+  int64_t q_sb, q_ss, q_sh, k_sb, k_ss, k_sh; // element strides
   int lq, lk, heads, kv_heads, block, keep, q_blocks, k_blocks, row_words;
   float scale;
-  float *pooled_q; // [heads][q_blocks][D]
-  float *pooled_k; // [kv_heads][D][k_blocks]: a score's threads read along blocks
-  int *chosen;                // [heads][q_blocks][keep], ascending, -1 padded
-  unsigned *bits;             // [heads][q_blocks][row_words]
+  float *pooled_q; // [batch][heads][q_blocks][D]
+  float *pooled_k; // [batch][kv_heads][D][k_blocks]: a score's threads read along blocks
+  int *chosen;     // [batch][heads][q_blocks][keep], ascending, -1 padded
+  unsigned *bits;  // [batch][heads][q_blocks][row_words]
 };
 
 static __device__ __forceinline__ float mj_bt_load(const uint16_t *p) {
@@ -37,17 +39,18 @@ static __device__ __forceinline__ float mj_bt_load(const uint16_t *p) {
 #endif
 }
 
-// Grid (q_blocks + k_blocks, heads): blocks of Q first, then of K (heads
-// past kv_heads have nothing to pool in K).
+// Grid (q_blocks + k_blocks, batch * heads): blocks of Q first, then of K
+// (heads past kv_heads have nothing to pool in K).
 extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_pool(const mj_bt_params p) {
-  const int h = blockIdx.y;
+  const int seq = blockIdx.y / p.heads, h = blockIdx.y % p.heads;
   const bool isQ = blockIdx.x < (unsigned)p.q_blocks;
   const int b = isQ ? blockIdx.x : blockIdx.x - p.q_blocks;
   if (!isQ && h >= p.kv_heads)
     return;
   const int rows = isQ ? p.lq : p.lk;
   const int lo = b * p.block, hi = min(rows, lo + p.block);
-  const uint16_t *x = isQ ? p.q + h * p.q_sh : p.k + h * p.k_sh;
+  const uint16_t *x =
+      isQ ? p.q + seq * p.q_sb + h * p.q_sh : p.k + seq * p.k_sb + h * p.k_sh;
   const int64_t ss = isQ ? p.q_ss : p.k_ss;
   const float n = (float)(hi - lo);
   for (int c = threadIdx.x; c < MJ_D; c += MJ_BT_THREADS) {
@@ -64,13 +67,13 @@ extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_pool(const mj_
           acc = __fadd_rn(acc, __fdiv_rn(v[j], n));
     }
     if (isQ)
-      p.pooled_q[((int64_t)h * p.q_blocks + b) * MJ_D + c] = acc;
+      p.pooled_q[((int64_t)blockIdx.y * p.q_blocks + b) * MJ_D + c] = acc;
     else
-      p.pooled_k[((int64_t)h * MJ_D + c) * p.k_blocks + b] = acc;
+      p.pooled_k[(((int64_t)seq * p.kv_heads + h) * MJ_D + c) * p.k_blocks + b] = acc;
   }
 }
 
-// Grid (q_blocks, heads), MJ_BT_THREADS threads, dynamic shared memory of
+// Grid (q_blocks, batch * heads), MJ_BT_THREADS threads, dynamic shared memory of
 // k_blocks floats.
 extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_select(const mj_bt_params p) {
   extern __shared__ float sScore[];
@@ -78,20 +81,20 @@ extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_select(const m
   __shared__ float sBest[MJ_BT_THREADS / 32];
   __shared__ int sBestAt[MJ_BT_THREADS / 32];
   __shared__ int sTaken[64]; // chosen so far (keep <= 64)
-  const int bq = blockIdx.x, h = blockIdx.y, tid = threadIdx.x, lane = tid % 32,
+  const int bq = blockIdx.x, hb = blockIdx.y, tid = threadIdx.x, lane = tid % 32,
             warp = tid / 32;
-  const int kvh = h / (p.heads / p.kv_heads);
-  unsigned *row = p.bits + ((int64_t)h * p.q_blocks + bq) * p.row_words;
-  int *chosen = p.chosen + ((int64_t)h * p.q_blocks + bq) * p.keep;
+  const int seq = hb / p.heads, kvh = hb % p.heads / (p.heads / p.kv_heads);
+  unsigned *row = p.bits + ((int64_t)hb * p.q_blocks + bq) * p.row_words;
+  int *chosen = p.chosen + ((int64_t)hb * p.q_blocks + bq) * p.keep;
   for (int w = tid; w < p.row_words; w += MJ_BT_THREADS)
     row[w] = 0u;
   for (int c = tid; c < MJ_D; c += MJ_BT_THREADS)
-    sQ[c] = p.pooled_q[((int64_t)h * p.q_blocks + bq) * MJ_D + c];
+    sQ[c] = p.pooled_q[((int64_t)hb * p.q_blocks + bq) * MJ_D + c];
   // The last query of the block sees keys up to this one (bottom-right).
   const int lastKey = min(p.lk - 1, min(p.lq - 1, (bq + 1) * p.block - 1) + (p.lk - p.lq));
   const int n = lastKey < 0 ? 0 : lastKey / p.block + 1;
   __syncthreads();
-  const float *pk = p.pooled_k + (int64_t)kvh * MJ_D * p.k_blocks;
+  const float *pk = p.pooled_k + ((int64_t)seq * p.kv_heads + kvh) * MJ_D * p.k_blocks;
   // Four scores a thread at once (independent sums), each in the order
   // of the reference.
   for (int base = tid; base < n; base += 4 * MJ_BT_THREADS) {

@@ -14,7 +14,9 @@
 //    columns) and per diagonal (in shared memory, then one global atomic per
 //    diagonal and chunk).
 // Then mj_topk_select (topk_select.cuh, compiled with these) chooses per
-// head and hands the sets on as bitmaps and sorted lists.
+// head and hands the sets on as bitmaps and sorted lists. A batch is
+// estimated in the same launches: a "head" below is a (sequence, head) row,
+// b * heads + h, and every output is per row.
 //
 // Scores come from the tensor cores (mma.sync m16n8k16, fp32 accumulation,
 // as the attention kernels compute them): a block of 4 warps holds the 64
@@ -31,13 +33,13 @@
 
 struct mj_est_params {
   const uint16_t *q, *k;
-  int64_t q_sb, q_ss, q_sh, k_ss, k_sh; // element strides (batch 0 only)
+  int64_t q_sb, q_ss, q_sh, k_sb, k_ss, k_sh; // element strides
   int lq, lk, heads, kv_heads, last_q, chunks;
   float scale_log2;
-  float *chunk_max, *chunk_sum; // [heads][chunks][last_q]
-  float *row_max, *row_sum;     // [heads][last_q]
-  float *columns;               // [heads][lk]
-  float *diagonals;             // [heads][lq + lk - 1], diagonal d at d + lk - 1
+  float *chunk_max, *chunk_sum; // [rows][chunks][last_q]
+  float *row_max, *row_sum;     // [rows][last_q]
+  float *columns;               // [rows][lk]
+  float *diagonals;             // [rows][lq + lk - 1], diagonal d at d + lk - 1
 };
 
 static __device__ __forceinline__ float mj_est_exp2(float x) {
@@ -98,16 +100,17 @@ static __device__ __forceinline__ void mj_est_load_rows(mj_est_rows &dst, const 
 // where causal hides the key or it lies past Lk; `visit(step, s, whole)`
 // uses them (whole: no -inf among them, for any lane of the warp).
 template <typename Visit>
-static __device__ __forceinline__ void mj_est_chunk(const mj_est_params &p, int h, int chunk,
+static __device__ __forceinline__ void mj_est_chunk(const mj_est_params &p, int hb, int chunk,
                                                     Visit &&visit) {
   __shared__ __align__(16) mj_est_rows buf[2];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int seq = hb / p.heads, h = hb % p.heads;
   const int kvh = h / (p.heads / p.kv_heads), q0 = p.lq - p.last_q;
   const int key0 = chunk * MJ_EST_CHUNK;
   const int steps = min(MJ_EST_STEPS, (p.lk - key0 + MJ_EST_KEYS - 1) / MJ_EST_KEYS);
-  const uint16_t *kh = p.k + kvh * p.k_sh;
+  const uint16_t *kh = p.k + seq * p.k_sb + kvh * p.k_sh;
   // The query rows, once, as A fragments in registers.
-  mj_est_load_rows(buf[0], p.q + h * p.q_sh, p.q_ss, q0, p.last_q, p.lq);
+  mj_est_load_rows(buf[0], p.q + seq * p.q_sb + h * p.q_sh, p.q_ss, q0, p.last_q, p.lq);
   mj_est_commit();
   mj_est_wait<0>();
   __syncthreads();

@@ -115,8 +115,8 @@ struct AttentionCall {
   Params params;          ///< Runtime params and arrays.
   /// Chosen sets of the dynamic selectors (topk_columns, topk_diagonals),
   /// for all heads. Without them (and without `headSets`) a launch
-  /// estimates them on the GPU, per head of each sequence (a batch runs as
-  /// one launch per sequence); see Kernel::estimatedSets().
+  /// estimates them on the GPU, per head of each sequence (the whole batch
+  /// in one launch); see Kernel::estimatedSets().
   std::optional<std::vector<int64_t>> columns, diagonals;
   /// topk_blocks' key blocks for each query block, for all heads (without
   /// them, and without `headSets` blocks, a launch estimates them on the

@@ -77,7 +77,7 @@ void walkAll(const test::Loaded &l, const std::string &name, int64_t lq,
   for (int h = 0; h < heads; ++h)
     for (int cls = 0; cls < MASKJIT_DILATION; ++cls)
       for (int qt = 0; qt < t.queryTiles; ++qt) {
-        mj_schedule s(p, h, qt, tile, cls);
+        mj_schedule s(p, h, 0, qt, tile, cls);
         std::set<int> keys;
         for (int i = 0; i < s.num_items; ++i) {
           int item;
@@ -125,5 +125,43 @@ TEST(ScheduleWalk, DilatedClassesCoverEveryAllowedPair) {
     walkAll(l, "dilated_window", lq, lk, 64);
     walkAll(l, "dilated_both_ways", lq, lk, 64);
     walkAll(l, "dilated_window", lq, lk, 16);
+  }
+}
+
+// Sets estimated per sequence give every (sequence, head) row its own
+// schedule: with sched_heads = batch * heads the kernel walks row
+// b * heads + h, with heads row h, with one schedule row 0. Each unit
+// (row, class) here holds one tile whose number is the unit's.
+TEST(ScheduleWalk, EachSequenceAndHeadFindsItsSchedule) {
+  const int batch = 2, heads = 3, rows = batch * heads;
+  const int units = rows * MASKJIT_DILATION;
+  std::vector<int> segPtr, segs, gatherPtr(size_t(units) * 2, 0);
+  for (int u = 0; u < units; ++u) {
+    segPtr.insert(segPtr.end(), {u, u + 1});
+    segs.insert(segs.end(), {u, u + 1, 1});
+  }
+  maskjit_params p{};
+  p.lq = p.lk = 64 * units * MASKJIT_DILATION;
+  p.heads = heads;
+  p.batch = batch;
+  p.seg_ptr = segPtr.data();
+  p.segs = segs.data();
+  p.gather_ptr = gatherPtr.data();
+  p.num_q_tiles = 1;
+  for (int schedHeads : {1, heads, rows}) {
+    p.sched_heads = schedHeads;
+    for (int b = 0; b < batch; ++b)
+      for (int h = 0; h < heads; ++h)
+        for (int cls = 0; cls < MASKJIT_DILATION; ++cls) {
+          mj_schedule s(p, h, b, 0, 64, cls);
+          ASSERT_EQ(s.num_items, 1);
+          int tile = -1;
+          ASSERT_EQ(s.item(0, tile), 1);
+          const int row = schedHeads == 1       ? 0
+                          : schedHeads == heads ? h
+                                                : b * heads + h;
+          EXPECT_EQ(tile, row * MASKJIT_DILATION + cls)
+              << "sched_heads " << schedHeads << " b " << b << " h " << h;
+        }
   }
 }

@@ -117,8 +117,9 @@ template <typename OpT> struct LowerToHelper : OpConversionPattern<OpT> {
       names.push_back(op.getArray());
       operands.push_back(adaptor.getValue());
     } else if constexpr (std::is_same_v<OpT, InSelectedOp>) {
-      // A selector chooses its set per head; topk_blocks one per head and
-      // query block (q / block).
+      // A selector chooses its set per head and sequence (estimated sets
+      // differ from sequence to sequence); topk_blocks one per head,
+      // sequence and query block (q / block).
       auto func = op->template getParentOfType<emitc::FuncOp>();
       names.push_back(op.getSelector());
       operands.push_back(adaptor.getValue());
@@ -127,6 +128,7 @@ template <typename OpT> struct LowerToHelper : OpConversionPattern<OpT> {
         operands.push_back(adaptor.getArg());
       }
       operands.push_back(func.getArgument(kH));
+      operands.push_back(func.getArgument(kB));
     } else {
       operands.append(adaptor.getOperands().begin(),
                       adaptor.getOperands().end());

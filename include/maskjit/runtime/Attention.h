@@ -153,8 +153,6 @@ private:
   void estimate(const AttentionCall &call);
   bool needsColumnEstimate(const AttentionCall &call) const;
   bool needsBlockEstimate(const AttentionCall &call) const;
-  /// A batch whose sets are estimated: one launch per sequence.
-  void launchEachSequence(const AttentionCall &call);
   using UploadFn = std::function<Driver::DevicePtr(const void *, size_t)>;
   /// topk_blocks' arguments: the estimated or given blocks as bitmap rows.
   void pushBlockSets(const AttentionCall &call, const UploadFn &upload);

@@ -20,20 +20,21 @@ namespace maskjit::runtime {
 
 struct AttentionCall;
 
-/// Chosen sets of every head of batch 0, sorted.
+/// Chosen sets of every (sequence, head) row, b * heads + h, sorted.
 struct VerticalSlashSets {
   std::vector<std::vector<int64_t>> columns, diagonals;
   float ms = 0; ///< GPU time of the estimate (CUDA events).
 };
 
 /// An estimate's sets where the estimator left them on the device (its
-/// buffers, valid until its next estimate): per head, the chosen columns
-/// and diagonals in ascending order (int32, `nColumns` and `nDiagonals` a
-/// head), and as bitmaps in the layout of runtime::SelectorBits
-/// (`columnWords` and `diagonalWords` a head).
+/// buffers, valid until its next estimate): per (sequence, head) row, b *
+/// heads + h, the chosen columns and diagonals in ascending order (int32,
+/// `nColumns` and `nDiagonals` a row), and as bitmaps in the layout of
+/// runtime::SelectorBits (`columnWords` and `diagonalWords` a row).
 struct DeviceVerticalSlash {
   Driver::DevicePtr sorted = 0, columnBits = 0, diagonalBits = 0;
-  int64_t heads = 0, nColumns = 0, nDiagonals = 0;
+  int64_t heads = 0; ///< rows: batch * heads
+  int64_t nColumns = 0, nDiagonals = 0;
   int64_t columnLo = 0, columnHi = 0, columnWords = 0;
   int64_t diagonalLo = 0, diagonalHi = 0, diagonalWords = 0;
   Driver::DevicePtr columns() const { return sorted; }
@@ -56,8 +57,8 @@ public:
   /// The `vertical` best columns and `slash` best diagonals of each head
   /// from the softmax of its last `lastQ` (1..64) queries, scaled by
   /// `scale`, left on the device: the kernels are queued on the call's
-  /// stream and nothing waits for them. Batch 1 only; throws
-  /// std::invalid_argument otherwise.
+  /// stream and nothing waits for them. Every sequence of the batch is
+  /// estimated in the same launches, a row per (sequence, head).
   DeviceVerticalSlash estimate(const AttentionCall &call, int64_t vertical,
                                int64_t slash, int64_t lastQ, float scale);
   /// The last estimate's sets copied to the host (waits for them).
@@ -80,13 +81,15 @@ private:
 };
 
 /// A block top-k estimate left on the device (the estimator's buffers,
-/// valid until its next estimate): per head and query block, the chosen key
-/// blocks as a row of bits over the key blocks (`rowWords` words, rows
-/// `rows * rowWords` words apart per head: the kernel's topk_blocks
-/// arguments) and as an ascending list of `keep` (-1 padded).
+/// valid until its next estimate): per (sequence, head) row, b * heads + h,
+/// and query block, the chosen key blocks as a row of bits over the key
+/// blocks (`rowWords` words, `rows * rowWords` words apart per row: the
+/// kernel's topk_blocks arguments) and as an ascending list of `keep` (-1
+/// padded).
 struct DeviceBlockSets {
   Driver::DevicePtr bits = 0, chosen = 0;
-  int64_t heads = 0, rows = 0, rowWords = 0, keep = 0;
+  int64_t heads = 0; ///< (sequence, head) rows: batch * heads
+  int64_t rows = 0, rowWords = 0, keep = 0;
 };
 
 /// `topk_blocks(keep, block)` for every head, computed on the GPU from the
@@ -100,11 +103,13 @@ public:
   ~BlockTopkEstimator();
   BlockTopkEstimator(const BlockTopkEstimator &) = delete;
   BlockTopkEstimator &operator=(const BlockTopkEstimator &) = delete;
-  /// Queues the estimate on the call's stream (nothing waits for it).
-  /// Batch 1 only; keep in 1..64; throws std::invalid_argument otherwise.
+  /// Queues the estimate on the call's stream (nothing waits for it), a
+  /// row per (sequence, head). keep in 1..64; throws
+  /// std::invalid_argument otherwise.
   DeviceBlockSets estimate(const AttentionCall &call, int64_t keep,
                            int64_t block, float scale);
-  /// The last estimate's lists, [head][query block] (waits for them).
+  /// The last estimate's lists, [b * heads + h][query block] (waits for
+  /// them).
   std::vector<std::vector<std::vector<int64_t>>> download() const;
   /// GPU time of the last estimate (waits for it).
   float lastMs() const;

@@ -49,11 +49,12 @@ struct maskjit_args {
 #define MASKJIT_HEAD_PARAM(a, name, h) ((a)->load(#name, h))
 #define MASKJIT_LOAD(a, name, i) ((a)->load(#name, i))
 #define MASKJIT_IN_ARRAY(a, name, x) ((a)->contains(#name, x))
-// The harness gives every head the same chosen set.
-#define MASKJIT_IN_SELECTED(a, sel, x, h) ((void)(h), (a)->contains(#sel, x))
+// The harness gives every head and sequence the same chosen set.
+#define MASKJIT_IN_SELECTED(a, sel, x, h, b)                                   \
+  ((void)(h), (void)(b), (a)->contains(#sel, x))
 // topk_blocks: the chosen key blocks of query block qb as `topk_blocks.qb`.
-#define MASKJIT_IN_BLOCKS(a, sel, x, q, block, h)                              \
-  ((void)(h),                                                                  \
+#define MASKJIT_IN_BLOCKS(a, sel, x, q, block, h, b)                           \
+  ((void)(h), (void)(b),                                                       \
    (a)->contains(                                                              \
        (std::string(#sel ".") + std::to_string((q) / (block))).c_str(), x))
 
