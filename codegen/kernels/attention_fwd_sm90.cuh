@@ -500,14 +500,18 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       l[r] += __shfl_xor_sync(0xffffffff, l[r], 2);
     }
     uint16_t *Og = p.o + b * p.o_sb + h * p.o_sh;
-#if MJ_BM == 64
+#if MJ_BM == 64 && !defined(MJ_EXP_NO_OSTAGE)
     // O goes through shared memory and out in 16-byte pieces: whole
     // sectors. The 64 x 64 shape is bound by L2 bandwidth (two CTAs per SM,
     // a K/V tile per 64 x 64 item), and direct stores of each thread's
-    // 4-byte pairs write every sector of O twice (measured: 2.5% of the
-    // time of block top-k). The stage is the third one the next work fills;
-    // it held this work's last item, whose PV product has completed. The
-    // 128 x 128 shape has no registers to spare for it (it would spill).
+    // 4-byte pairs write every sector of O twice. Measured A/B in one run
+    // (H100, 32k): block top-k keep 16 1.49 -> 1.48 ms, dilated window
+    // 2.25 -> 2.23 ms (short works, the shapes that get 64 x 64 by
+    // default), but dense with 64 x 64 tiles (long works) 435 -> 422
+    // TFLOP/s: the main loop's registers move. MJ_EXP_NO_OSTAGE turns it
+    // off. The stage is the third one the next work fills; it held this
+    // work's last item, whose PV product has completed. The 128 x 128
+    // shape has no registers to spare for it (it would spill).
     unsigned char *const gO = gK + ((seq + 2) % MJ_STAGES) * MJ_KV_BYTES;
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
