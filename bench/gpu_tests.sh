@@ -72,6 +72,9 @@ done
 # reference, every sampled row's attention under its own sequence's sets).
 run $P/vertical_slash.mask $ka --lq 1000 --lk 1000 --head-dim 128 --set vertical=40 --set slash=8
 run $P/block_topk.mask $ka --lq 300 --lk 1000 --head-dim 64 --dtype fp16 --set keep=4
+# Per-head dispatch with sets estimated per sequence: each (sequence, head)
+# row binds its own head.
+HEADS=12 KV_HEADS=4 run $P/mixed.mask $ka --lq 2500 --lk 2500 --head-dim 128
 # More queries than keys: the first rows see no key (O = 0, LSE = -inf).
 run $P/causal.mask $ka --lq 1000 --lk 300 --head-dim 128
 run $P/sliding_window.mask $ka --lq 1000 --lk 300 --head-dim 64 --dtype fp16 --set window=50

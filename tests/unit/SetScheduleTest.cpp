@@ -211,6 +211,77 @@ TEST(SetSchedule, BuilderRuleGivesTheHostTables) {
   }
 }
 
+/// Query tile qt of schedule row r (no dilation): its segments, then its
+/// gathered keys.
+std::vector<int> rowTile(const KernelTables &t, int r, int qt) {
+  const int at = r * (t.queryTiles + 1) + qt;
+  std::vector<int> out(t.segs.begin() + 3 * t.segPtr[at],
+                       t.segs.begin() + 3 * t.segPtr[at + 1]);
+  out.push_back(-1);
+  out.insert(out.end(), t.gatherKeys.begin() + t.gatherPtr[at],
+             t.gatherKeys.begin() + t.gatherPtr[at + 1]);
+  return out;
+}
+
+// Sets estimated for a batch give each (sequence, head) row its schedule;
+// the launcher binds row r's own head and sequence (h = r % heads, b = r /
+// heads) through the per-row values. With per-head dispatch (mixed: heads
+// 0-7 A-shape, 8-11 vertical-slash), row r must get head r % 12's schedule
+// under its own sets, both from the host build and from the GPU builder's
+// rule over the plan.
+TEST(SetSchedule, RowsOfABatchBindTheirOwnHead) {
+  std::mt19937_64 rng(5);
+  const SymbolicSchedule s = scheduleOf("mixed", "mixed");
+  const int heads = 12, batch = 2, rows = batch * heads;
+  const int64_t lq = 700, lk = 900, tile = 64;
+  std::vector<std::map<std::string, int64_t>> perRow(rows);
+  for (int r = 0; r < rows; ++r)
+    perRow[r] = {{"h", r % heads}, {"b", r / heads}};
+  std::string whyNot, error;
+  auto plan =
+      planSetSchedule(s, {}, perRow, rows, lq, lk, tile, tile, whyNot, error);
+  ASSERT_TRUE(plan) << whyNot << error;
+  std::vector<std::vector<std::vector<int64_t>>> sets(plan->setNames.size());
+  std::vector<std::map<std::string, std::vector<int64_t>>> rowSets(rows);
+  for (size_t i = 0; i < sets.size(); ++i)
+    for (int r = 0; r < rows; ++r) {
+      const bool diagonal = plan->setNames[i] == "topk_diagonals";
+      sets[i].push_back(diagonal ? test::randomSet(rng, 6, 1 - lk, lq - 1)
+                                 : test::randomSet(rng, 40, 0, lk - 1));
+      rowSets[r][plan->setNames[i]] = sets[i].back();
+    }
+  KernelTables host;
+  ASSERT_TRUE(buildKernelTables(s, {}, perRow, rows, lq, lk, tile, tile, {},
+                                host, error, rowSets))
+      << error;
+  EXPECT_EQ(compareTables(host, emulate(*plan, sets), (lk + tile - 1) / tile),
+            "");
+  // Each sequence's rows, built as the heads of one sequence.
+  for (int b = 0; b < batch; ++b) {
+    std::vector<std::map<std::string, std::vector<int64_t>>> one(
+        rowSets.begin() + b * heads, rowSets.begin() + (b + 1) * heads);
+    KernelTables single;
+    ASSERT_TRUE(buildKernelTables(s, {}, {}, heads, lq, lk, tile, tile, {},
+                                  single, error, one))
+        << error;
+    ASSERT_EQ(single.queryTiles, host.queryTiles);
+    for (int h = 0; h < heads; ++h)
+      for (int qt = 0; qt < host.queryTiles; ++qt)
+        EXPECT_EQ(rowTile(host, b * heads + h, qt), rowTile(single, h, qt))
+            << "sequence " << b << " head " << h << " query tile " << qt;
+  }
+  // Without its own h, a second-sequence row would take the A-shape heads
+  // for vertical-slash ones (h = 12..19): the rows above differ from that.
+  KernelTables unbound;
+  ASSERT_TRUE(buildKernelTables(s, {}, {}, rows, lq, lk, tile, tile, {},
+                                unbound, error, rowSets))
+      << error;
+  bool differs = false;
+  for (int qt = 0; qt < host.queryTiles; ++qt)
+    differs |= rowTile(host, heads, qt) != rowTile(unbound, heads, qt);
+  EXPECT_TRUE(differs);
+}
+
 TEST(SetSchedule, CompareTablesFindsDifferences) {
   KernelTables a;
   a.heads = 1;
