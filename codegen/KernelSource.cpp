@@ -111,7 +111,24 @@ int64_t kernelTileM(const KernelConfig &config) {
 }
 
 int64_t kernelTileN(const KernelConfig &config) {
+  if (config.tileN != 0)
+    return config.tileN;
   return config.family == KernelFamily::Hopper ? kernelTileM(config) : 64;
+}
+
+void checkTiles(const KernelConfig &config) {
+  if (config.tileM != 0 && config.tileM != 64 && config.tileM != 128)
+    throw std::invalid_argument("tile_m must be 64 or 128 (or 0: the kernel's "
+                                "default), not " +
+                                std::to_string(config.tileM));
+  const int64_t m = kernelTileM(config), n = kernelTileN(config);
+  const bool hopper = config.family == KernelFamily::Hopper;
+  if (hopper ? !(n == m || (m == 128 && n == 64)) : n != 64)
+    throw std::invalid_argument(
+        std::string("tiles of ") + std::to_string(m) + " x " +
+        std::to_string(n) + " are not run by the " +
+        (hopper ? "Hopper kernel (128 x 128, 64 x 64 or 128 x 64)"
+                : "portable kernel (its key tiles are 64 wide)"));
 }
 
 KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
@@ -182,10 +199,7 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
     code += std::string(rowMaskHelpers()) + "\n" + rowMaskCpp + "\n";
   code += attentionTemplate(config.family);
   out.code = std::move(code);
-  if (config.tileM != 0 && config.tileM != 64 && config.tileM != 128)
-    throw std::invalid_argument("tile_m must be 64 or 128 (or 0: the kernel's "
-                                "default), not " +
-                                std::to_string(config.tileM));
+  checkTiles(config);
   out.family = config.family;
   out.headDim = static_cast<int>(config.headDim);
   out.dtype = config.dtype;
@@ -194,8 +208,8 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
   out.dilation = static_cast<int>(config.dilation);
   if (config.family == KernelFamily::Hopper) {
     // A warpgroup per 64 rows; Q plus three stages of K and V, unpadded
-    // (swizzled), then the stages' barriers, items and gathered keys. 128 x
-    // 128 adds 1 KiB of slack to align the swizzle atoms; 64 x 64 runs two
+    // (swizzled), then the stages' barriers, items and gathered keys. 128
+    // rows add 1 KiB of slack to align the swizzle atoms; 64 x 64 runs two
     // CTAs per SM, which leaves no room for it (the kernel checks that its
     // shared memory starts aligned).
     out.threads = out.tileM * 2;

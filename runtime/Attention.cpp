@@ -36,6 +36,7 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
                                 request.dtype);
   codegen::KernelConfig config{request.headDim, request.dtype, request.tileM,
                                codegen::defaultKernelFamily(request.arch)};
+  config.tileN = request.tileN;
   if (request.kernel == "portable")
     config.family = codegen::KernelFamily::Portable;
   else if (request.kernel == "hopper") {
@@ -48,6 +49,7 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   } else if (request.kernel != "auto")
     throw std::invalid_argument(
         "kernel must be auto, portable or hopper, not " + request.kernel);
+  codegen::checkTiles(config);
   CompiledKernel out;
   out.pattern = &pattern;
   out.arch = request.arch;
@@ -110,7 +112,7 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   // patterns load every tile by index and mask it by the predicate, which
   // the 128 x 128 kernel cannot do without spilling registers.
   if (config.family == codegen::KernelFamily::Hopper && request.tileM == 0 &&
-      out.selectorArgsError.empty()) {
+      request.tileN == 0 && out.selectorArgsError.empty()) {
     auto [keep, block] = out.selectorArg("topk_blocks");
     if ((keep > 0 && block % 128 != 0) ||
         mask::scheduleDilation(out.schedule) > 1) {

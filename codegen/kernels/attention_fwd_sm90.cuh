@@ -23,15 +23,21 @@
 //
 // It follows attention_common.cuh and wgmma.cuh in the generated source.
 
-// Two shapes: 128 x 128 tiles, two warpgroups, one CTA per SM (the
-// default); or 64 x 64 tiles, one warpgroup, two CTAs per SM, for patterns
+// Three shapes: 128 x 128 tiles, two warpgroups, one CTA per SM (the
+// default); 64 x 64 tiles, one warpgroup, two CTAs per SM, for patterns
 // whose selections come in blocks of 64 (block top-k), where a 128 x 128
-// tile would mostly hold pairs nobody chose. The prelude says which.
+// tile would mostly hold pairs nobody chose; or 128 x 64 tiles, two
+// warpgroups over two neighbouring query blocks of 64 that share the key
+// tiles they both chose (each tile of the union is loaded once), where a
+// warpgroup skips the items none of its rows may see (MJ_SKIP). The
+// prelude says which.
 #define MJ_BM MASKJIT_TILE_M
 #define MJ_BN MASKJIT_TILE_N
-#if !((MJ_BM == 128 && MJ_BN == 128) || (MJ_BM == 64 && MJ_BN == 64))
-#error "the Hopper kernel runs 128x128 or 64x64 tiles"
+#if !((MJ_BM == 128 && MJ_BN == 128) || (MJ_BM == 64 && MJ_BN == 64) ||                        \
+      (MJ_BM == 128 && MJ_BN == 64))
+#error "the Hopper kernel runs 128x128, 64x64 or 128x64 tiles"
 #endif
+#define MJ_SKIP (MJ_BM == 128 && MJ_BN == 64)
 #define MJ_THREADS (MJ_BM * 2) // a warpgroup per 64 query rows
 #define MJ_CTAS_PER_SM (MJ_BM == 64 ? 2 : 1)
 #define MJ_STAGES 3 // K/V stages in shared memory
@@ -109,6 +115,27 @@ template <int N> static __device__ __forceinline__ void mj_wgmma_wait() {
 }
 // Makes shared memory written through the generic proxy (cp.async) visible
 // to the tensor cores' async proxy.
+// Whether `v` holds for any thread of warpgroup `wg` (all 128 threads of
+// it take part: named barrier 1 or 2; __syncthreads uses barrier 0). The
+// closing warp vote tells ptxas the answer is the same across the warp, so
+// that a branch on it around wgmma is not divergent (which would make it
+// serialize every wgmma).
+static __device__ __forceinline__ bool mj_warpgroup_any(bool v, int wg) {
+  unsigned r;
+  if (wg == 0)
+    asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\n"
+                 "bar.red.or.pred q, 1, 128, p;\nselp.u32 %0, 1, 0, q;\n}\n"
+                 : "=r"(r)
+                 : "r"(v ? 1u : 0u)
+                 : "memory");
+  else
+    asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\n"
+                 "bar.red.or.pred q, 2, 128, p;\nselp.u32 %0, 1, 0, q;\n}\n"
+                 : "=r"(r)
+                 : "r"(v ? 1u : 0u)
+                 : "memory");
+  return __any_sync(0xffffffffu, r != 0);
+}
 static __device__ __forceinline__ void mj_fence_proxy_async() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
@@ -359,14 +386,27 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   };
   // Masks S and turns it into P (base-2 online softmax); returns in
   // alpha[r] the factor that rescales row r's earlier O and sum.
+#if MJ_SKIP
+  // P apart from S: S's registers are then written by wgmma alone, which
+  // ptxas needs to keep the wgmma pipelined when a warpgroup skips S.
+  float pbuf[MJ_BN / 2];
+#define MJ_P pbuf
+#else
+#define MJ_P s
+#endif
   auto softmax = [&](bool masked, const unsigned (&bits)[2], float (&alpha)[2]) {
+#if MJ_SKIP
+#pragma unroll
+    for (int i = 0; i < MJ_BN / 2; ++i)
+      MJ_P[i] = s[i];
+#endif
     if (masked) {
 #pragma unroll
       for (int i = 0; i < MJ_BN / 8; ++i)
 #pragma unroll
         for (int e = 0; e < 4; ++e)
           if (!((bits[e >> 1] >> (2 * i + (e & 1))) & 1u))
-            s[4 * i + e] = mj_neg_inf();
+            MJ_P[4 * i + e] = mj_neg_inf();
     }
     // A row's 128 keys are spread over the 4 threads of a quad.
 #pragma unroll
@@ -374,7 +414,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       float mx = m[r];
 #pragma unroll
       for (int i = 0; i < MJ_BN / 8; ++i)
-        mx = fmaxf(mx, fmaxf(s[4 * i + 2 * r], s[4 * i + 2 * r + 1]));
+        mx = fmaxf(mx, fmaxf(MJ_P[4 * i + 2 * r], MJ_P[4 * i + 2 * r + 1]));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
       // A row with nothing allowed so far keeps m = -inf: no rescale.
@@ -383,9 +423,9 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       float sum = 0.f;
 #pragma unroll
       for (int i = 0; i < MJ_BN / 8; ++i) {
-        s[4 * i + 2 * r] = mj_exp2(fmaf(s[4 * i + 2 * r], scale, -base2));
-        s[4 * i + 2 * r + 1] = mj_exp2(fmaf(s[4 * i + 2 * r + 1], scale, -base2));
-        sum += s[4 * i + 2 * r] + s[4 * i + 2 * r + 1];
+        MJ_P[4 * i + 2 * r] = mj_exp2(fmaf(MJ_P[4 * i + 2 * r], scale, -base2));
+        MJ_P[4 * i + 2 * r + 1] = mj_exp2(fmaf(MJ_P[4 * i + 2 * r + 1], scale, -base2));
+        sum += MJ_P[4 * i + 2 * r] + MJ_P[4 * i + 2 * r + 1];
       }
       l[r] = l[r] * alpha[r] + sum;
       m[r] = mx;
@@ -394,10 +434,10 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   auto packP = [&] {
 #pragma unroll
     for (int j = 0; j < MJ_BN / 16; ++j) {
-      pa[j][0] = mj_pack(s[8 * j + 0], s[8 * j + 1]);
-      pa[j][1] = mj_pack(s[8 * j + 2], s[8 * j + 3]);
-      pa[j][2] = mj_pack(s[8 * j + 4], s[8 * j + 5]);
-      pa[j][3] = mj_pack(s[8 * j + 6], s[8 * j + 7]);
+      pa[j][0] = mj_pack(MJ_P[8 * j + 0], MJ_P[8 * j + 1]);
+      pa[j][1] = mj_pack(MJ_P[8 * j + 2], MJ_P[8 * j + 3]);
+      pa[j][2] = mj_pack(MJ_P[8 * j + 4], MJ_P[8 * j + 5]);
+      pa[j][3] = mj_pack(MJ_P[8 * j + 6], MJ_P[8 * j + 7]);
     }
   };
 
@@ -419,6 +459,11 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   l[0] = l[1] = 0.f;
   row0 = sched.query(q0 + wg * 64 + warp * 16 + g);
   row1 = sched.query(q0 + wg * 64 + warp * 16 + g + 8);
+  // With MJ_SKIP a warpgroup computes only the items some row of its own
+  // may see; the PV product of the last item it computed is issued on the
+  // next iteration whichever way that one goes (so its stage is free as
+  // early as before). `pending` is that item's stage, -1 when none.
+  int pending = -1;
   for (int item = 0; item < sched.num_items; ++item) {
     const int stage = (seq + item) % MJ_STAGES;
     // Wait for this item: TMA tiles on their stage's mbarrier, gathered
@@ -430,40 +475,61 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     mj_cp_wait<0>();
     mj_fence_proxy_async();
     __syncthreads();
+    unsigned bits[2];
+#if MJ_SKIP
+    // The mask first: it decides whether this warpgroup takes the item.
+    const bool masked = allowedBits(stage, bits);
+    const bool mine = mj_warpgroup_any(!masked || (bits[0] | bits[1]) != 0u, wg);
+#else
+    const bool mine = true;
+#endif
     mj_wgmma_fence();
-    issueS(stage);
+    if (mine)
+      issueS(stage);
     mj_wgmma_commit();
     // Item 0 commits an empty PV group, so that the wait below is the same
     // on every iteration (a data-dependent wait count makes ptxas serialize
     // all wgmma).
+#if MJ_SKIP
+    if (pending >= 0)
+      issuePV(pending);
+#else
     if (item > 0)
       issuePV((seq + item - 1) % MJ_STAGES);
+#endif
     mj_wgmma_commit();
     // The copies are issued while the tensor cores work.
     if (item + 1 < sched.num_items) {
       loadKV(item + 1, (seq + item + 1) % MJ_STAGES);
       mj_cp_commit();
     }
-    unsigned bits[2];
+#if !MJ_SKIP
     const bool masked = allowedBits(stage, bits);
+#endif
     mj_wgmma_wait<1>();
     mj_fence_operands(s);
     float alpha[2];
-    softmax(masked, bits, alpha);
+    if (mine)
+      softmax(masked, bits, alpha);
     mj_wgmma_wait<0>();
     mj_fence_operands(o);
+    if (mine) {
 #pragma unroll
-    for (int i = 0; i < MJ_D / 8; ++i) {
-      o[4 * i + 0] *= alpha[0];
-      o[4 * i + 1] *= alpha[0];
-      o[4 * i + 2] *= alpha[1];
-      o[4 * i + 3] *= alpha[1];
+      for (int i = 0; i < MJ_D / 8; ++i) {
+        o[4 * i + 0] *= alpha[0];
+        o[4 * i + 1] *= alpha[0];
+        o[4 * i + 2] *= alpha[1];
+        o[4 * i + 3] *= alpha[1];
+      }
+      packP();
     }
-    packP();
+#if MJ_SKIP
+    pending = mine ? stage : -1;
+#endif
   }
-  if (sched.num_items > 0) {
+  if (MJ_SKIP ? pending >= 0 : sched.num_items > 0) {
     mj_wgmma_fence();
-    issuePV((seq + sched.num_items - 1) % MJ_STAGES);
+    issuePV(MJ_SKIP ? pending : (seq + sched.num_items - 1) % MJ_STAGES);
     mj_wgmma_commit();
     mj_wgmma_wait<0>();
     mj_fence_operands(o);

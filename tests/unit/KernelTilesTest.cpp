@@ -65,6 +65,35 @@ TEST(KernelTiles, HopperSmallTilesFitTwoCtasPerSm) {
                std::invalid_argument);
 }
 
+// 128 x 64 on Hopper: two warpgroups over two query blocks of 64 sharing
+// key tiles of 64, one CTA per SM; no other non-square Hopper shape, and
+// the portable kernel's key tiles stay 64 wide.
+TEST(KernelTiles, HopperPairTiles) {
+  for (int64_t d : {64, 128}) {
+    KernelConfig config{d, "bf16", 128, KernelFamily::Hopper};
+    config.tileN = 64;
+    codegen::KernelSource pair = sourceFor(config);
+    EXPECT_EQ(pair.tileM, 128);
+    EXPECT_EQ(pair.tileN, 64);
+    EXPECT_EQ(pair.threads, 256);
+    EXPECT_EQ(pair.ctasPerSm, 1);
+    EXPECT_NE(pair.code.find("#define MASKJIT_TILE_M 128"), std::string::npos);
+    EXPECT_NE(pair.code.find("#define MASKJIT_TILE_N 64"), std::string::npos);
+    EXPECT_GE(pair.sharedBytes, (128 + 6 * 64) * d * 2);
+    EXPECT_LE(pair.sharedBytes + kReservedPerCta, kSharedPerSm);
+    config.tileM = 0; // the Hopper default, 128 rows
+    EXPECT_EQ(sourceFor(config).tileN, 64);
+  }
+  KernelConfig wide{128, "bf16", 64, KernelFamily::Hopper};
+  wide.tileN = 128;
+  EXPECT_THROW(sourceFor(wide), std::invalid_argument);
+  KernelConfig portable{128, "bf16", 128, KernelFamily::Portable};
+  portable.tileN = 128;
+  EXPECT_THROW(sourceFor(portable), std::invalid_argument);
+  portable.tileN = 64;
+  EXPECT_EQ(sourceFor(portable).tileN, 64);
+}
+
 // Block top-k in blocks under 128 gets the 64 x 64 Hopper kernel unless the
 // caller chose a tile; other patterns keep 128 x 128.
 TEST(KernelTiles, BlockTopkGetsSmallHopperTiles) {
@@ -75,11 +104,12 @@ pattern bt(keep: int = 16, block: int = 64) {
 pattern c { causal })");
   ASSERT_NE(l.program, nullptr) << l.diagnostics;
   auto tiles = [&](const std::string &name, std::vector<std::string> bindings,
-                   const std::string &arch, int64_t tileM) {
+                   const std::string &arch, int64_t tileM, int64_t tileN = 0) {
     runtime::CompileRequest req;
     req.bindings = std::move(bindings);
     req.arch = arch;
     req.tileM = tileM;
+    req.tileN = tileN;
     std::ostringstream errors;
     runtime::CompiledKernel k = runtime::compileKernel(
         *l.program, l.pattern(name), l.fe->sources(), req, errors, false);
@@ -90,6 +120,8 @@ pattern c { causal })");
   EXPECT_EQ(tiles("bt", {"block=32"}, "sm_90a", 0), P(64, 64));
   EXPECT_EQ(tiles("bt", {"block=128", "keep=8"}, "sm_90a", 0), P(128, 128));
   EXPECT_EQ(tiles("bt", {}, "sm_90a", 128), P(128, 128));
+  EXPECT_EQ(tiles("bt", {}, "sm_90a", 128, 64), P(128, 64));
+  EXPECT_EQ(tiles("bt", {}, "sm_90a", 0, 64), P(128, 64));
   EXPECT_EQ(tiles("c", {}, "sm_90a", 0), P(128, 128));
   EXPECT_EQ(tiles("c", {}, "sm_90a", 64), P(64, 64));
   EXPECT_EQ(tiles("bt", {}, "sm_80", 0), P(64, 64));

@@ -137,6 +137,7 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
         const std::vector<std::string> &bindings = split.bindings;
         runtime::CompileRequest req{bindings,  opts.headDim, opts.dtype,
                                     opts.arch, opts.tileM,   opts.kernel};
+        req.tileN = opts.tileN;
         std::ostringstream errors;
         runtime::KernelRegistry registry;
         auto start = std::chrono::steady_clock::now();
@@ -316,6 +317,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         std::string arch = "sm_" + std::to_string(cc) + (cc == 90 ? "a" : "");
         runtime::CompileRequest req{bindings, D,          opts.dtype,
                                     arch,     opts.tileM, opts.kernel};
+        req.tileN = opts.tileN;
         std::ostringstream errors;
         auto t0 = std::chrono::steady_clock::now();
         runtime::KernelRegistry registry;

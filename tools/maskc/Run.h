@@ -13,7 +13,7 @@ struct CompileCmdOptions {
   std::string emit = "ptx"; ///< cuda, ptx or cubin
   std::string output;       ///< - for stdout
   bool noCache = false;
-  int64_t tileM = 0;
+  int64_t tileM = 0, tileN = 0;
   std::string kernel = "auto";
 };
 
@@ -24,7 +24,7 @@ struct RunOptions {
   int iters = 20;
   uint64_t seed = 1;
   std::string json; ///< Write results as JSON here.
-  int64_t tileM = 0;
+  int64_t tileM = 0, tileN = 0;
   std::string kernel = "auto";
   std::string exportSets; ///< Write the sets estimated on the GPU here.
   /// "random" (normal Q, K, V) or "positional" (see addPositionalStructure).

@@ -133,7 +133,13 @@ int main(int argc, char **argv) {
       "--tile-m", compileOpts.tileM,
       "Query rows per CTA, 64 or 128 (default: 64 on the portable kernel; "
       "128 on Hopper, 64 for block top-k in blocks under 128; Hopper tiles "
-      "are square)");
+      "are square unless --tile-n 64)");
+  compileCmd->add_option(
+      "--tile-n", compileOpts.tileN,
+      "Keys per tile (default: 64 on the portable kernel; on Hopper as many "
+      "as --tile-m). Hopper also runs --tile-m 128 --tile-n 64: two query "
+      "blocks of 64 share the key tiles either chose (block top-k; "
+      "experimental, not yet run on a GPU)");
   compileCmd->add_option("--kernel", compileOpts.kernel,
                          "auto (default: hopper for sm_90a, else portable), "
                          "portable or hopper");
@@ -189,7 +195,13 @@ int main(int argc, char **argv) {
       "--tile-m", runOpts.tileM,
       "Query rows per CTA, 64 or 128 (default: 64 on the portable kernel; "
       "128 on Hopper, 64 for block top-k in blocks under 128; Hopper tiles "
-      "are square)");
+      "are square unless --tile-n 64)");
+  runCmd->add_option(
+      "--tile-n", runOpts.tileN,
+      "Keys per tile (default: 64 on the portable kernel; on Hopper as many "
+      "as --tile-m). Hopper also runs --tile-m 128 --tile-n 64: two query "
+      "blocks of 64 share the key tiles either chose (block top-k; "
+      "experimental, not yet run on a GPU)");
   runCmd->add_option("--kernel", runOpts.kernel,
                      "auto (default: hopper on an H100, else portable), "
                      "portable or hopper");

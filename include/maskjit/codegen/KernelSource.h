@@ -28,18 +28,26 @@ struct KernelConfig {
   int64_t headDim = 128;
   std::string dtype = "bf16"; ///< bf16 or fp16
   /// Query rows per CTA: 0 (the family's default: 64 portable, 128
-  /// Hopper), 64 or 128. Hopper's key tiles are as wide as its query tiles.
+  /// Hopper), 64 or 128.
   int64_t tileM = 0;
   KernelFamily family = KernelFamily::Portable;
   /// Classes of positions the schedule runs separately
   /// (mask::scheduleDilation): query and key tiles are of positions r,
   /// r + d, r + 2d, ... for each class r; 1 for plain tiles.
   int64_t dilation = 1;
+  /// Keys per tile: 0 (the default: 64 portable; on Hopper as many as the
+  /// query rows), or 64 with 128 query rows on Hopper (two query blocks of
+  /// 64 share the key tiles either chose; each warpgroup skips the tiles
+  /// its rows may not see).
+  int64_t tileN = 0;
 };
 
 /// Query and key tile sizes of a configuration (the schedule's tiles).
 int64_t kernelTileM(const KernelConfig &config);
 int64_t kernelTileN(const KernelConfig &config);
+/// Throws std::invalid_argument when the kernel family does not run the
+/// configuration's tiles.
+void checkTiles(const KernelConfig &config);
 
 /// One field of the `maskjit_args` struct the predicate reads, in order.
 /// Every field is 8 bytes, so the host builds it as an array of words.

@@ -29,10 +29,13 @@ struct CompileRequest {
   std::string arch = "sm_90a"; ///< sm_XX gives a cubin; compute_XX PTX only.
   /// Query rows per CTA: 0 (auto: 64 on the portable kernel; 128 on Hopper,
   /// 64 for block top-k in blocks under 128), 64 or 128. Hopper tiles are
-  /// square.
+  /// square unless tileN says 64 with 128 rows.
   int64_t tileM = 0;
   /// auto (Hopper kernel on sm_90a, portable elsewhere), portable or hopper.
   std::string kernel = "auto";
+  /// Keys per tile: 0 (64 portable; on Hopper square tiles), or 64 with
+  /// tileM 128 on Hopper (see codegen::KernelConfig::tileN).
+  int64_t tileN = 0;
 };
 
 /// A pattern compiled for one configuration: CUDA source, PTX (and cubin),

@@ -14,6 +14,7 @@ bench=$(cd "$(dirname "$0")/../../../../bench/patterns" && pwd)
 declare -A files=(
   [neighborhood_dilated]="$patterns/neighborhood_2d.mask"
   [dilated_window]="$bench/dilated_window.mask"
+  [block_topk_pairs]="$patterns/block_topk.mask"
 )
 declare -A sets=(
   [causal]=""
@@ -27,6 +28,7 @@ declare -A sets=(
   [block_topk]=""
   [neighborhood_dilated]="--set width=64 --set dilation=2"
   [dilated_window]=""
+  [block_topk_pairs]="--tile-m 128 --tile-n 64"
 )
 for p in "${!sets[@]}"; do
   for arch in sm_80 sm_90a; do
