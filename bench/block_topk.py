@@ -22,9 +22,12 @@ from peers import D, H, flex, median_ms
 
 # (label, kernel arguments, keep, block): the case on the default
 # (Hopper; blocks under 128 get its 64x64 tiles: a block is a tile), on
-# Hopper's 128x128 tiles (a tile holds 2 x 2 blocks of 64) and on the
-# portable kernel (64x64 tiles), and blocks of 128 on the default.
+# Hopper's 128x64 tiles (two query blocks share the key tiles either chose;
+# experimental), on its 128x128 tiles (a tile holds 2 x 2 blocks of 64) and
+# on the portable kernel (64x64 tiles), and blocks of 128 on the default.
 VARIANTS = [("auto", ["--kernel", "auto"], 16, 64),
+            ("hopper 128x64", ["--kernel", "hopper", "--tile-m", "128", "--tile-n", "64"],
+             16, 64),
             ("hopper 128x128", ["--kernel", "hopper", "--tile-m", "128"], 16, 64),
             ("portable", ["--kernel", "portable"], 16, 64),
             ("auto", ["--kernel", "auto"], 8, 128)]
