@@ -26,7 +26,10 @@ run() {
   # ONLY=regex: the runs whose pattern file matches (e.g. ONLY='vertical|mixed').
   if [ -n "${ONLY:-}" ] && ! [[ "$1" =~ $ONLY ]]; then return; fi
   total=$((total + 1))
-  if ! "$M" run "$@" --check --batch "${BATCH:-2}" --heads "${HEADS:-8}" --kv-heads "${KV_HEADS:-2}" > /tmp/run.log 2>&1; then
+  # (A time limit per run: a kernel that hangs fails its case instead of
+  # the whole call's device time.)
+  if ! timeout "${RUN_TIMEOUT:-60}" "$M" run "$@" --check --batch "${BATCH:-2}" \
+    --heads "${HEADS:-8}" --kv-heads "${KV_HEADS:-2}" > /tmp/run.log 2>&1; then
     fail=$((fail + 1))
     echo "FAIL: $*"
     cat /tmp/run.log
