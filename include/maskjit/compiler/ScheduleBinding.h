@@ -67,7 +67,9 @@ struct SymbolicSchedule {
 };
 
 /// The symbol values of head `h`: `values`, h itself, b = 0, and the
-/// head's own values from `perHead` (may be shorter than the heads).
+/// head's own values from `perHead` (may be shorter than the heads). Those
+/// come last, so they may set h and b too: a schedule row per (sequence,
+/// head) of a batch binds its own head and sequence that way.
 inline std::map<std::string, int64_t>
 headValues(const std::map<std::string, int64_t> &values,
            const std::vector<std::map<std::string, int64_t>> &perHead, int h) {
