@@ -115,26 +115,23 @@ template <int N> static __device__ __forceinline__ void mj_wgmma_wait() {
 }
 // Makes shared memory written through the generic proxy (cp.async) visible
 // to the tensor cores' async proxy.
-// Whether `v` holds for any thread of warpgroup `wg` (all 128 threads of
-// it take part: named barrier 1 or 2; __syncthreads uses barrier 0). The
+// Whether `v` holds for any of the 128 threads meeting at named barrier
+// `Bar` (__syncthreads uses barrier 0).
+template <int Bar> static __device__ __forceinline__ bool mj_bar_red_or(bool v) {
+  unsigned r;
+  asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\n"
+               "bar.red.or.pred q, %2, 128, p;\nselp.u32 %0, 1, 0, q;\n}\n"
+               : "=r"(r)
+               : "r"(v ? 1u : 0u), "n"(Bar)
+               : "memory");
+  return r != 0;
+}
+// Whether `v` holds for any thread of warpgroup `wg` (barrier 1 or 2). The
 // closing warp vote tells ptxas the answer is the same across the warp, so
 // that a branch on it around wgmma is not divergent (which would make it
 // serialize every wgmma).
 static __device__ __forceinline__ bool mj_warpgroup_any(bool v, int wg) {
-  unsigned r;
-  if (wg == 0)
-    asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\n"
-                 "bar.red.or.pred q, 1, 128, p;\nselp.u32 %0, 1, 0, q;\n}\n"
-                 : "=r"(r)
-                 : "r"(v ? 1u : 0u)
-                 : "memory");
-  else
-    asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\n"
-                 "bar.red.or.pred q, 2, 128, p;\nselp.u32 %0, 1, 0, q;\n}\n"
-                 : "=r"(r)
-                 : "r"(v ? 1u : 0u)
-                 : "memory");
-  return __any_sync(0xffffffffu, r != 0);
+  return __any_sync(0xffffffffu, wg == 0 ? mj_bar_red_or<1>(v) : mj_bar_red_or<2>(v));
 }
 static __device__ __forceinline__ void mj_fence_proxy_async() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
