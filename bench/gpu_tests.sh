@@ -3,11 +3,12 @@
 # {bf16,fp16} x shapes {B=2 H=8 KV=2 Lq=Lk=1000; Lq=300 Lk=1000; Lq=Lk=4096}
 # (plus vertical-slash with given sets, and the per-head mixture of A-shape
 # and vertical-slash heads) against the CPU reference, for each
-# kernel in KERNELS (default: "auto portable hopper64 hopper128x64"; auto
-# is the Hopper kernel on an H100 with its default tiles, hopper64 its
-# 64 x 64 tiles, which block top-k gets by default, hopper128x64 its
-# 128 x 64 tiles, whose warpgroups skip the key tiles their rows may not
-# see), then compute-sanitizer memcheck runs (MEMCHECK=0 skips them).
+# kernel in KERNELS (default: "auto portable hopper64"; auto is the Hopper
+# kernel on an H100 with its default tiles, hopper64 its 64 x 64 tiles,
+# which block top-k gets by default; hopper128x64, the experimental
+# 128 x 64 tiles whose warpgroups skip the key tiles their rows may not
+# see, runs when named), then compute-sanitizer memcheck runs (MEMCHECK=0
+# skips them).
 # Usage (repo root, on the GPU machine): bench/gpu_tests.sh [maskc] [outdir]
 set -u
 M=${1:-.gpu/maskc}
@@ -45,7 +46,7 @@ kernel_args() {
   *) echo "--kernel $1" ;;
   esac
 }
-for k in ${KERNELS:-auto portable hopper64 hopper128x64}; do
+for k in ${KERNELS:-auto portable hopper64}; do
 ka=$(kernel_args "$k")
 for d in 64 128; do
   for t in bf16 fp16; do
@@ -94,7 +95,7 @@ if [ "${MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null 2>&1; the
   # Gathered keys (strided), documents (the run-table row mask), the
   # estimated vertical-slash (estimator, GPU schedule builder) and block
   # top-k pipelines, and dilated patterns (tiles loaded by position).
-  for k in ${KERNELS:-auto portable hopper64 hopper128x64}; do
+  for k in ${KERNELS:-auto portable hopper64}; do
     ka=$(kernel_args "$k")
     for args in "strided.mask --batch 2 --heads 8 --kv-heads 2 --set stride=64 --set local=128" \
       "document.mask --batch 2 --heads 8 --kv-heads 2 --set doc=@/tmp/doc.txt" \
