@@ -155,6 +155,40 @@ static __device__ __forceinline__ void mj_wgmma_pv(float (&o)[MJ_D / 2],
 #endif
 }
 
+#ifdef MJ_EXP_TIMELINE
+// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_TIMELINE): where a CTA's
+// time goes, as thread 0 sees it, in SM cycles summed over the grid and
+// printed once per launch by the last CTA to finish. Phases: the first
+// item's wait (Q and its K/V), the later items' waits, the items' work,
+// the last PV product, setting up the next work, writing the output.
+__device__ unsigned long long mj_tl_sum[8];
+__device__ unsigned mj_tl_done;
+static __device__ void mj_tl_finish(const unsigned long long (&tl)[8]) {
+  if (threadIdx.x != 0)
+    return;
+  for (int i = 0; i < 8; ++i)
+    atomicAdd(&mj_tl_sum[i], tl[i]);
+  __threadfence();
+  if (atomicAdd(&mj_tl_done, 1u) != gridDim.x - 1)
+    return;
+  __threadfence();
+  unsigned long long s[8];
+  for (int i = 0; i < 8; ++i)
+    s[i] = atomicExch(&mj_tl_sum[i], 0ull);
+  mj_tl_done = 0;
+  printf("timeline (SM cycles over all CTAs): first wait %llu, item waits %llu, items %llu, "
+         "last PV %llu, next work %llu, output %llu; works %llu, items %llu\n",
+         s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+}
+#define MJ_TL_MARK(i) mjMark(i)
+#define MJ_TL_COUNT(i) ++tl[i]
+#define MJ_TL_FINISH() mj_tl_finish(tl)
+#else
+#define MJ_TL_MARK(i)
+#define MJ_TL_COUNT(i)
+#define MJ_TL_FINISH()
+#endif
+
 extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     maskjit_attention_fwd(const maskjit_params p, const __grid_constant__ mj_tensor_maps tm) {
   // All shared memory is dynamic: the tiles, then the small arrays below.
@@ -184,6 +218,15 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 
   const int tid = threadIdx.x, wg = tid / 128, lane = tid % 32;
   const int warp = (tid % 128) / 32, g = lane / 4, t4 = lane % 4;
+#ifdef MJ_EXP_TIMELINE
+  unsigned long long tl[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  long long tlAt = clock64();
+  auto mjMark = [&](int phase) {
+    const long long now = clock64();
+    tl[phase] += now - tlAt;
+    tlAt = now;
+  };
+#endif
   // Persistent: a CTA starts with work blockIdx.x and then takes the next
   // untaken one from a counter, claimed as it starts the one before (so
   // CTAs with light works take more of them). A work is one (query tile,
@@ -194,8 +237,10 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   const int classTiles = p.num_q_tiles * MASKJIT_DILATION;
   const int totalWork = classTiles * p.heads * p.batch;
   int work = blockIdx.x;
-  if (work >= totalWork)
+  if (work >= totalWork) {
+    MJ_TL_FINISH();
     return;
+  }
   int qt, cls, h, b, kvh;
   auto decode = [&](int w) {
     qt = p.num_q_tiles - 1 - w % p.num_q_tiles;
@@ -480,6 +525,8 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     mj_cp_wait<0>();
     mj_fence_proxy_async();
     __syncthreads();
+    MJ_TL_MARK(item == 0 ? 0 : 1);
+    MJ_TL_COUNT(7);
     unsigned bits[2];
 #if MJ_SKIP
     // The mask first: it decides whether this warpgroup takes the item.
@@ -531,6 +578,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #if MJ_SKIP
     pending = mine ? stage : -1;
 #endif
+    MJ_TL_MARK(2);
   }
   if (MJ_SKIP ? pending >= 0 : sched.num_items > 0) {
     mj_wgmma_fence();
@@ -539,6 +587,8 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     mj_wgmma_wait<0>();
     mj_fence_operands(o);
   }
+  MJ_TL_MARK(3);
+  MJ_TL_COUNT(6);
 
   seq += sched.num_items;
 
@@ -562,6 +612,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       loadKV(0, seq % MJ_STAGES);
     mj_cp_commit();
   }
+  MJ_TL_MARK(4);
   {
     // Epilogue: normalize, write O and LSE.
     const int h = oh, b = ob;
@@ -629,8 +680,10 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     }
 #endif
   }
+  MJ_TL_MARK(5);
   if (next >= totalWork)
     break;
   work = next;
   }
+  MJ_TL_FINISH();
 }

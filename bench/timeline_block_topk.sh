@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Where the Hopper kernel's time goes per work, for block top-k (keep 8, 16,
+# 32 of 64) and dense with the same 64 x 64 tiles at 32k (B=1, H=32, D=128,
+# bf16): the kernel built with -DMJ_EXP_TIMELINE sums thread 0's SM cycles
+# per phase over the grid and prints them once per launch; this prints the
+# last launch's sums per work (cycles): the first item's wait (Q and its
+# K/V), the later items' waits, the items' work, the last PV product, the
+# next work's set-up, the output. Block top-k runs with its estimated blocks
+# given back (the attention launch alone). The instrumented kernel is a
+# little slower; compare phases, not times.
+# Usage (repo root, on the GPU machine): bench/timeline_block_topk.sh [maskc]
+set -eu
+M=${1:-.gpu/maskc}
+P=examples/patterns/block_topk.mask
+summary() {
+  grep "^timeline" | tail -1 | python3 -c '
+import re, sys
+label = sys.argv[1]
+v = [int(x) for x in re.findall(r"\d+", sys.stdin.read())]
+works, items = v[6], v[7]
+names = ["first wait", "item waits", "items", "last PV", "next work", "output"]
+print(f"{label}: {works} works, {items / works:.1f} items per work; cycles per work: " +
+      ", ".join(f"{n} {x / works:.0f}" for n, x in zip(names, v[:6])) +
+      f"; per item: wait {v[1] / max(items - works, 1):.0f}, work {v[2] / items:.0f}")
+' "$1"
+}
+for keep in 8 16 32; do
+  "$M" run $P --lq 32768 --heads 32 --set keep=$keep --set block=64 --iters 2 \
+    --export-sets /tmp/tl_sets_$keep.json > /dev/null
+done
+export MASKJIT_NVRTC_FLAGS=-DMJ_EXP_TIMELINE
+for keep in 8 16 32; do
+  "$M" run $P --lq 32768 --heads 32 --set keep=$keep --set block=64 --bench --iters 3 \
+    --select sets=@/tmp/tl_sets_$keep.json | summary "keep $keep"
+done
+"$M" run bench/patterns/dense.mask --lq 32768 --heads 32 --bench --iters 2 --kernel hopper \
+  --tile-m 64 | summary "dense 64x64"
