@@ -38,6 +38,19 @@
 #error "the Hopper kernel runs 128x128, 64x64 or 128x64 tiles"
 #endif
 #define MJ_SKIP (MJ_BM == 128 && MJ_BN == 64)
+// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_SPLIT_KV): K and V of a
+// tile on mbarriers of their own, K loaded two items ahead (its stage is
+// free once S of the item before has completed) and V one ahead, so that
+// both have two iterations to land instead of K one; the next work's
+// first two key tiles are loaded at the hand-over. TMA tiles only (not
+// dilated patterns), not the 128 x 64 shape. Written in session 9 and
+// checked by ptxas only (no spills, wgmma not serialized); to be measured
+// with bench/ab_kernel_flags.sh, then kept as the default or removed.
+#if defined(MJ_EXP_SPLIT_KV) && MASKJIT_DILATION == 1 && !MJ_SKIP
+#define MJ_SPLIT 1
+#else
+#define MJ_SPLIT 0
+#endif
 #define MJ_THREADS (MJ_BM * 2) // a warpgroup per 64 query rows
 #define MJ_CTAS_PER_SM (MJ_BM == 64 ? 2 : 1)
 #define MJ_STAGES 3 // K/V stages in shared memory
@@ -208,7 +221,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // tile of each stage's item, and whether every row may see all its keys
   // (a gathered chunk of full keys: no mask); each stage's gathered keys.
   uint64_t *const sBar = reinterpret_cast<uint64_t *>(gbase + MJ_TILE_BYTES);
-  int *const sNext = reinterpret_cast<int *>(sBar + MJ_STAGES);
+  int *const sNext = reinterpret_cast<int *>(sBar + (MJ_SPLIT ? 2 : 1) * MJ_STAGES);
   int(*const sItem)[3] = reinterpret_cast<int(*)[3]>(sNext + 2);
   int(*const sKey)[MJ_BN] = reinterpret_cast<int(*)[MJ_BN]>(sNext + 2 + 3 * MJ_STAGES);
   const unsigned sQ = base, sK = base + MJ_Q_BYTES, sV = sK + MJ_STAGES * MJ_KV_BYTES;
@@ -259,15 +272,27 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   const unsigned bar0 = mj_smem(&sBar[0]);
   // Key tiles: one thread hands the copy to the TMA. The box is 64 columns
   // (one 128-byte swizzled line) by 128 keys; rows past Lk read as zero.
-  auto loadTile = [&](int item, int stage) {
+  // With MJ_SPLIT, `parts` says which of K (1) and V (2) to load, each on
+  // its own mbarrier (V's follow K's).
+  auto loadTile = [&](int item, int stage, int parts = 3) {
     if (tid != 0)
       return;
     int tile;
     const int kind = sched.item(item, tile);
-    sItem[stage][0] = kind;
-    sItem[stage][1] = tile;
+    if (parts & 1) {
+      sItem[stage][0] = kind;
+      sItem[stage][1] = tile;
+    }
     const unsigned bar = bar0 + stage * 8;
-    mj_mbar_expect_tx(bar, 2 * MJ_KV_BYTES);
+    const unsigned barV = MJ_SPLIT ? bar0 + (MJ_STAGES + stage) * 8 : bar;
+    if (!MJ_SPLIT) {
+      mj_mbar_expect_tx(bar, 2 * MJ_KV_BYTES);
+    } else {
+      if (parts & 1)
+        mj_mbar_expect_tx(bar, MJ_KV_BYTES);
+      if (parts & 2)
+        mj_mbar_expect_tx(barV, MJ_KV_BYTES);
+    }
     int c[4] = {0, 0, 0, 0};
     const int row = tile * MJ_BN;
     c[1] = p.tma_seq_dim == 1 ? row : p.tma_head_dim == 1 ? kvh : b;
@@ -276,8 +301,10 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #pragma unroll
     for (int blk = 0; blk < MJ_D / 64; ++blk) {
       const unsigned off = stage * MJ_KV_BYTES + blk * MJ_BN * 128;
-      mj_tma_load(sK + off, tm.k, bar, blk * 64, c[1], c[2], c[3]);
-      mj_tma_load(sV + off, tm.v, bar, blk * 64, c[1], c[2], c[3]);
+      if (!MJ_SPLIT || (parts & 1))
+        mj_tma_load(sK + off, tm.k, bar, blk * 64, c[1], c[2], c[3]);
+      if (!MJ_SPLIT || (parts & 2))
+        mj_tma_load(sV + off, tm.v, barV, blk * 64, c[1], c[2], c[3]);
     }
   };
   // Gathered keys: every thread copies 16-byte pieces of the rows. So do
@@ -332,7 +359,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   };
   if (tid == 0) {
 #pragma unroll
-    for (int i = 0; i < MJ_STAGES; ++i)
+    for (int i = 0; i < (MJ_SPLIT ? 2 : 1) * MJ_STAGES; ++i)
       mj_mbar_init(bar0 + i * 8, 1);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
@@ -340,6 +367,10 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   loadQ();
   if (sched.num_items > 0)
     loadKV(0, 0);
+#if MJ_SPLIT
+  if (sched.num_items > 1 && sched.num_tiles > 1)
+    loadTile(1, 1, 1);
+#endif
   mj_cp_commit();
 
   float o[MJ_D / 2];
@@ -493,6 +524,9 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // it; `phase` holds the parity each stage waits for next.
   int seq = 0, seqWork = 0;
   unsigned phase = 0;
+#if MJ_SPLIT
+  unsigned phaseV = 0; // the V mbarriers' parities
+#endif
   for (;;) {
 #pragma unroll
   for (int i = 0; i < MJ_D / 2; ++i)
@@ -522,6 +556,14 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       mj_mbar_wait(bar0 + stage * 8, (phase >> stage) & 1);
       phase ^= 1u << stage;
     }
+#if MJ_SPLIT
+    // V of the item before, for its PV product below.
+    if (item > 0 && item - 1 < sched.num_tiles) {
+      const int vs = (seq + item - 1) % MJ_STAGES;
+      mj_mbar_wait(bar0 + (MJ_STAGES + vs) * 8, (phaseV >> vs) & 1);
+      phaseV ^= 1u << vs;
+    }
+#endif
     mj_cp_wait<0>();
     mj_fence_proxy_async();
     __syncthreads();
@@ -551,10 +593,24 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #endif
     mj_wgmma_commit();
     // The copies are issued while the tensor cores work.
+#if MJ_SPLIT
+    // V of the next tile; K of the tile after it (the stage of item - 1,
+    // whose S has completed); gathered chunks whole, one ahead.
+    if (item + 1 < sched.num_items) {
+      if (item + 1 < sched.num_tiles)
+        loadTile(item + 1, (seq + item + 1) % MJ_STAGES, 2);
+      else
+        loadKV(item + 1, (seq + item + 1) % MJ_STAGES);
+      mj_cp_commit();
+    }
+    if (item + 2 < sched.num_tiles)
+      loadTile(item + 2, (seq + item + 2) % MJ_STAGES, 1);
+#else
     if (item + 1 < sched.num_items) {
       loadKV(item + 1, (seq + item + 1) % MJ_STAGES);
       mj_cp_commit();
     }
+#endif
 #if !MJ_SKIP
     const bool masked = allowedBits(stage, bits);
 #endif
@@ -581,6 +637,13 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     MJ_TL_MARK(2);
   }
   if (MJ_SKIP ? pending >= 0 : sched.num_items > 0) {
+#if MJ_SPLIT
+    if (sched.num_items - 1 < sched.num_tiles) {
+      const int vs = (seq + sched.num_items - 1) % MJ_STAGES;
+      mj_mbar_wait(bar0 + (MJ_STAGES + vs) * 8, (phaseV >> vs) & 1);
+      phaseV ^= 1u << vs;
+    }
+#endif
     mj_wgmma_fence();
     issuePV(MJ_SKIP ? pending : (seq + sched.num_items - 1) % MJ_STAGES);
     mj_wgmma_commit();
@@ -610,6 +673,10 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     loadQ();
     if (sched.num_items > 0)
       loadKV(0, seq % MJ_STAGES);
+#if MJ_SPLIT
+    if (sched.num_items > 1 && sched.num_tiles > 1)
+      loadTile(1, (seq + 1) % MJ_STAGES, 1);
+#endif
     mj_cp_commit();
   }
   MJ_TL_MARK(4);
