@@ -50,7 +50,7 @@ std::string setFields(const std::string &set, const dsl::PatternDecl &pattern) {
 /// The statements that keep, in the clause words `c`, the keys where atom
 /// `t` holds.
 bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
-              std::string &out, std::string &whyNot) {
+              bool decided, std::string &out, std::string &whyNot) {
   if (t.opaque) {
     whyNot = "an atom of the mask has no linear form";
     return false;
@@ -68,10 +68,14 @@ bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
     return true;
   }
   if (t.setBlock > 0) {
+    if (decided)
+      out += "#ifndef MJ_EXP_BLOCKS_BY_SCHEDULE // (the schedule decides it)\n";
     out += fmt::format("    mj_rm_keep_block_set(c, q, k0, "
                        "MASKJIT_SELECTED_BITS(a, {0}, h, b), a->{0}_rows, "
                        "a->{0}_row_words, {1}LL, {2});\n",
                        t.setName, t.setBlock, t.negated ? "true" : "false");
+    if (decided)
+      out += "#endif\n";
     return true;
   }
   std::string rhs;
@@ -129,9 +133,16 @@ bool isRowOnly(const mask::SymAtom &t) {
 
 } // namespace
 
+bool blockAtomDecidedBySchedule(const mask::SymbolicSchedule &schedule,
+                                const mask::SymAtom &t, RowMaskTiles tiles) {
+  return t.setBlock > 0 && !t.negated && schedule.clauses.size() == 1 &&
+         tiles.tileM > 0 && tiles.tileN > 0 && t.setBlock % tiles.tileM == 0 &&
+         t.setBlock % tiles.tileN == 0;
+}
+
 std::string rowMaskFunction(const mask::SymbolicSchedule &schedule,
                             const dsl::PatternDecl &pattern,
-                            std::string *whyNot) {
+                            std::string *whyNot, RowMaskTiles tiles) {
   // Each atom on key blocks loops over the blocks a tile spans; past a few
   // (the 2-D neighbourhood has 16), the Hopper kernel runs out of registers
   // and the predicate per element is the better deal.
@@ -163,7 +174,9 @@ std::string rowMaskFunction(const mask::SymbolicSchedule &schedule,
         body += "    mj_rm_fill(c, 0xffffffffu);\n";
         filled = true;
       }
-      if (!atomCode(*t, pattern, body, reason)) {
+      if (!atomCode(*t, pattern,
+                    blockAtomDecidedBySchedule(schedule, *t, tiles), body,
+                    reason)) {
         if (whyNot)
           *whyNot = reason;
         return "";

@@ -132,8 +132,11 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   // PARTIAL tiles are masked a row at a time where the DNF allows it.
   out.source = codegen::buildKernelSource(
       pattern, dsl::selectorsUsed(program, pattern), predicate, config,
-      config.dilation > 1 ? std::string()
-                          : codegen::rowMaskFunction(out.schedule, pattern));
+      config.dilation > 1
+          ? std::string()
+          : codegen::rowMaskFunction(
+                out.schedule, pattern, nullptr,
+                {codegen::kernelTileM(config), codegen::kernelTileN(config)}));
   if (compile) {
     // The key covers what decides the binary: the generated source (pattern,
     // bindings, head_dim, dtype, template), the arch and both versions.

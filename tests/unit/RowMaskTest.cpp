@@ -201,3 +201,83 @@ TEST(RowMask, DnfIsThePredicateOnRandomPatterns) {
   // The generator reaches patterns with row masks often enough to matter.
   EXPECT_GT(withRowMask, 60);
 }
+
+// A chosen-block atom that is the DNF's only way in, over blocks the tiles
+// divide, is decided by the schedule: every tile it visits is one (query
+// block, key block) pair whose key block was chosen. The row mask then may
+// drop it (kernel experiment MJ_EXP_BLOCKS_BY_SCHEDULE); checked here on
+// the bound schedules with random chosen lists, Lq != Lk, several blocks
+// and tiles, and that two clauses, a negated atom or unaligned blocks keep
+// the atom.
+TEST(RowMask, ChosenBlockAtomDecidedByTheSchedule) {
+  test::Loaded l = test::load(R"(
+pattern bt(keep: int = 3, block: int = 64) {
+  causal and k / block in topk_blocks(keep, block)
+}
+pattern bt_or(keep: int = 3, block: int = 64) {
+  causal and (k / block in topk_blocks(keep, block) or q - k < 8)
+}
+pattern bt_not(keep: int = 3, block: int = 64) {
+  q >= k and not (k / block in topk_blocks(keep, block))
+}
+)");
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  std::mt19937_64 rng(21);
+  int checkedTiles = 0;
+  for (int iter = 0; iter < 48; ++iter) {
+    const int64_t block = std::vector<int64_t>{64, 128, 256, 100}[iter % 4];
+    const codegen::RowMaskTiles tiles = std::vector<codegen::RowMaskTiles>{
+        {64, 64}, {128, 128}, {128, 64}}[(iter / 4) % 3];
+    const std::string bind = "block=" + std::to_string(block);
+    for (const char *name : {"bt", "bt_or", "bt_not"}) {
+      mask::SymbolicSchedule sym = scheduleWith(l, name, {bind});
+      const mask::SymAtom *atom = nullptr;
+      for (const mask::SymClause &c : sym.clauses)
+        for (const mask::SymAtom &t : c)
+          if (t.setBlock > 0)
+            atom = &t;
+      ASSERT_NE(atom, nullptr) << name;
+      const bool aligned = block % tiles.tileM == 0 && block % tiles.tileN == 0;
+      const bool decided =
+          codegen::blockAtomDecidedBySchedule(sym, *atom, tiles);
+      const std::string what = std::string(name) + " " + bind + " tiles " +
+                               std::to_string(tiles.tileM) + "x" +
+                               std::to_string(tiles.tileN);
+      EXPECT_EQ(decided, std::string(name) == "bt" && aligned) << what;
+      const std::string code =
+          codegen::rowMaskFunction(sym, l.pattern(name), nullptr, tiles);
+      EXPECT_EQ(code.find("MJ_EXP_BLOCKS_BY_SCHEDULE") != std::string::npos,
+                decided)
+          << what;
+      if (!decided)
+        continue;
+      const int64_t lq = 1 + rng() % 1500, lk = 1 + rng() % 1500;
+      const int64_t qBlocks = (lq + block - 1) / block,
+                    kBlocks = (lk + block - 1) / block;
+      std::vector<std::vector<int64_t>> rows(qBlocks);
+      for (auto &row : rows)
+        for (int i = rng() % 5; i > 0; --i)
+          row.push_back(static_cast<int64_t>(rng() % (kBlocks + 1)));
+      std::string error;
+      auto s = mask::bindSchedule(
+          sym, {{"block", block}, {"keep", 3}}, lq, lk, tiles.tileM,
+          tiles.tileN, error, {{"topk_blocks", mask::flattenBlockSets(rows)}});
+      ASSERT_TRUE(s.has_value()) << what << ": " << error;
+      std::vector<std::string> map = blockRows(*s);
+      for (size_t qt = 0; qt < map.size(); ++qt)
+        for (size_t kt = 0; kt < map[qt].size(); ++kt) {
+          if (map[qt][kt] == '.')
+            continue;
+          ++checkedTiles;
+          const int64_t qb = int64_t(qt) * tiles.tileM / block,
+                        kb = int64_t(kt) * tiles.tileN / block;
+          const std::vector<int64_t> &chosen = rows[qb];
+          EXPECT_NE(std::find(chosen.begin(), chosen.end(), kb), chosen.end())
+              << what << " Lq=" << lq << " Lk=" << lk << ": tile (" << qt
+              << ", " << kt << ") visited, key block " << kb
+              << " not chosen by query block " << qb;
+        }
+    }
+  }
+  EXPECT_GT(checkedTiles, 100);
+}

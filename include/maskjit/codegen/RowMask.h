@@ -16,14 +16,30 @@
 
 namespace maskjit::codegen {
 
+/// The kernel's tile, when known (0: unknown).
+struct RowMaskTiles {
+  int64_t tileM = 0, tileN = 0;
+};
+
+/// Whether the schedule alone decides atom `t` on every tile a kernel with
+/// `tiles` visits: a chosen-block atom (`k / block in topk_blocks`, not
+/// negated) that is the DNF's only way in (one clause), over blocks that
+/// tiles divide on both sides, so that a tile is one (query block, key
+/// block) pair and is visited only if that key block was chosen.
+bool blockAtomDecidedBySchedule(const mask::SymbolicSchedule &schedule,
+                                const mask::SymAtom &t, RowMaskTiles tiles);
+
 /// The row-mask function (it follows the kernel prelude and the predicate,
 /// and needs the helpers of codegen/kernels/row_mask.cuh); empty, with the
 /// reason in `whyNot`, when some atom has no row form: an opaque atom, a
 /// block term (chunks), a comparison of runtime-array values (documents),
-/// or a symbol the kernel does not know.
+/// or a symbol the kernel does not know. An atom the schedule decides
+/// (above) is kept unless the kernel experiment MJ_EXP_BLOCKS_BY_SCHEDULE
+/// is defined (it drops the atom: no bitmap load per PARTIAL row).
 std::string rowMaskFunction(const mask::SymbolicSchedule &schedule,
                             const dsl::PatternDecl &pattern,
-                            std::string *whyNot = nullptr);
+                            std::string *whyNot = nullptr,
+                            RowMaskTiles tiles = {});
 
 } // namespace maskjit::codegen
 
