@@ -46,7 +46,23 @@
 // dilated patterns), not the 128 x 64 shape. Written in session 9 and
 // checked by ptxas only (no spills, wgmma not serialized); to be measured
 // with bench/ab_kernel_flags.sh, then kept as the default or removed.
-#if defined(MJ_EXP_SPLIT_KV) && MASKJIT_DILATION == 1 && !MJ_SKIP
+// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_XWORK; 64 x 64 tiles,
+// not dilated): the software pipeline runs across works. Q has two
+// buffers (loaded a work ahead, completion on an mbarrier through
+// cp.async.mbarrier.arrive), K two stages and V three (K and V on
+// mbarriers of their own), the next work is claimed two ahead and its
+// first tile loaded during the last item of the current one, and a work's
+// last PV product and its output are done during the first item of the
+// next (its S overlaps them): the hand-over between works, about three
+// items' time per work for block top-k keep 16 (bench/RESULTS.md, session
+// 9), mostly disappears. Written in session 9, checked by ptxas only; to
+// be measured with bench/ab_kernel_flags.sh, then kept or removed.
+#if defined(MJ_EXP_XWORK) && MJ_BM == 64 && MJ_BN == 64 && MASKJIT_DILATION == 1
+#define MJ_XWORK 1
+#else
+#define MJ_XWORK 0
+#endif
+#if defined(MJ_EXP_SPLIT_KV) && MASKJIT_DILATION == 1 && !MJ_SKIP && !MJ_XWORK
 #define MJ_SPLIT 1
 #else
 #define MJ_SPLIT 0
@@ -221,13 +237,23 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // tile of each stage's item, and whether every row may see all its keys
   // (a gathered chunk of full keys: no mask); each stage's gathered keys.
   uint64_t *const sBar = reinterpret_cast<uint64_t *>(gbase + MJ_TILE_BYTES);
-  int *const sNext = reinterpret_cast<int *>(sBar + (MJ_SPLIT ? 2 : 1) * MJ_STAGES);
+  int *const sNext =
+      reinterpret_cast<int *>(sBar + (MJ_XWORK ? 7 : (MJ_SPLIT ? 2 : 1) * MJ_STAGES));
   int(*const sItem)[3] = reinterpret_cast<int(*)[3]>(sNext + 2);
   int(*const sKey)[MJ_BN] = reinterpret_cast<int(*)[MJ_BN]>(sNext + 2 + 3 * MJ_STAGES);
+#if MJ_XWORK
+  // Two Q buffers, two K stages, three V stages (as many bytes as one Q
+  // buffer and three K/V stages when Q and K/V tiles are the same size).
+  const unsigned sQ = base, sK = base + 2 * MJ_Q_BYTES, sV = sK + 2 * MJ_KV_BYTES;
+  unsigned char *const gQ = gbase;
+  unsigned char *const gK = gbase + 2 * MJ_Q_BYTES;
+  unsigned char *const gV = gK + 2 * MJ_KV_BYTES;
+#else
   const unsigned sQ = base, sK = base + MJ_Q_BYTES, sV = sK + MJ_STAGES * MJ_KV_BYTES;
   unsigned char *const gQ = gbase;
   unsigned char *const gK = gbase + MJ_Q_BYTES;
   unsigned char *const gV = gK + MJ_STAGES * MJ_KV_BYTES;
+#endif
 
   const int tid = threadIdx.x, wg = tid / 128, lane = tid % 32;
   const int warp = (tid % 128) / 32, g = lane / 4, t4 = lane % 4;
@@ -357,6 +383,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       mj_cp_async16(gQ + mj_swizzle(MJ_BM, r, c8), Qg + qq * p.q_ss + c8 * 8, ok);
     }
   };
+#if !MJ_XWORK
   if (tid == 0) {
 #pragma unroll
     for (int i = 0; i < (MJ_SPLIT ? 2 : 1) * MJ_STAGES; ++i)
@@ -372,6 +399,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     loadTile(1, 1, 1);
 #endif
   mj_cp_commit();
+#endif
 
   float o[MJ_D / 2];
   // Running max (raw scores, unscaled) and sum of each thread's two rows.
@@ -380,7 +408,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   const float scale = p.scale_log2;
   // Descriptors of the tiles' first k-step; later steps add their offset
   // (in 16-byte units) to the start address field.
-  const uint64_t qDesc = mj_desc(sQ + wg * 64 * 128, 16, 1024);
+  const uint64_t qDesc0 = mj_desc(sQ + wg * 64 * 128, 16, 1024);
   const uint64_t kDesc0 = mj_desc(sK, 16, 1024);
   const uint64_t vDesc0 = mj_desc(sV, MJ_BN * 128, 1024);
 
@@ -388,8 +416,9 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   unsigned pa[MJ_BN / 16][4]; // P of the previous item as A fragments
 
   // S = Q K^T for this warpgroup's 64 rows and the 128 keys of a stage.
-  auto issueS = [&](int stage) {
+  auto issueS = [&](int stage, int qbuf = 0) {
     const uint64_t kDesc = kDesc0 + stage * (MJ_KV_BYTES >> 4);
+    const uint64_t qDesc = qDesc0 + qbuf * (MJ_Q_BYTES >> 4);
 #pragma unroll
     for (int kk = 0; kk < MJ_D / 16; ++kk) {
       // 16 elements further along the 128-byte line, or the next block.
@@ -522,6 +551,9 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // Stages are used round-robin across works: item j of a work uses stage
   // (seq + j) % 3. Each stage's mbarrier completes once per TMA copy into
   // it; `phase` holds the parity each stage waits for next.
+#if MJ_XWORK
+// @MASKJIT_XWORK_LOOP@
+#else
   int seq = 0, seqWork = 0;
   unsigned phase = 0;
 #if MJ_SPLIT
@@ -752,5 +784,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     break;
   work = next;
   }
+#endif
   MJ_TL_FINISH();
 }
