@@ -8,7 +8,8 @@
 # first time only; then at 32k (B=1, H=32, D=128, bf16) dense on both
 # Hopper shapes, block top-k keep 16 of 64 on random and positional inputs
 # and keep 8 (blocks estimated once and given back: the attention alone)
-# and a dilated window.
+# and a dilated window. Every run has a time limit: a variant that hangs
+# shows as a missing line, not a lost call.
 # Usage (repo root, on the GPU machine):
 #   EXP_FLAGS=";-DMJ_EXP_SPLIT_KV" bench/ab_kernel_flags.sh [maskc]
 set -u
@@ -41,14 +42,14 @@ for rep in 1 2; do
       done
     fi
     for tiles in 128 64; do
-      "$M" run bench/patterns/dense.mask $S --bench --iters 3 --kernel hopper --tile-m $tiles |
+      timeout 120 "$M" run bench/patterns/dense.mask $S --bench --iters 3 --kernel hopper --tile-m $tiles |
         tail -1 | sed "s/^/dense ${tiles}x${tiles}: /"
     done
     for sets in random16 positional16 random8; do
-      "$M" run $P $S --set keep=${sets//[a-z]/} --set block=64 --bench --iters 30 \
+      timeout 60 "$M" run $P $S --set keep=${sets//[a-z]/} --set block=64 --bench --iters 30 \
         --select sets=@/tmp/ab_$sets.json | tail -1 | sed "s/^/block top-k $sets: /"
     done
-    "$M" run bench/patterns/dilated_window.mask --set window=4096 --set dilation=4 $S --bench \
+    timeout 60 "$M" run bench/patterns/dilated_window.mask --set window=4096 --set dilation=4 $S --bench \
       --iters 20 | tail -1 | sed 's/^/dilated window 4096\/4: /'
   done
 done

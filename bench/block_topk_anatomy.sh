@@ -34,9 +34,9 @@ for flags in "" "-DMJ_EXP_TIMELINE"; do
   echo "== kernel flags '$flags'"
   for sets in r16 local shared uniform nodiag r8 r32; do
     keep=16; [ $sets = r8 ] && keep=8; [ $sets = r32 ] && keep=32
-    "$M" run $P $S --set keep=$keep --bench --iters 30 --select sets=@/tmp/anat_$sets.json |
+    timeout 60 "$M" run $P $S --set keep=$keep --bench --iters 30 --select sets=@/tmp/anat_$sets.json |
       grep -E "^bench|^timeline" | tail -2 | sed "s/^/$sets: /"
   done
-  "$M" run bench/patterns/dense.mask --lq 32768 --heads 32 --bench --iters 3 --kernel hopper \
+  timeout 120 "$M" run bench/patterns/dense.mask --lq 32768 --heads 32 --bench --iters 3 --kernel hopper \
     --tile-m 64 | grep -E "^bench|^timeline" | tail -2 | sed "s/^/dense 64x64: /"
 done
