@@ -4,7 +4,8 @@
 # in EXP_FLAGS, the empty variant (the default kernel) first, and the list
 # runs twice so that drift between runs shows. Per variant: --check of
 # small shapes that cover the kernel's paths (TMA tiles, gathered keys,
-# dilated classes, batch, GQA, Lq != Lk; 64 x 64 and 128 x 128 tiles), the
+# dilated classes, batch, GQA, Lq != Lk, works whose rows see no key; 64 x 64
+# and 128 x 128 tiles), the
 # first time only; then at 32k (B=1, H=32, D=128, bf16) dense on both
 # Hopper shapes, block top-k keep 16 of 64 on random and positional inputs
 # and keep 8 (blocks estimated once and given back: the attention alone)
@@ -35,6 +36,9 @@ for rep in 1 2; do
           "examples/patterns/strided.mask --lq 2000 --heads 2 --batch 2 --set stride=64 --set local=128" \
           "bench/patterns/dense.mask --lq 777 --heads 3 --tile-m 64" "bench/patterns/dense.mask --lq 777 --heads 3" \
           "examples/patterns/causal.mask --lq 1000 --lk 1300 --heads 2" \
+          "examples/patterns/causal.mask --lq 1000 --lk 300 --heads 2 --batch 2 --kernel hopper --tile-m 64" \
+          "examples/patterns/strided.mask --lq 2000 --heads 2 --set stride=64 --set local=128 --kernel hopper --tile-m 64" \
+          "examples/patterns/sliding_window.mask --lq 5000 --heads 3 --set window=300 --kernel hopper --tile-m 64" \
           "bench/patterns/dilated_window.mask --set window=300 --set dilation=3 --lq 1000 --heads 2"; do
         line=$(timeout 60 "$M" run $args --check 2>&1 | grep -E "^check|rror" | tail -1)
         echo "  $(echo $args | cut -d' ' -f1 | xargs basename): ${line:0:110}"
