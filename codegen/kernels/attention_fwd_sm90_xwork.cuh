@@ -1,9 +1,9 @@
 // maskjit attention forward kernel, Hopper path: the main loop of the
 // kernel experiment MJ_EXP_XWORK (see attention_fwd_sm90.cuh, where it is
 // described). Not a file of its own in the generated source: the build
-// splices it into maskjit_attention_fwd's body in place of the line
-// `// @MASKJIT_XWORK_LOOP@` (codegen/CMakeLists.txt), so that it sees the
-// kernel's variables and lambdas.
+// splices it into maskjit_attention_fwd's body in place of a marker line
+// (codegen/CMakeLists.txt), so that it sees the kernel's variables and
+// lambdas.
   // ---- MJ_XWORK: one software pipeline across works (see the top) ----
   // Barriers: K stages 0-1, V stages 2-4, Q buffers 5-6 (the Q ones count
   // an arrival per thread: cp.async.mbarrier.arrive when its copies land).
