@@ -212,25 +212,27 @@
       __syncthreads();
       MJ_TL_MARK(item == 0 ? 0 : 1);
       MJ_TL_COUNT(7);
-      mj_wgmma_fence();
-      issueS(ks, qb);
-      mj_wgmma_commit();
-      if (pvStage >= 0)
-        issuePV(pvStage);
-      mj_wgmma_commit();
-      // The next item: this work's, or the next work's first (its
-      // schedule read now, while the tensor cores work). Its K stage held
-      // item - 1 (S done), its V stage item - 2 (PV done).
-      if (item + 1 < L) {
-        loadItem(sched, work, item + 1, (gi + 1) % 2, (gi + 1) % 3);
-        mj_cp_commit();
-      } else if (nxt < totalWork) {
+      // On the last item, the next work's first (its schedule is read
+      // here, before S's registers are live: fewer registers at once). Its
+      // K stage held item - 1 (S done), its V stage item - 2 (PV done).
+      if (item + 1 == L && nxt < totalWork) {
         mj_schedule nsched(p, workH(nxt), workB(nxt), workQt(nxt), MJ_BN, 0);
         if (nsched.num_items > 0) {
           loadItem(nsched, nxt, 0, (gi + 1) % 2, (gi + 1) % 3);
           mj_cp_commit();
           nextLoaded = true;
         }
+      }
+      mj_wgmma_fence();
+      issueS(ks, qb);
+      mj_wgmma_commit();
+      if (pvStage >= 0)
+        issuePV(pvStage);
+      mj_wgmma_commit();
+      // This work's next item, while the tensor cores work.
+      if (item + 1 < L) {
+        loadItem(sched, work, item + 1, (gi + 1) % 2, (gi + 1) % 3);
+        mj_cp_commit();
       }
       unsigned bits[2];
       const bool masked = allowedBits(vs, bits);
