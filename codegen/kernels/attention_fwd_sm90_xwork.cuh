@@ -212,17 +212,24 @@
       __syncthreads();
       MJ_TL_MARK(item == 0 ? 0 : 1);
       MJ_TL_COUNT(7);
-      // On the last item, the next work's first (its schedule is read
-      // here, before S's registers are live: fewer registers at once). Its
-      // K stage held item - 1 (S done), its V stage item - 2 (PV done).
-      if (item + 1 == L && nxt < totalWork) {
-        mj_schedule nsched(p, workH(nxt), workB(nxt), workQt(nxt), MJ_BN, 0);
-        if (nsched.num_items > 0) {
-          loadItem(nsched, nxt, 0, (gi + 1) % 2, (gi + 1) % 3);
-          mj_cp_commit();
-          nextLoaded = true;
+      // On the last item, the next work's first. Its K stage held item - 1
+      // (S done), its V stage item - 2 (PV done). Its schedule is read here,
+      // before S's registers are live (no spills), though the tensor cores
+      // then wait for those reads; -DMJ_EXP_XWORK_LATE_NEXT reads it after
+      // S and PV are issued (8 bytes of spills on block top-k).
+      auto loadNextFirst = [&]() {
+        if (item + 1 == L && nxt < totalWork) {
+          mj_schedule nsched(p, workH(nxt), workB(nxt), workQt(nxt), MJ_BN, 0);
+          if (nsched.num_items > 0) {
+            loadItem(nsched, nxt, 0, (gi + 1) % 2, (gi + 1) % 3);
+            mj_cp_commit();
+            nextLoaded = true;
+          }
         }
-      }
+      };
+#ifndef MJ_EXP_XWORK_LATE_NEXT
+      loadNextFirst();
+#endif
       mj_wgmma_fence();
       issueS(ks, qb);
       mj_wgmma_commit();
@@ -234,6 +241,9 @@
         loadItem(sched, work, item + 1, (gi + 1) % 2, (gi + 1) % 3);
         mj_cp_commit();
       }
+#ifdef MJ_EXP_XWORK_LATE_NEXT
+      loadNextFirst();
+#endif
       unsigned bits[2];
       const bool masked = allowedBits(vs, bits);
       mj_wgmma_wait<1>();
