@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A/B of kernel experiments: each variant is a set of NVRTC flags
-# (MASKJIT_NVRTC_FLAGS, e.g. -DMJ_EXP_SPLIT_KV); variants are ';'-separated
+# (MASKJIT_NVRTC_FLAGS, e.g. -DMJ_EXP_TIMELINE); variants are ';'-separated
 # in EXP_FLAGS, the empty variant (the default kernel) first, and the list
 # runs twice so that drift between runs shows. Per variant: --check of
 # small shapes that cover the kernel's paths (TMA tiles, gathered keys,
@@ -12,7 +12,7 @@
 # and a dilated window. Every run has a time limit: a variant that hangs
 # shows as a missing line, not a lost call.
 # Usage (repo root, on the GPU machine):
-#   EXP_FLAGS=";-DMJ_EXP_SPLIT_KV" bench/ab_kernel_flags.sh [maskc]
+#   EXP_FLAGS=";-DMJ_EXP_EARLY_SCHED" bench/ab_kernel_flags.sh [maskc]
 set -u
 M=${1:-.gpu/maskc}
 P=examples/patterns/block_topk.mask

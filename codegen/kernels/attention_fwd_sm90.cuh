@@ -38,35 +38,6 @@
 #error "the Hopper kernel runs 128x128, 64x64 or 128x64 tiles"
 #endif
 #define MJ_SKIP (MJ_BM == 128 && MJ_BN == 64)
-// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_SPLIT_KV): K and V of a
-// tile on mbarriers of their own, K loaded two items ahead (its stage is
-// free once S of the item before has completed) and V one ahead, so that
-// both have two iterations to land instead of K one; the next work's
-// first two key tiles are loaded at the hand-over. TMA tiles only (not
-// dilated patterns), not the 128 x 64 shape. Written in session 9 and
-// checked by ptxas only (no spills, wgmma not serialized); to be measured
-// with bench/ab_kernel_flags.sh, then kept as the default or removed.
-// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_XWORK; 64 x 64 tiles,
-// not dilated): the software pipeline runs across works. Q has two
-// buffers (loaded a work ahead, completion on an mbarrier through
-// cp.async.mbarrier.arrive), K two stages and V three (K and V on
-// mbarriers of their own), the next work is claimed two ahead and its
-// first tile loaded during the last item of the current one, and a work's
-// last PV product and its output are done during the first item of the
-// next (its S overlaps them): the hand-over between works, about three
-// items' time per work for block top-k keep 16 (bench/RESULTS.md, session
-// 9), mostly disappears. Written in session 9, checked by ptxas only; to
-// be measured with bench/ab_kernel_flags.sh, then kept or removed.
-#if defined(MJ_EXP_XWORK) && MJ_BM == 64 && MJ_BN == 64 && MASKJIT_DILATION == 1
-#define MJ_XWORK 1
-#else
-#define MJ_XWORK 0
-#endif
-#if defined(MJ_EXP_SPLIT_KV) && MASKJIT_DILATION == 1 && !MJ_SKIP && !MJ_XWORK
-#define MJ_SPLIT 1
-#else
-#define MJ_SPLIT 0
-#endif
 #define MJ_THREADS (MJ_BM * 2) // a warpgroup per 64 query rows
 #define MJ_CTAS_PER_SM (MJ_BM == 64 ? 2 : 1)
 #define MJ_STAGES 3 // K/V stages in shared memory
@@ -238,22 +209,13 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // (a gathered chunk of full keys: no mask); each stage's gathered keys.
   uint64_t *const sBar = reinterpret_cast<uint64_t *>(gbase + MJ_TILE_BYTES);
   int *const sNext =
-      reinterpret_cast<int *>(sBar + (MJ_XWORK ? 7 : (MJ_SPLIT ? 2 : 1) * MJ_STAGES));
+      reinterpret_cast<int *>(sBar + MJ_STAGES);
   int(*const sItem)[3] = reinterpret_cast<int(*)[3]>(sNext + 2);
   int(*const sKey)[MJ_BN] = reinterpret_cast<int(*)[MJ_BN]>(sNext + 2 + 3 * MJ_STAGES);
-#if MJ_XWORK
-  // Two Q buffers, two K stages, three V stages (as many bytes as one Q
-  // buffer and three K/V stages when Q and K/V tiles are the same size).
-  const unsigned sQ = base, sK = base + 2 * MJ_Q_BYTES, sV = sK + 2 * MJ_KV_BYTES;
-  unsigned char *const gQ = gbase;
-  unsigned char *const gK = gbase + 2 * MJ_Q_BYTES;
-  unsigned char *const gV = gK + 2 * MJ_KV_BYTES;
-#else
   const unsigned sQ = base, sK = base + MJ_Q_BYTES, sV = sK + MJ_STAGES * MJ_KV_BYTES;
   unsigned char *const gQ = gbase;
   unsigned char *const gK = gbase + MJ_Q_BYTES;
   unsigned char *const gV = gK + MJ_STAGES * MJ_KV_BYTES;
-#endif
 
   const int tid = threadIdx.x, wg = tid / 128, lane = tid % 32;
   const int warp = (tid % 128) / 32, g = lane / 4, t4 = lane % 4;
@@ -298,27 +260,15 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   const unsigned bar0 = mj_smem(&sBar[0]);
   // Key tiles: one thread hands the copy to the TMA. The box is 64 columns
   // (one 128-byte swizzled line) by 128 keys; rows past Lk read as zero.
-  // With MJ_SPLIT, `parts` says which of K (1) and V (2) to load, each on
-  // its own mbarrier (V's follow K's).
-  auto loadTile = [&](int item, int stage, int parts = 3) {
+  auto loadTile = [&](int item, int stage) {
     if (tid != 0)
       return;
     int tile;
     const int kind = sched.item(item, tile);
-    if (parts & 1) {
-      sItem[stage][0] = kind;
-      sItem[stage][1] = tile;
-    }
+    sItem[stage][0] = kind;
+    sItem[stage][1] = tile;
     const unsigned bar = bar0 + stage * 8;
-    const unsigned barV = MJ_SPLIT ? bar0 + (MJ_STAGES + stage) * 8 : bar;
-    if (!MJ_SPLIT) {
-      mj_mbar_expect_tx(bar, 2 * MJ_KV_BYTES);
-    } else {
-      if (parts & 1)
-        mj_mbar_expect_tx(bar, MJ_KV_BYTES);
-      if (parts & 2)
-        mj_mbar_expect_tx(barV, MJ_KV_BYTES);
-    }
+    mj_mbar_expect_tx(bar, 2 * MJ_KV_BYTES);
     int c[4] = {0, 0, 0, 0};
     const int row = tile * MJ_BN;
     c[1] = p.tma_seq_dim == 1 ? row : p.tma_head_dim == 1 ? kvh : b;
@@ -327,10 +277,8 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #pragma unroll
     for (int blk = 0; blk < MJ_D / 64; ++blk) {
       const unsigned off = stage * MJ_KV_BYTES + blk * MJ_BN * 128;
-      if (!MJ_SPLIT || (parts & 1))
-        mj_tma_load(sK + off, tm.k, bar, blk * 64, c[1], c[2], c[3]);
-      if (!MJ_SPLIT || (parts & 2))
-        mj_tma_load(sV + off, tm.v, barV, blk * 64, c[1], c[2], c[3]);
+      mj_tma_load(sK + off, tm.k, bar, blk * 64, c[1], c[2], c[3]);
+      mj_tma_load(sV + off, tm.v, bar, blk * 64, c[1], c[2], c[3]);
     }
   };
   // Gathered keys: every thread copies 16-byte pieces of the rows. So do
@@ -383,10 +331,9 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       mj_cp_async16(gQ + mj_swizzle(MJ_BM, r, c8), Qg + qq * p.q_ss + c8 * 8, ok);
     }
   };
-#if !MJ_XWORK
   if (tid == 0) {
 #pragma unroll
-    for (int i = 0; i < (MJ_SPLIT ? 2 : 1) * MJ_STAGES; ++i)
+    for (int i = 0; i < MJ_STAGES; ++i)
       mj_mbar_init(bar0 + i * 8, 1);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
@@ -394,12 +341,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   loadQ();
   if (sched.num_items > 0)
     loadKV(0, 0);
-#if MJ_SPLIT
-  if (sched.num_items > 1 && sched.num_tiles > 1)
-    loadTile(1, 1, 1);
-#endif
   mj_cp_commit();
-#endif
 
   float o[MJ_D / 2];
   // Running max (raw scores, unscaled) and sum of each thread's two rows.
@@ -551,14 +493,8 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // Stages are used round-robin across works: item j of a work uses stage
   // (seq + j) % 3. Each stage's mbarrier completes once per TMA copy into
   // it; `phase` holds the parity each stage waits for next.
-#if MJ_XWORK
-// @MASKJIT_XWORK_LOOP@
-#else
   int seq = 0, seqWork = 0;
   unsigned phase = 0;
-#if MJ_SPLIT
-  unsigned phaseV = 0; // the V mbarriers' parities
-#endif
   for (;;) {
 #pragma unroll
   for (int i = 0; i < MJ_D / 2; ++i)
@@ -588,14 +524,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       mj_mbar_wait(bar0 + stage * 8, (phase >> stage) & 1);
       phase ^= 1u << stage;
     }
-#if MJ_SPLIT
-    // V of the item before, for its PV product below.
-    if (item > 0 && item - 1 < sched.num_tiles) {
-      const int vs = (seq + item - 1) % MJ_STAGES;
-      mj_mbar_wait(bar0 + (MJ_STAGES + vs) * 8, (phaseV >> vs) & 1);
-      phaseV ^= 1u << vs;
-    }
-#endif
     mj_cp_wait<0>();
     mj_fence_proxy_async();
     __syncthreads();
@@ -625,24 +553,10 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #endif
     mj_wgmma_commit();
     // The copies are issued while the tensor cores work.
-#if MJ_SPLIT
-    // V of the next tile; K of the tile after it (the stage of item - 1,
-    // whose S has completed); gathered chunks whole, one ahead.
-    if (item + 1 < sched.num_items) {
-      if (item + 1 < sched.num_tiles)
-        loadTile(item + 1, (seq + item + 1) % MJ_STAGES, 2);
-      else
-        loadKV(item + 1, (seq + item + 1) % MJ_STAGES);
-      mj_cp_commit();
-    }
-    if (item + 2 < sched.num_tiles)
-      loadTile(item + 2, (seq + item + 2) % MJ_STAGES, 1);
-#else
     if (item + 1 < sched.num_items) {
       loadKV(item + 1, (seq + item + 1) % MJ_STAGES);
       mj_cp_commit();
     }
-#endif
 #if !MJ_SKIP
     const bool masked = allowedBits(stage, bits);
 #endif
@@ -669,13 +583,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     MJ_TL_MARK(2);
   }
   if (MJ_SKIP ? pending >= 0 : sched.num_items > 0) {
-#if MJ_SPLIT
-    if (sched.num_items - 1 < sched.num_tiles) {
-      const int vs = (seq + sched.num_items - 1) % MJ_STAGES;
-      mj_mbar_wait(bar0 + (MJ_STAGES + vs) * 8, (phaseV >> vs) & 1);
-      phaseV ^= 1u << vs;
-    }
-#endif
     mj_wgmma_fence();
     issuePV(MJ_SKIP ? pending : (seq + sched.num_items - 1) % MJ_STAGES);
     mj_wgmma_commit();
@@ -705,10 +612,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     loadQ();
     if (sched.num_items > 0)
       loadKV(0, seq % MJ_STAGES);
-#if MJ_SPLIT
-    if (sched.num_items > 1 && sched.num_tiles > 1)
-      loadTile(1, (seq + 1) % MJ_STAGES, 1);
-#endif
     mj_cp_commit();
   }
   MJ_TL_MARK(4);
@@ -784,6 +687,5 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     break;
   work = next;
   }
-#endif
   MJ_TL_FINISH();
 }

@@ -34,8 +34,7 @@ bool blockAtomDecidedBySchedule(const mask::SymbolicSchedule &schedule,
 /// reason in `whyNot`, when some atom has no row form: an opaque atom, a
 /// block term (chunks), a comparison of runtime-array values (documents),
 /// or a symbol the kernel does not know. An atom the schedule decides
-/// (above) is kept unless the kernel experiment MJ_EXP_BLOCKS_BY_SCHEDULE
-/// is defined (it drops the atom: no bitmap load per PARTIAL row).
+/// (above) is left out (a comment says so): no bitmap load per PARTIAL row.
 std::string rowMaskFunction(const mask::SymbolicSchedule &schedule,
                             const dsl::PatternDecl &pattern,
                             std::string *whyNot = nullptr,
