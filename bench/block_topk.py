@@ -10,8 +10,10 @@ attends), exports the chosen blocks, then runs the attention alone with them
 given back. FlexAttention gets the same blocks as a (head, query block, key
 block) table in its mask_mod. "Useful" TFLOP/s count 4·D per allowed pair.
 Usage (repo root, GPU machine): bench/block_topk.py MASKC [S...]
+(ONLY=auto,portable: the variants with those labels alone.)
 """
 import json
+import os
 import subprocess
 import sys
 
@@ -79,7 +81,10 @@ def main():
         dense_tflops = dense["bench"]["tflops"]
         torch.manual_seed(0)
         q, k, v = (torch.randn(1, H, s, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+        only = [x for x in os.environ.get("ONLY", "").split(",") if x]
         for kernel, kernel_args, keep, block in VARIANTS:
+            if only and kernel not in only:
+                continue
             for inputs in ("random", "positional"):
                 row = variant(maskc, s, kernel, kernel_args, keep, block, inputs, q, k, v,
                               dense_tflops)
