@@ -38,17 +38,6 @@
 #error "the Hopper kernel runs 128x128, 64x64 or 128x64 tiles"
 #endif
 #define MJ_SKIP (MJ_BM == 128 && MJ_BN == 64)
-// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_EARLY_SCHED; 64 x 64):
-// the next work's schedule (its segment and gather ranges, its tile count:
-// a chain of dependent global loads, ~4000 SM cycles of thread 0 per work
-// for block top-k keep 16 by the timeline of session 10) is read during
-// the current work's second item, while the tensor cores run its S and PV
-// products, instead of at the hand-over.
-#if defined(MJ_EXP_EARLY_SCHED) && MJ_BM == 64
-#define MJ_EARLY 1
-#else
-#define MJ_EARLY 0
-#endif
 #define MJ_THREADS (MJ_BM * 2) // a warpgroup per 64 query rows
 #define MJ_CTAS_PER_SM (MJ_BM == 64 ? 2 : 1)
 #define MJ_STAGES 3 // K/V stages in shared memory
@@ -263,16 +252,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   };
   decode(work);
   mj_schedule sched(p, h, b, qt, MJ_BN, cls);
-#if MJ_EARLY
-  int nqt = 0, ncls = 0, nh = 0, nb = 0, nkvh = 0;
-  auto decodeNext = [&](int w) {
-    nqt = p.num_q_tiles - 1 - w % p.num_q_tiles;
-    ncls = (w / p.num_q_tiles) % MASKJIT_DILATION;
-    nh = (w / classTiles) % p.heads;
-    nb = w / (classTiles * p.heads);
-    nkvh = nh / (p.heads / p.kv_heads);
-  };
-#endif
   int q0 = qt * MJ_BM;
   const uint16_t *Kg = p.k + b * p.k_sb + kvh * p.k_sh;
   const uint16_t *Vg = p.v + b * p.v_sb + kvh * p.v_sh;
@@ -537,16 +516,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   int nextWork = 0;
   if (tid == 0)
     nextWork = atomicAdd(p.work_counter, 1);
-#if MJ_EARLY
-  // Thread 0 publishes the next work before the barrier of the item that
-  // reads its schedule: item 1 (after item 0, the claim has returned), or
-  // item 0 of a work with one item.
-  const int n = sched.num_items, early = n > 1 ? 1 : 0;
-  if (n == 1 && tid == 0)
-    sNext[seqWork & 1] = gridDim.x + nextWork;
-  int next = totalWork;
-  mj_schedule nsched = sched;
-#endif
   for (int item = 0; item < sched.num_items; ++item) {
     const int stage = (seq + item) % MJ_STAGES;
     // Wait for this item: TMA tiles on their stage's mbarrier, gathered
@@ -591,15 +560,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #if !MJ_SKIP
     const bool masked = allowedBits(stage, bits);
 #endif
-#if MJ_EARLY
-    if (item == early) {
-      next = sNext[seqWork & 1];
-      if (next < totalWork) {
-        decodeNext(next);
-        nsched = mj_schedule(p, nh, nb, nqt, MJ_BN, ncls);
-      }
-    }
-#endif
     mj_wgmma_wait<1>();
     mj_fence_operands(s);
     float alpha[2];
@@ -620,10 +580,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #if MJ_SKIP
     pending = mine ? stage : -1;
 #endif
-#if MJ_EARLY
-    if (item == 0 && n > 1 && tid == 0)
-      sNext[seqWork & 1] = gridDim.x + nextWork;
-#endif
     MJ_TL_MARK(2);
   }
   if (MJ_SKIP ? pending >= 0 : sched.num_items > 0) {
@@ -641,34 +597,15 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // Prefetch the next work's Q and first key tile, then write this work's
   // output while they land. The barrier: every thread is done with Q and
   // with the stages.
-#if MJ_EARLY
-  if (n == 0 && tid == 0)
-#else
   if (tid == 0)
-#endif
     sNext[seqWork & 1] = gridDim.x + nextWork;
   const int oh = h, ob = b, oq0 = q0, ores = sched.res;
   __syncthreads();
-#if MJ_EARLY
-  if (n == 0)
-    next = sNext[seqWork & 1];
-#else
   const int next = sNext[seqWork & 1];
-#endif
   ++seqWork;
   if (next < totalWork) {
-#if MJ_EARLY
-    if (n > 0) {
-      qt = nqt, cls = ncls, h = nh, b = nb, kvh = nkvh;
-      sched = nsched;
-    } else {
-      decode(next);
-      sched = mj_schedule(p, h, b, qt, MJ_BN, cls);
-    }
-#else
     decode(next);
     sched = mj_schedule(p, h, b, qt, MJ_BN, cls);
-#endif
     q0 = qt * MJ_BM;
     Kg = p.k + b * p.k_sb + kvh * p.k_sh;
     Vg = p.v + b * p.v_sb + kvh * p.v_sh;
