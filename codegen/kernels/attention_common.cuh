@@ -121,21 +121,6 @@ struct mj_schedule {
     cursor_first = 0;
   }
 
-#ifdef MJ_EXP_EARLY_SCHED
-  // From a header read earlier (segment range, gather range, tile count).
-  __device__ __forceinline__ mj_schedule(const maskjit_params &p, int tile_n, int cls,
-                                         const int *hdr)
-      : segs(p.segs), gather_keys(p.gather_keys), seg_begin(hdr[0]), seg_end(hdr[1]),
-        g_begin(hdr[2]), g_end(hdr[3]), num_tiles(hdr[4]), bn(tile_n),
-        lk(MASKJIT_DILATION == 1 ? p.lk
-                                 : (p.lk > cls ? (p.lk - cls - 1) / MASKJIT_DILATION + 1 : 0)),
-        res(cls) {
-    num_items = num_tiles + (g_end - g_begin + bn - 1) / bn;
-    cursor_seg = seg_begin;
-    cursor_first = 0;
-  }
-#endif
-
   // Kind of item `i` (0: partial tile, 1: full tile, 2: gathered chunk) and
   // its tile (or chunk) number. Kernels ask for the items in order, so the
   // walk resumes at the segment of the last one asked: a schedule of many

@@ -38,18 +38,6 @@
 #error "the Hopper kernel runs 128x128, 64x64 or 128x64 tiles"
 #endif
 #define MJ_SKIP (MJ_BM == 128 && MJ_BN == 64)
-// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_EARLY_SCHED; 64 x 64):
-// thread 0 reads the next work's schedule header (segment and gather
-// ranges, tile count: a chain of dependent global loads, ~4000 SM cycles
-// of thread 0 per work for block top-k keep 16 by the timeline of session
-// 10) during the current work's second item, while the tensor cores run,
-// into shared memory; the hand-over reads it from there. (Held in every
-// thread's registers instead, it took 248 registers and was slower.)
-#if defined(MJ_EXP_EARLY_SCHED) && MJ_BM == 64
-#define MJ_EARLY 1
-#else
-#define MJ_EARLY 0
-#endif
 #define MJ_THREADS (MJ_BM * 2) // a warpgroup per 64 query rows
 #define MJ_CTAS_PER_SM (MJ_BM == 64 ? 2 : 1)
 #define MJ_STAGES 3 // K/V stages in shared memory
@@ -224,10 +212,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       reinterpret_cast<int *>(sBar + MJ_STAGES);
   int(*const sItem)[3] = reinterpret_cast<int(*)[3]>(sNext + 2);
   int(*const sKey)[MJ_BN] = reinterpret_cast<int(*)[MJ_BN]>(sNext + 2 + 3 * MJ_STAGES);
-#if MJ_EARLY
-  // The next work's schedule header: 20 of the 60 bytes left past sKey.
-  int *const sEarly = sKey[MJ_STAGES];
-#endif
   const unsigned sQ = base, sK = base + MJ_Q_BYTES, sV = sK + MJ_STAGES * MJ_KV_BYTES;
   unsigned char *const gQ = gbase;
   unsigned char *const gK = gbase + MJ_Q_BYTES;
@@ -532,9 +516,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   int nextWork = 0;
   if (tid == 0)
     nextWork = atomicAdd(p.work_counter, 1);
-#if MJ_EARLY
-  const int early = sched.num_items > 1 ? 1 : 0;
-#endif
   for (int item = 0; item < sched.num_items; ++item) {
     const int stage = (seq + item) % MJ_STAGES;
     // Wait for this item: TMA tiles on their stage's mbarrier, gathered
@@ -579,24 +560,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #if !MJ_SKIP
     const bool masked = allowedBits(stage, bits);
 #endif
-#if MJ_EARLY
-    if (tid == 0 && item == early) {
-      const int nw = gridDim.x + nextWork;
-      sNext[seqWork & 1] = nw;
-      if (nw < totalWork) {
-        const int nqt = p.num_q_tiles - 1 - nw % p.num_q_tiles;
-        const int ncls = (nw / p.num_q_tiles) % MASKJIT_DILATION;
-        const int nh = (nw / classTiles) % p.heads;
-        const int nb = nw / (classTiles * p.heads);
-        const mj_schedule ns(p, nh, nb, nqt, MJ_BN, ncls);
-        sEarly[0] = ns.seg_begin;
-        sEarly[1] = ns.seg_end;
-        sEarly[2] = ns.g_begin;
-        sEarly[3] = ns.g_end;
-        sEarly[4] = ns.num_tiles;
-      }
-    }
-#endif
     mj_wgmma_wait<1>();
     mj_fence_operands(s);
     float alpha[2];
@@ -634,12 +597,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // Prefetch the next work's Q and first key tile, then write this work's
   // output while they land. The barrier: every thread is done with Q and
   // with the stages.
-#if MJ_EARLY
-  const bool early_done = sched.num_items > 0;
-  if (tid == 0 && !early_done)
-#else
   if (tid == 0)
-#endif
     sNext[seqWork & 1] = gridDim.x + nextWork;
   const int oh = h, ob = b, oq0 = q0, ores = sched.res;
   __syncthreads();
@@ -647,11 +605,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   ++seqWork;
   if (next < totalWork) {
     decode(next);
-#if MJ_EARLY
-    sched = early_done ? mj_schedule(p, MJ_BN, cls, sEarly) : mj_schedule(p, h, b, qt, MJ_BN, cls);
-#else
     sched = mj_schedule(p, h, b, qt, MJ_BN, cls);
-#endif
     q0 = qt * MJ_BM;
     Kg = p.k + b * p.k_sb + kvh * p.k_sh;
     Vg = p.v + b * p.v_sb + kvh * p.v_sh;
