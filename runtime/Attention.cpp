@@ -181,8 +181,11 @@ Launcher::Launcher(const CompiledKernel &kernel) : kernel_(kernel) {
   module_ = d.loadModule(image);
   function_ = d.function(module_, kernel.source.kernelName.c_str());
   d.setMaxDynamicShared(function_, kernel.source.sharedBytes);
-  if (kernel.source.family == codegen::KernelFamily::Hopper)
+  threads_ = kernel.source.threads;
+  if (kernel.source.family == codegen::KernelFamily::Hopper) {
+    threads_ = d.maxThreadsPerBlock(function_);
     workCounter_ = d.alloc(4);
+  }
 }
 
 Launcher::~Launcher() {
@@ -317,7 +320,7 @@ void Launcher::launch(const AttentionCall &c) {
         function_,
         static_cast<unsigned>(std::min<int64_t>(
             works, int64_t{d.multiprocessors()} * kernel_.source.ctasPerSm)),
-        1, 1, kernel_.source.threads, kernel_.source.sharedBytes, args,
+        1, 1, static_cast<unsigned>(threads_), kernel_.source.sharedBytes, args,
         c.stream);
     launched_ = true;
     return;
@@ -325,7 +328,8 @@ void Launcher::launch(const AttentionCall &c) {
   d.launch(function_,
            static_cast<unsigned>(numQTiles_ * kernel_.source.dilation),
            static_cast<unsigned>(c.heads), static_cast<unsigned>(c.batch),
-           kernel_.source.threads, kernel_.source.sharedBytes, args, c.stream);
+           static_cast<unsigned>(threads_), kernel_.source.sharedBytes, args,
+           c.stream);
   launched_ = true;
 }
 

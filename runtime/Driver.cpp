@@ -143,6 +143,7 @@ struct Driver::Fns {
   int (*moduleLoadData)(void **, const void *);
   int (*moduleGetFunction)(void **, void *, const char *);
   int (*funcSetAttribute)(void *, int, int);
+  int (*funcGetAttribute)(int *, int, void *);
   int (*launchKernel)(void *, unsigned, unsigned, unsigned, unsigned, unsigned,
                       unsigned, unsigned, void *, void **, void **);
   int (*memAlloc)(unsigned long long *, size_t);
@@ -185,6 +186,8 @@ Driver::Driver() {
       sym<decltype(fns_->moduleGetFunction)>(lib_, "cuModuleGetFunction");
   fns_->funcSetAttribute =
       sym<decltype(fns_->funcSetAttribute)>(lib_, "cuFuncSetAttribute");
+  fns_->funcGetAttribute =
+      sym<decltype(fns_->funcGetAttribute)>(lib_, "cuFuncGetAttribute");
   fns_->launchKernel =
       sym<decltype(fns_->launchKernel)>(lib_, "cuLaunchKernel");
   fns_->memAlloc = sym<decltype(fns_->memAlloc)>(lib_, "cuMemAlloc_v2");
@@ -264,6 +267,12 @@ Driver::Function Driver::function(Module m, const char *name) const {
 void Driver::setMaxDynamicShared(Function f, int bytes) const {
   // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
   check(fns_->funcSetAttribute(f, 8, bytes), "cuFuncSetAttribute");
+}
+int Driver::maxThreadsPerBlock(Function f) const {
+  // CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 0
+  int n = 0;
+  check(fns_->funcGetAttribute(&n, 0, f), "cuFuncGetAttribute");
+  return n;
 }
 void Driver::launch(Function f, unsigned gx, unsigned gy, unsigned gz,
                     unsigned block, unsigned sharedBytes, void **params,

@@ -38,7 +38,29 @@
 #error "the Hopper kernel runs 128x128, 64x64 or 128x64 tiles"
 #endif
 #define MJ_SKIP (MJ_BM == 128 && MJ_BN == 64)
+// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_WS; 64 x 64 tiles, not
+// dilated): warp specialization. A producer warpgroup (one warp of it
+// works, with 40 registers) claims works, reads their schedules and loads
+// Q and the K/V stages; the consumer warpgroup (216 registers) only
+// computes, waiting on a stage's `full` mbarrier and releasing it on its
+// `empty` one. The hand-over between works (about three items' time per
+// work for block top-k keep 16, mostly the next schedule's dependent loads
+// and the next Q and tile in flight: bench/RESULTS.md, sessions 9-10) is
+// then the producer's, off the tensor cores' path. The launcher runs as
+// many threads as the kernel's launch bounds declare. Main loop:
+// attention_fwd_sm90_ws.cuh, spliced into the kernel's body at build time.
+#if defined(MJ_EXP_WS) && MJ_BM == 64 && MJ_BN == 64 && MASKJIT_DILATION == 1
+#define MJ_WS 1
+#define MJ_THREADS 256
+// Two CTAs per SM share its 64K registers: 2 x 128 x (producer + consumer).
+#ifndef MJ_WS_PRODUCER_REGS
+#define MJ_WS_PRODUCER_REGS 40
+#endif
+#define MJ_WS_CONSUMER_REGS (256 - MJ_WS_PRODUCER_REGS)
+#else
+#define MJ_WS 0
 #define MJ_THREADS (MJ_BM * 2) // a warpgroup per 64 query rows
+#endif
 #define MJ_CTAS_PER_SM (MJ_BM == 64 ? 2 : 1)
 #define MJ_STAGES 3 // K/V stages in shared memory
 #define MJ_Q_BYTES (MJ_BM * MJ_D * 2)
@@ -86,6 +108,27 @@ static __device__ __forceinline__ void mj_mbar_expect_tx(unsigned bar, unsigned 
                "r"(bytes)
                : "memory");
 }
+#if MJ_WS
+static __device__ __forceinline__ void mj_mbar_arrive(unsigned bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+// One of the mbarrier's expected arrivals, made when this thread's earlier
+// cp.async copies have landed.
+static __device__ __forceinline__ void mj_cp_arrive_noinc(unsigned bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
+// Waits for the phase of the given parity; the retry loop inside the asm.
+static __device__ __forceinline__ void mj_mbar_wait_loop(unsigned bar, unsigned parity) {
+  asm volatile("{\n.reg .pred p;\nMJ_WAIT:\n"
+               "mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
+               "@!p bra MJ_WAIT;\n}\n" ::"r"(bar),
+               "r"(parity)
+               : "memory");
+}
+#ifdef MJ_EXP_TIMELINE
+#error "MJ_EXP_TIMELINE instruments the default main loop, not MJ_EXP_WS"
+#endif
+#endif
 static __device__ __forceinline__ void mj_mbar_wait(unsigned bar, unsigned parity) {
   unsigned done = 0;
   while (!done)
@@ -208,10 +251,19 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // tile of each stage's item, and whether every row may see all its keys
   // (a gathered chunk of full keys: no mask); each stage's gathered keys.
   uint64_t *const sBar = reinterpret_cast<uint64_t *>(gbase + MJ_TILE_BYTES);
+#if MJ_WS
+  // Ten mbarriers (full and empty per stage, Q full and empty, work full
+  // and empty), the stages' items, the work slot (work, items); the
+  // gathered keys from byte 128, as without it.
+  int(*const sItem)[3] = reinterpret_cast<int(*)[3]>(sBar + 10);
+  int *const sWork = sItem[MJ_STAGES];
+  int(*const sKey)[MJ_BN] = reinterpret_cast<int(*)[MJ_BN]>(sBar + 16);
+#else
   int *const sNext =
       reinterpret_cast<int *>(sBar + MJ_STAGES);
   int(*const sItem)[3] = reinterpret_cast<int(*)[3]>(sNext + 2);
   int(*const sKey)[MJ_BN] = reinterpret_cast<int(*)[MJ_BN]>(sNext + 2 + 3 * MJ_STAGES);
+#endif
   const unsigned sQ = base, sK = base + MJ_Q_BYTES, sV = sK + MJ_STAGES * MJ_KV_BYTES;
   unsigned char *const gQ = gbase;
   unsigned char *const gK = gbase + MJ_Q_BYTES;
@@ -331,6 +383,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       mj_cp_async16(gQ + mj_swizzle(MJ_BM, r, c8), Qg + qq * p.q_ss + c8 * 8, ok);
     }
   };
+#if !MJ_WS
   if (tid == 0) {
 #pragma unroll
     for (int i = 0; i < MJ_STAGES; ++i)
@@ -342,6 +395,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   if (sched.num_items > 0)
     loadKV(0, 0);
   mj_cp_commit();
+#endif
 
   float o[MJ_D / 2];
   // Running max (raw scores, unscaled) and sum of each thread's two rows.
@@ -485,6 +539,35 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     }
   };
 
+  // Normalizes this thread's two rows of O and writes them with their LSE
+  // (4-byte stores; the 64 x 64 default goes through shared memory).
+  auto writeRows = [&](int h, int b) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      l[r] += __shfl_xor_sync(0xffffffff, l[r], 1);
+      l[r] += __shfl_xor_sync(0xffffffff, l[r], 2);
+    }
+    uint16_t *Og = p.o + b * p.o_sb + h * p.o_sh;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int row = r == 0 ? row0 : row1;
+      if (row >= p.lq)
+        continue;
+      const bool any = l[r] > 0.f;
+      const float inv = any ? 1.f / l[r] : 0.f;
+      uint16_t *orow = Og + (int64_t)row * p.o_ss;
+#pragma unroll
+      for (int i = 0; i < MJ_D / 8; ++i) {
+        const int col = i * 8 + 2 * t4;
+        *reinterpret_cast<unsigned *>(orow + col) =
+            mj_pack(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
+      }
+      if (t4 == 0)
+        p.lse[((int64_t)b * p.heads + h) * p.lq + row] =
+            any ? m[r] * scale * 0.69314718055994531f + logf(l[r]) : mj_neg_inf();
+    }
+  };
+
   // Software pipeline: while the tensor cores run S_j = Q K_j^T and then
   // O += P_{j-1} V_{j-1}, the warpgroup copies item j+1 into the third
   // stage (stage j-2 is free: every thread finished with it before this
@@ -493,6 +576,9 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   // Stages are used round-robin across works: item j of a work uses stage
   // (seq + j) % 3. Each stage's mbarrier completes once per TMA copy into
   // it; `phase` holds the parity each stage waits for next.
+#if MJ_WS
+// @MASKJIT_WS_LOOP@
+#else
   int seq = 0, seqWork = 0;
   unsigned phase = 0;
   for (;;) {
@@ -618,13 +704,13 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   {
     // Epilogue: normalize, write O and LSE.
     const int h = oh, b = ob;
+#if MJ_BM == 64 && !defined(MJ_EXP_NO_OSTAGE)
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       l[r] += __shfl_xor_sync(0xffffffff, l[r], 1);
       l[r] += __shfl_xor_sync(0xffffffff, l[r], 2);
     }
     uint16_t *Og = p.o + b * p.o_sb + h * p.o_sh;
-#if MJ_BM == 64 && !defined(MJ_EXP_NO_OSTAGE)
     // O goes through shared memory and out in 16-byte pieces: whole
     // sectors. The 64 x 64 shape is bound by L2 bandwidth (two CTAs per SM,
     // a K/V tile per 64 x 64 item), and direct stores of each thread's
@@ -662,24 +748,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
             *reinterpret_cast<const uint4 *>(gO + mj_swizzle(MJ_BM, r, c8));
     }
 #else
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int row = r == 0 ? row0 : row1;
-      if (row >= p.lq)
-        continue;
-      const bool any = l[r] > 0.f;
-      const float inv = any ? 1.f / l[r] : 0.f;
-      uint16_t *orow = Og + (int64_t)row * p.o_ss;
-#pragma unroll
-      for (int i = 0; i < MJ_D / 8; ++i) {
-        const int col = i * 8 + 2 * t4;
-        *reinterpret_cast<unsigned *>(orow + col) =
-            mj_pack(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
-      }
-      if (t4 == 0)
-        p.lse[((int64_t)b * p.heads + h) * p.lq + row] =
-            any ? m[r] * scale * 0.69314718055994531f + logf(l[r]) : mj_neg_inf();
-    }
+    writeRows(h, b);
 #endif
   }
   MJ_TL_MARK(5);
@@ -687,5 +756,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     break;
   work = next;
   }
+#endif
   MJ_TL_FINISH();
 }

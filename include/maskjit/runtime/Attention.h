@@ -166,6 +166,9 @@ private:
   const CompiledKernel &kernel_;
   Driver::Module module_ = nullptr;
   Driver::Function function_ = nullptr;
+  /// Threads per block: the Hopper kernel's launch bounds (a kernel
+  /// experiment may add a producer warpgroup), else the source's.
+  int threads_ = 0;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   std::vector<uint64_t> argWords_;
   Driver::DevicePtr segPtr_ = 0, segs_ = 0, gatherPtr_ = 0, gatherKeys_ = 0;

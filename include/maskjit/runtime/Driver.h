@@ -65,6 +65,9 @@ public:
   Module loadModule(const void *image) const;
   Function function(Module m, const char *name) const;
   void setMaxDynamicShared(Function f, int bytes) const;
+  /// The most threads a block of `f` may have: its launch bounds, unless
+  /// its registers allow fewer.
+  int maxThreadsPerBlock(Function f) const;
   void launch(Function f, unsigned gx, unsigned gy, unsigned gz, unsigned block,
               unsigned sharedBytes, void **params,
               void *stream = nullptr) const;
