@@ -38,25 +38,39 @@
 #error "the Hopper kernel runs 128x128, 64x64 or 128x64 tiles"
 #endif
 #define MJ_SKIP (MJ_BM == 128 && MJ_BN == 64)
-// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_WS; 64 x 64 tiles, not
+// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_WS; square tiles, not
 // dilated): warp specialization. A producer warpgroup (one warp of it
-// works, with 40 registers) claims works, reads their schedules and loads
-// Q and the K/V stages; the consumer warpgroup (216 registers) only
-// computes, waiting on a stage's `full` mbarrier and releasing it on its
+// works, on few registers) claims works, reads their schedules and loads Q
+// and the K/V stages; the consumer warpgroups (one per 64 query rows) only
+// compute, waiting on a stage's `full` mbarrier and releasing it on its
 // `empty` one. The hand-over between works (about three items' time per
-// work for block top-k keep 16, mostly the next schedule's dependent loads
-// and the next Q and tile in flight: bench/RESULTS.md, sessions 9-10) is
-// then the producer's, off the tensor cores' path. The launcher runs as
-// many threads as the kernel's launch bounds declare. Main loop:
+// work for block top-k keep 16 on 64 x 64 tiles, mostly the next
+// schedule's dependent loads and the next Q and tile in flight:
+// bench/RESULTS.md, sessions 9-10) is then the producer's, off the tensor
+// cores' path, and on 128 x 128 tiles the loads leave the consumers'
+// instruction stream (as in FlashAttention 3). The launcher runs as many
+// threads as the kernel's launch bounds declare. Main loop:
 // attention_fwd_sm90_ws.cuh, spliced into the kernel's body at build time.
-#if defined(MJ_EXP_WS) && MJ_BM == 64 && MJ_BN == 64 && MASKJIT_DILATION == 1
+#if defined(MJ_EXP_WS) && MJ_BM == MJ_BN && MASKJIT_DILATION == 1
 #define MJ_WS 1
-#define MJ_THREADS 256
-// Two CTAs per SM share its 64K registers: 2 x 128 x (producer + consumer).
-#ifndef MJ_WS_PRODUCER_REGS
+#define MJ_WS_CONSUMERS (MJ_BM * 2) // consumer threads
+#define MJ_THREADS (MJ_WS_CONSUMERS + 128)
+// setmaxnreg moves registers within a CTA's allocation (the launch's
+// count, from the launch bounds, times its threads; multiples of 8): 64 x
+// 64 runs two CTAs of 256 threads at 128 (the SM's 64K), 128 producer
+// threads go to 40 and 128 consumers to 216; 128 x 128 one CTA of 384 at
+// 168, 128 producers to 32 and 256 consumers to 232.
+#if MJ_BM == 64
 #define MJ_WS_PRODUCER_REGS 40
+#define MJ_WS_CONSUMER_REGS 216
+#else
+#define MJ_WS_PRODUCER_REGS 32
+#define MJ_WS_CONSUMER_REGS 232
 #endif
-#define MJ_WS_CONSUMER_REGS (256 - MJ_WS_PRODUCER_REGS)
+// (More than the launch gave would block setmaxnreg.inc for ever.)
+static_assert(128 * MJ_WS_PRODUCER_REGS + MJ_WS_CONSUMERS * MJ_WS_CONSUMER_REGS <=
+                  MJ_THREADS * (65536 / (MJ_THREADS * (MJ_BM == 64 ? 2 : 1)) / 8 * 8),
+              "warp specialization: registers moved beyond the CTA's allocation");
 #else
 #define MJ_WS 0
 #define MJ_THREADS (MJ_BM * 2) // a warpgroup per 64 query rows

@@ -2,16 +2,18 @@
   // the Hopper kernel's body by codegen/CMakeLists.txt, where it replaces
   // the default loop: it uses the body's variables and lambdas).
   //
-  // Warpgroup 1 produces, warpgroup 0 consumes. mbarriers:
+  // The last warpgroup produces, the others (one per 64 query rows)
+  // consume: MJ_WS_CONSUMERS threads, "every consumer thread" below.
+  // mbarriers:
   // - full[s] (32 arrivals: the producer warp's lanes; with a TMA tile,
   //   lane 0's carries the tile's bytes, with gathered rows each lane's
   //   arrives when its copies have landed),
-  // - empty[s] (128: every consumer thread once its PV of the stage has
+  // - empty[s] (every consumer thread once its PV of the stage has
   //   completed),
-  // - Q full (32: the lanes' copies of Q), Q empty (128: after a work's
-  //   last S),
+  // - Q full (32: the lanes' copies of Q), Q empty (every consumer
+  //   thread after a work's last S),
   // - work full (1: the producer published a work and its item count),
-  //   work empty (128: every consumer thread has read it).
+  //   work empty (every consumer thread has read it).
   // A waiter holds the parity it waits for next; the producer's start at 1
   // (a fresh mbarrier's phase "before the first" counts as completed).
   // Stage of a work's item i: (items of the works before + i) % 3, counted
@@ -25,12 +27,12 @@
 #pragma unroll
     for (int i = 0; i < MJ_STAGES; ++i) {
       mj_mbar_init(fullBar + i * 8, 32);
-      mj_mbar_init(emptyBar + i * 8, 128);
+      mj_mbar_init(emptyBar + i * 8, MJ_WS_CONSUMERS);
     }
     mj_mbar_init(qFullBar, 32);
-    mj_mbar_init(qEmptyBar, 128);
+    mj_mbar_init(qEmptyBar, MJ_WS_CONSUMERS);
     mj_mbar_init(workFullBar, 1);
-    mj_mbar_init(workEmptyBar, 128);
+    mj_mbar_init(workEmptyBar, MJ_WS_CONSUMERS);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   __syncthreads();
@@ -38,8 +40,8 @@
   // The role through a shuffle: warp-uniform as far as ptxas can tell (a
   // branch on tid / 128 alone is divergent to it, and it then serializes
   // the consumer's wgmma).
-  if (__shfl_sync(0xffffffffu, wg, 0) == 1) {
-    // ---- Producer: one warp; the other three leave their registers. ----
+  if (__shfl_sync(0xffffffffu, wg, 0) == MJ_WS_CONSUMERS / 128) {
+    // ---- Producer: one warp; the other three give up their registers. ----
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(MJ_WS_PRODUCER_REGS) : "memory");
     if (__shfl_sync(0xffffffffu, warp, 0) != 0)
       return;
@@ -156,7 +158,7 @@
     return;
   }
 
-  // ---- Consumer: the tensor cores' warpgroup. ----
+  // ---- Consumers: the tensor cores' warpgroups. ----
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(MJ_WS_CONSUMER_REGS) : "memory");
   unsigned fullParity = 0, qFullParity = 0, workFullParity = 0;
   int seqC = 0;
@@ -174,7 +176,7 @@
       o[i] = 0.f;
     m[0] = m[1] = mj_neg_inf();
     l[0] = l[1] = 0.f;
-    row0 = q0 + warp * 16 + g;
+    row0 = q0 + wg * 64 + warp * 16 + g;
     row1 = row0 + 8;
     if (n > 0) {
       mj_mbar_wait_loop(qFullBar, qFullParity);
