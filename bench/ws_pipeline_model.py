@@ -10,7 +10,10 @@ work sequences (works with no item included) it checks that nothing
 deadlocks, that every item the consumer computes is the one the producer
 loaded for it (stage contents tagged with (work, item)), that the Q it
 reads is its work's, that a stage or Q is never overwritten while in use,
-and that every work is consumed once, in the producer's order.
+and that every work is consumed once, in the producer's order — with one
+consumer warpgroup (64 x 64 tiles) and with two (128 x 128) that share the
+stages, with and without their taking turns at the tensor cores
+(MJ_EXP_WS_PINGPONG: named barriers, modelled as tokens).
 Usage: bench/ws_pipeline_model.py [runs]  (exit status 1 on a violation)
 """
 import random
@@ -36,17 +39,19 @@ class Barrier:
         return self.phase % 2 != parity
 
 
-def run(rng, works):
+def run(rng, works, consumers=1, pingpong=False):
     full = [Barrier(1) for _ in range(STAGES)]
-    empty = [Barrier(1) for _ in range(STAGES)]
-    q_full, q_empty = Barrier(1), Barrier(1)
-    work_full, work_empty = Barrier(1), Barrier(1)
+    empty = [Barrier(consumers) for _ in range(STAGES)]
+    q_full, q_empty = Barrier(1), Barrier(consumers)
+    work_full, work_empty = Barrier(1), Barrier(consumers)
     stage_tag = [None] * STAGES  # what a stage holds (once landed)
-    stage_busy = [False] * STAGES  # the consumer has not released it
-    q_tag, q_busy = [None], [False]
+    # consumers that have not released a stage / Q yet
+    stage_busy = [set() for _ in range(STAGES)]
+    q_tag, q_busy = [None], set()
     slot = {}
     in_flight = []  # (time left, action) of copies under way
-    consumed = []
+    consumed = [[] for _ in range(consumers)]
+    turn = [0, 0]  # named barriers 1 and 2 as tokens (an arrival not yet synced)
 
     def producer():
         ep, qep, wep = [1] * STAGES, 1, 1
@@ -76,7 +81,7 @@ def run(rng, works):
                     while not q_empty.done(qep):
                         yield
                     qep ^= 1
-                    assert not q_busy[0], "Q overwritten while in use"
+                    assert not q_busy, "Q overwritten while in use"
 
                     def land_q(tag=w):
                         q_tag[0] = tag
@@ -85,9 +90,11 @@ def run(rng, works):
                 yield
             seq += n
 
-    def consumer():
+    def consumer(c):
         fp, qfp, wfp = [0] * STAGES, 0, 0
         seq = 0
+        if pingpong and c == 1:
+            turn[0] += 1  # warpgroup 1 hands the first turn to warpgroup 0
         while True:
             while not work_full.done(wfp):
                 yield
@@ -96,39 +103,49 @@ def run(rng, works):
             w = slot.get("w")
             work_empty.arrive()
             if n < 0:
+                if pingpong and c == 0:
+                    while turn[0] == 0:  # warpgroup 1's last hand-over
+                        yield
+                    turn[0] -= 1
                 return
-            consumed.append(w)
+            consumed[c].append(w)
             if n > 0:
                 while not q_full.done(qfp):
                     yield
                 qfp ^= 1
                 assert q_tag[0] == w, f"work {w} read the Q of work {q_tag[0]}"
-                q_busy[0] = True
+                q_busy.add(c)
             for item in range(n):
                 st = (seq + item) % STAGES
                 while not full[st].done(fp[st]):
                     yield
                 fp[st] ^= 1
                 assert stage_tag[st] == (w, item), f"{(w, item)} got {stage_tag[st]}"
-                stage_busy[st] = True
+                stage_busy[st].add(c)
+                if pingpong:
+                    while turn[c] == 0:  # my turn to issue S and PV
+                        yield
+                    turn[c] -= 1
                 assert q_tag[0] == w, f"work {w}'s S read the Q of work {q_tag[0]}"
+                if pingpong:
+                    turn[1 - c] += 1
                 yield  # S and the PV of the item before run
                 if item == n - 1:
-                    q_busy[0] = False
+                    q_busy.discard(c)
                     q_empty.arrive()
                 if item > 0:
                     prev = (seq + item - 1) % STAGES
-                    stage_busy[prev] = False
+                    stage_busy[prev].discard(c)
                     empty[prev].arrive()
                 yield
             if n > 0:
                 last = (seq + n - 1) % STAGES
-                stage_busy[last] = False
+                stage_busy[last].discard(c)
                 empty[last].arrive()
             seq += n
             yield  # output
 
-    agents = [producer(), consumer()]
+    agents = [producer()] + [consumer(c) for c in range(consumers)]
     for step in range(100000):
         for c in in_flight:
             c[0] -= 1
@@ -144,7 +161,9 @@ def run(rng, works):
             agents.remove(a)
     else:
         raise AssertionError("deadlock (no progress in 100000 steps)")
-    assert consumed == list(range(len(works))), consumed
+    for c in range(consumers):
+        assert consumed[c] == list(range(len(works))), consumed
+    assert turn == [0, 0], f"named barriers left half-arrived: {turn}"
 
 
 def main():
@@ -152,11 +171,12 @@ def main():
     rng = random.Random(5)
     for r in range(runs):
         works = [rng.choice([0, 1, 1, 2, 3, 5, 16]) for _ in range(rng.randint(1, 12))]
-        try:
-            run(rng, works)
-        except AssertionError as e:
-            print(f"run {r}, works {works}: {e}")
-            return 1
+        for consumers, pingpong in ((1, False), (2, False), (2, True)):
+            try:
+                run(rng, works, consumers, pingpong)
+            except AssertionError as e:
+                print(f"run {r}, works {works}, {consumers} consumers, ping-pong {pingpong}: {e}")
+                return 1
     print(f"ws pipeline model: {runs} random work sequences, no violation")
     return 0
 

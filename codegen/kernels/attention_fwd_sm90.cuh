@@ -131,6 +131,15 @@ static __device__ __forceinline__ void mj_mbar_arrive(unsigned bar) {
 static __device__ __forceinline__ void mj_cp_arrive_noinc(unsigned bar) {
   asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
 }
+// Named barriers (0 is __syncthreads'): wait until `count` threads have
+// arrived or synced; arrive without waiting.
+// (Immediate ids: a register id makes ptxas reserve all 16 barriers.)
+template <int Id, int Count> static __device__ __forceinline__ void mj_named_sync() {
+  asm volatile("bar.sync %0, %1;\n" ::"n"(Id), "n"(Count) : "memory");
+}
+template <int Id, int Count> static __device__ __forceinline__ void mj_named_arrive() {
+  asm volatile("bar.arrive %0, %1;\n" ::"n"(Id), "n"(Count) : "memory");
+}
 // Waits for the phase of the given parity; the retry loop inside the asm.
 static __device__ __forceinline__ void mj_mbar_wait_loop(unsigned bar, unsigned parity) {
   asm volatile("{\n.reg .pred p;\nMJ_WAIT:\n"

@@ -162,6 +162,17 @@
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(MJ_WS_CONSUMER_REGS) : "memory");
   unsigned fullParity = 0, qFullParity = 0, workFullParity = 0;
   int seqC = 0;
+#if defined(MJ_EXP_WS_PINGPONG) && MJ_BM == 128
+  // Sub-experiment (FlashAttention 3's "ping-pong"): the two consumer
+  // warpgroups take turns issuing their S and PV products (named barrier
+  // 1 + w is warpgroup w's turn), so that one's softmax runs under the
+  // other's products. Warpgroup 1 hands the first turn to warpgroup 0.
+#define MJ_PINGPONG 1
+  if (wg == 1)
+    mj_named_arrive<1, MJ_WS_CONSUMERS>();
+#else
+#define MJ_PINGPONG 0
+#endif
   for (;;) {
     mj_mbar_wait_loop(workFullBar, workFullParity);
     workFullParity ^= 1;
@@ -191,6 +202,12 @@
       // wgmma reads through the async one.
       mj_fence_proxy_async();
       unsigned bits[2];
+#if MJ_PINGPONG
+      if (wg == 0)
+        mj_named_sync<1, MJ_WS_CONSUMERS>();
+      else
+        mj_named_sync<2, MJ_WS_CONSUMERS>();
+#endif
       mj_wgmma_fence();
       issueS(stage);
       mj_wgmma_commit();
@@ -198,6 +215,12 @@
       if (item > 0)
         issuePV(prev);
       mj_wgmma_commit();
+#if MJ_PINGPONG
+      if (wg == 0)
+        mj_named_arrive<2, MJ_WS_CONSUMERS>();
+      else
+        mj_named_arrive<1, MJ_WS_CONSUMERS>();
+#endif
       const bool masked = allowedBits(stage, bits);
       mj_wgmma_wait<1>();
       mj_fence_operands(s);
@@ -230,3 +253,8 @@
     seqC += n;
     writeRows(h, b);
   }
+#if MJ_PINGPONG
+  // Warpgroup 1's last hand-over, taken: no barrier is left half-arrived.
+  if (wg == 0)
+    mj_named_sync<1, MJ_WS_CONSUMERS>();
+#endif
