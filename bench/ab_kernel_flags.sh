@@ -12,7 +12,7 @@
 # and a dilated window. Every run has a time limit: a variant that hangs
 # shows as a missing line, not a lost call.
 # Usage (repo root, on the GPU machine):
-#   EXP_FLAGS=";-DMJ_EXP_EARLY_SCHED" bench/ab_kernel_flags.sh [maskc]
+#   EXP_FLAGS=";-DMJ_EXP_WS" [CHECK_TIMEOUT=20] bench/ab_kernel_flags.sh [maskc]
 set -u
 M=${1:-.gpu/maskc}
 P=examples/patterns/block_topk.mask
@@ -24,10 +24,15 @@ done
 IFS=';' read -ra VARIANTS <<< "${EXP_FLAGS:-}"
 [ ${#VARIANTS[@]} -eq 0 ] && VARIANTS=("")
 status=0
+declare -A HUNG # variants whose check hung: neither checked further nor timed
 for rep in 1 2; do
   for variant in "${VARIANTS[@]}"; do
     export MASKJIT_NVRTC_FLAGS="$variant"
     echo "== variant '$variant' (run $rep)"
+    if [ -n "${HUNG["v$variant"]:-}" ]; then
+      echo "  skipped: a check hung"
+      continue
+    fi
     if [ $rep = 1 ]; then
       for args in "$P --lq 1000 --lk 1500 --batch 2 --heads 4 --kv-heads 2 --set keep=5 --set block=64" \
           "$P --lq 3000 --heads 2 --set keep=3 --set block=64" \
@@ -40,11 +45,20 @@ for rep in 1 2; do
           "examples/patterns/strided.mask --lq 2000 --heads 2 --set stride=64 --set local=128 --kernel hopper --tile-m 64" \
           "examples/patterns/sliding_window.mask --lq 5000 --heads 3 --set window=300 --kernel hopper --tile-m 64" \
           "bench/patterns/dilated_window.mask --set window=300 --set dilation=3 --lq 1000 --heads 2"; do
-        line=$(timeout 60 "$M" run $args --check 2>&1 | grep -E "^check|rror" | tail -1)
+        # (A check takes seconds; CHECK_TIMEOUT bounds a hang.)
+        timeout "${CHECK_TIMEOUT:-60}" "$M" run $args --check > /tmp/ab_check.log 2>&1
+        rc=$?
+        line=$(grep -E "^check|rror" /tmp/ab_check.log | tail -1)
         echo "  $(echo $args | cut -d' ' -f1 | xargs basename): ${line:0:110}"
         [[ "$line" == *PASS* ]] || status=1
+        if [ "$rc" = 124 ]; then
+          echo "  HUNG (no result in ${CHECK_TIMEOUT:-60} s): the variant is skipped from here on"
+          HUNG["v$variant"]=1
+          break
+        fi
       done
     fi
+    [ -n "${HUNG["v$variant"]:-}" ] && continue
     for tiles in 128 64; do
       timeout 120 "$M" run bench/patterns/dense.mask $S --bench --iters 3 --kernel hopper --tile-m $tiles |
         tail -1 | sed "s/^/dense ${tiles}x${tiles}: /"
