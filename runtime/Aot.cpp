@@ -2,6 +2,7 @@
 #include "maskjit/runtime/Aot.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -505,6 +506,13 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
     throw std::invalid_argument(
         "pattern `" + pattern.name +
         "` uses dynamic selectors, which maskc aot does not support yet");
+  // Kernel experiments may change a kernel's block size or launch, which
+  // shipped kernels record from the source; they are for the JIT.
+  if (const char *flags = std::getenv("MASKJIT_NVRTC_FLAGS"); flags && *flags)
+    throw std::invalid_argument(
+        std::string("MASKJIT_NVRTC_FLAGS (kernel experiments: ") + flags +
+        ") applies to JIT-compiled kernels only; unset it to write AOT "
+        "kernels");
   const std::string &name = pattern.name;
 
   // Kernels: one cubin per arch, then PTX of the portable kernel for the
