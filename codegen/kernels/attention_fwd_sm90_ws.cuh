@@ -155,6 +155,8 @@
       if (lane == 0 && w < totalWork)
         claimed = atomicAdd(p.work_counter, 1);
     }
+    // (No copy of this thread's left in flight when it leaves.)
+    mj_cp_wait<0>();
     return;
   }
 
