@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -434,10 +435,17 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
                 ? fmt::format(" over {} classes of positions (dilation)",
                               kernel.source.dilation)
                 : std::string();
+        // A kernel experiment shows in the log it ran in.
+        const char *flags = std::getenv("MASKJIT_NVRTC_FLAGS");
+        const std::string experiment =
+            flags && *flags ? fmt::format(" [kernel flags: {}]", flags)
+                            : std::string();
+        if (!experiment.empty())
+          result["kernel_flags"] = flags;
         std::cout << fmt::format(
-            "compile {:.0f} ms (kernel cache: {}); schedule (built on the "
+            "compile {:.0f} ms (kernel cache: {}{}); schedule (built on the "
             "{}): {} key tiles, {} gathered keys{}\n",
-            compileMs, runtime::cacheSourceName(kernel.cacheSource),
+            compileMs, runtime::cacheSourceName(kernel.cacheSource), experiment,
             launcher.scheduleBuilder(), launcher.visitedTiles(),
             launcher.gatheredKeys(), classes);
         result["schedule_builder"] = launcher.scheduleBuilder();

@@ -58,6 +58,10 @@ int main(int argc, char **argv) {
       "--tile 128x128 --png sw.png\n"
       "  maskc eval a_shape.mask --lq 16 --set sink=2 --set window=4 --json\n"
       "  maskc emit strided.mask --stage ast\n"
+      "Environment: MASKJIT_CACHE_DIR (kernel cache folder), "
+      "MASKJIT_NVRTC_FLAGS (extra NVRTC\n"
+      "options for kernel experiments, e.g. -DMJ_EXP_WS; JIT only: maskc aot "
+      "refuses them).\n"
       "Exit status: 0 success, 1 errors in the input, 2 bad usage.");
 
   std::vector<std::string> checkFiles;
