@@ -151,6 +151,7 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
       for (std::string w; words >> w;)
         options.push_back(w);
       material += "\n//flags=" + std::string(extra);
+      out.nvrtcFlags = extra;
     }
     out.cacheKey = contentHash(material);
     auto build = [&] {
@@ -183,7 +184,10 @@ Launcher::Launcher(const CompiledKernel &kernel) : kernel_(kernel) {
   d.setMaxDynamicShared(function_, kernel.source.sharedBytes);
   threads_ = kernel.source.threads;
   if (kernel.source.family == codegen::KernelFamily::Hopper) {
-    threads_ = d.maxThreadsPerBlock(function_);
+    // A kernel experiment may declare more threads in its launch bounds (a
+    // producer warpgroup); the default kernels run the source's count.
+    if (!kernel.nvrtcFlags.empty())
+      threads_ = d.maxThreadsPerBlock(function_);
     workCounter_ = d.alloc(4);
   }
 }

@@ -48,8 +48,9 @@
 // schedule's dependent loads and the next Q and tile in flight:
 // bench/RESULTS.md, sessions 9-10) is then the producer's, off the tensor
 // cores' path, and on 128 x 128 tiles the loads leave the consumers'
-// instruction stream (as in FlashAttention 3). The launcher runs as many
-// threads as the kernel's launch bounds declare. Main loop:
+// instruction stream (as in FlashAttention 3). The launcher runs a kernel
+// built with experiment flags with as many threads as its launch bounds
+// declare. Main loop:
 // attention_fwd_sm90_ws.cuh, spliced into the kernel's body at build time.
 #if defined(MJ_EXP_WS) && MJ_BM == MJ_BN && MASKJIT_DILATION == 1
 #define MJ_WS 1

@@ -47,6 +47,9 @@ struct CompiledKernel {
   std::string ptx;
   std::vector<char> cubin;
   std::string nvrtcLog;
+  /// Extra NVRTC options it was compiled with (MASKJIT_NVRTC_FLAGS: kernel
+  /// experiments), empty by default.
+  std::string nvrtcFlags;
   mask::SymbolicSchedule schedule;
   bool scheduleNeedsHead = false; ///< Per-head params: one schedule per head.
   /// The two arguments of each selector the pattern uses (count, and
