@@ -169,8 +169,8 @@ private:
   const CompiledKernel &kernel_;
   Driver::Module module_ = nullptr;
   Driver::Function function_ = nullptr;
-  /// Threads per block: the Hopper kernel's launch bounds (a kernel
-  /// experiment may add a producer warpgroup), else the source's.
+  /// Threads per block: the source's, or for a Hopper kernel built with
+  /// experiment flags its launch bounds (one may add a producer warpgroup).
   int threads_ = 0;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   std::vector<uint64_t> argWords_;
