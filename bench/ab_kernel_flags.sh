@@ -12,7 +12,7 @@
 # and a dilated window. Every run has a time limit: a variant that hangs
 # shows as a missing line, not a lost call.
 # Usage (repo root, on the GPU machine):
-#   EXP_FLAGS=";-DMJ_EXP_WS" [CHECK_TIMEOUT=20] bench/ab_kernel_flags.sh [maskc]
+#   EXP_FLAGS=";-DMJ_EXP_NO_WS" [CHECK_TIMEOUT=20] bench/ab_kernel_flags.sh [maskc]
 set -u
 M=${1:-.gpu/maskc}
 P=examples/patterns/block_topk.mask

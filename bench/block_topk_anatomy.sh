@@ -8,7 +8,9 @@
 # strictly below it: every item a FULL tile, no row mask); then keep 8 and
 # 32 (time against items gives the cost per item and per work), dense
 # 64 x 64, and each with the timeline kernel (bench/timeline_block_topk.sh
-# explains its phases).
+# explains its phases). Both run the one-warpgroup loop (MJ_EXP_NO_WS: the
+# timeline instruments it; the producer warpgroup, the default since
+# session 11, took the hand-over off the tensor cores' path).
 # Usage (repo root, on the GPU machine): bench/block_topk_anatomy.sh [maskc]
 set -eu
 M=${1:-.gpu/maskc}
@@ -29,7 +31,7 @@ PY
 for keep in 8 16 32; do
   "$M" run $P $S --set keep=$keep --iters 2 --export-sets /tmp/anat_r$keep.json > /dev/null
 done
-for flags in "" "-DMJ_EXP_TIMELINE"; do
+for flags in "-DMJ_EXP_NO_WS" "-DMJ_EXP_NO_WS -DMJ_EXP_TIMELINE"; do
   export MASKJIT_NVRTC_FLAGS="$flags"
   echo "== kernel flags '$flags'"
   for sets in r16 local shared uniform nodiag r8 r32; do

@@ -7,7 +7,8 @@
 # K/V), the later items' waits, the items' work, the last PV product, the
 # next work's set-up, the output. Block top-k runs with its estimated blocks
 # given back (the attention launch alone). The instrumented kernel is a
-# little slower; compare phases, not times.
+# little slower; compare phases, not times. It instruments the
+# one-warpgroup loop (MJ_EXP_NO_WS), not the warp-specialized default.
 # Usage (repo root, on the GPU machine): bench/timeline_block_topk.sh [maskc]
 set -eu
 M=${1:-.gpu/maskc}
@@ -28,7 +29,7 @@ for keep in 8 16 32; do
   "$M" run $P --lq 32768 --heads 32 --set keep=$keep --set block=64 --iters 2 \
     --export-sets /tmp/tl_sets_$keep.json > /dev/null
 done
-export MASKJIT_NVRTC_FLAGS=-DMJ_EXP_TIMELINE
+export MASKJIT_NVRTC_FLAGS="-DMJ_EXP_NO_WS -DMJ_EXP_TIMELINE"
 for keep in 8 16 32; do
   "$M" run $P --lq 32768 --heads 32 --set keep=$keep --set block=64 --bench --iters 3 \
     --select sets=@/tmp/tl_sets_$keep.json | summary "keep $keep"

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Validation of a synchronization experiment of the Hopper kernel on the
-# GPU machine (default: warp specialization, MJ_EXP_WS): compute-sanitizer's
+# Validation of the Hopper kernel's synchronization on the GPU machine
+# (the default kernels, warp specialized since session 11, or those built
+# with the kernel experiment flags in FLAGS): compute-sanitizer's
 # synccheck and racecheck on small shapes of both square tile sizes (TMA
 # tiles, gathered keys, works with no item, batch and GQA), then the
 # correctness suite under the same flags for the Hopper kernels
 # (bench/gpu_tests.sh, KERNELS="auto hopper64", memcheck included).
 # Every run has a time limit (a hang fails its case, not the call);
 # PART=sanitizers or PART=tests runs one half (each fits a 10-minute call).
-# Usage (repo root): [FLAGS="-DMJ_EXP_WS"] [PART=...] bench/ws_validate.sh [maskc] [outdir]
+# Usage (repo root): [FLAGS="-DMJ_EXP_WS_PINGPONG"] [PART=...] bench/ws_validate.sh [maskc] [outdir]
 set -u
 M=${1:-.gpu/maskc}
 OUTDIR=${2:-${OUT:-/tmp}}
-export MASKJIT_NVRTC_FLAGS="${FLAGS:--DMJ_EXP_WS}"
+export MASKJIT_NVRTC_FLAGS="${FLAGS:-}"
 echo "== kernel flags: $MASKJIT_NVRTC_FLAGS"
 P=examples/patterns
 status=0

@@ -207,12 +207,15 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
   out.tileN = static_cast<int>(kernelTileN(config));
   out.dilation = static_cast<int>(config.dilation);
   if (config.family == KernelFamily::Hopper) {
-    // A warpgroup per 64 rows; Q plus three stages of K and V, unpadded
-    // (swizzled), then the stages' barriers, items and gathered keys. 128
-    // rows add 1 KiB of slack to align the swizzle atoms; 64 x 64 runs two
-    // CTAs per SM, which leaves no room for it (the kernel checks that its
-    // shared memory starts aligned).
-    out.threads = out.tileM * 2;
+    // A warpgroup per 64 rows, plus a producer warpgroup on square tiles
+    // that are not dilated (the kernel's MJ_WS: its launch bounds say the
+    // same); Q plus three stages of K and V, unpadded (swizzled), then the
+    // stages' barriers, items and gathered keys. 128 rows add 1 KiB of
+    // slack to align the swizzle atoms; 64 x 64 runs two CTAs per SM,
+    // which leaves no room for it (the kernel checks that its shared
+    // memory starts aligned).
+    const bool warpSpecialized = out.tileM == out.tileN && out.dilation == 1;
+    out.threads = out.tileM * 2 + (warpSpecialized ? 128 : 0);
     out.ctasPerSm = out.tileM == 64 ? 2 : 1;
     out.sharedBytes = (out.tileM + 6 * out.tileN) * out.headDim * 2 + 128 +
                       12 * out.tileN + (out.tileM == 128 ? 1024 : 0);

@@ -1,7 +1,8 @@
 // maskjit attention forward kernel, Hopper path (sm_90a).
 //
 // A work is one (query tile of BM rows, head, batch); a CTA runs it with one
-// warpgroup of 128 threads per 64 query rows. S = Q K^T and O += P V run on
+// consumer warpgroup of 128 threads per 64 query rows, plus, on square
+// tiles, a producer warpgroup that loads (see MJ_WS below). S = Q K^T and O += P V run on
 // wgmma (64 x BN x 16 and 64 x D x 16 per instruction, fp32 accumulators in
 // registers): Q and K are read from shared memory through matrix descriptors,
 // P goes from the S accumulators straight into A registers, V is read N-major
@@ -18,8 +19,9 @@
 // EMPTY tiles are never loaded). The grid is persistent (as many CTAs as
 // fit on the SMs at once): each CTA runs a sequence of (query tile, head,
 // batch) works, heaviest query tiles first, and loads the next work's Q and
-// first key tile while it writes the current output. Rows with no allowed
-// key get O = 0, LSE = -inf.
+// first key tile while it writes the current output (with a producer
+// warpgroup: as soon as a stage is free). Rows with no allowed key get
+// O = 0, LSE = -inf.
 //
 // It follows attention_common.cuh and wgmma.cuh in the generated source.
 
@@ -38,21 +40,23 @@
 #error "the Hopper kernel runs 128x128, 64x64 or 128x64 tiles"
 #endif
 #define MJ_SKIP (MJ_BM == 128 && MJ_BN == 64)
-// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_WS; square tiles, not
-// dilated): warp specialization. A producer warpgroup (one warp of it
-// works, on few registers) claims works, reads their schedules and loads Q
-// and the K/V stages; the consumer warpgroups (one per 64 query rows) only
-// compute, waiting on a stage's `full` mbarrier and releasing it on its
-// `empty` one. The hand-over between works (about three items' time per
-// work for block top-k keep 16 on 64 x 64 tiles, mostly the next
-// schedule's dependent loads and the next Q and tile in flight:
-// bench/RESULTS.md, sessions 9-10) is then the producer's, off the tensor
-// cores' path, and on 128 x 128 tiles the loads leave the consumers'
-// instruction stream (as in FlashAttention 3). The launcher runs a kernel
-// built with experiment flags with as many threads as its launch bounds
-// declare. Main loop:
+// Square tiles that are not dilated (64 x 64 and 128 x 128) run warp
+// specialized: a producer warpgroup (one warp of it works, on few
+// registers) claims works, reads their schedules and loads Q and the K/V
+// stages; the consumer warpgroups (one per 64 query rows) only compute,
+// waiting on a stage's `full` mbarrier and releasing it on its `empty` one.
+// The hand-over between works (about three items' time per work for block
+// top-k keep 16 on 64 x 64 tiles in one warpgroup, mostly the next
+// schedule's dependent loads: bench/RESULTS.md, sessions 9-10) is the
+// producer's, off the tensor cores' path, and the loads leave the
+// consumers' instruction stream, as in FlashAttention 3. Measured on the
+// H100 (32k, session 11): dense 128 x 128 500 -> 647 useful TFLOP/s, dense
+// 64 x 64 425 -> 517, block top-k keep 16 of 64 1.47 -> 1.26 ms. Main loop:
 // attention_fwd_sm90_ws.cuh, spliced into the kernel's body at build time.
-#if defined(MJ_EXP_WS) && MJ_BM == MJ_BN && MASKJIT_DILATION == 1
+// The kernel experiment MJ_EXP_NO_WS keeps the one-warpgroup-per-64-rows
+// loop below for every shape (the 128 x 64 and dilated kernels run it
+// always).
+#if !defined(MJ_EXP_NO_WS) && MJ_BM == MJ_BN && MASKJIT_DILATION == 1
 #define MJ_WS 1
 #define MJ_WS_CONSUMERS (MJ_BM * 2) // consumer threads
 #define MJ_THREADS (MJ_WS_CONSUMERS + 128)
@@ -150,7 +154,7 @@ static __device__ __forceinline__ void mj_mbar_wait_loop(unsigned bar, unsigned 
                : "memory");
 }
 #ifdef MJ_EXP_TIMELINE
-#error "MJ_EXP_TIMELINE instruments the default main loop, not MJ_EXP_WS"
+#error "MJ_EXP_TIMELINE instruments the one-warpgroup loop: add -DMJ_EXP_NO_WS"
 #endif
 #endif
 static __device__ __forceinline__ void mj_mbar_wait(unsigned bar, unsigned parity) {
@@ -336,14 +340,9 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   const unsigned bar0 = mj_smem(&sBar[0]);
   // Key tiles: one thread hands the copy to the TMA. The box is 64 columns
   // (one 128-byte swizzled line) by 128 keys; rows past Lk read as zero.
-  auto loadTile = [&](int item, int stage) {
-    if (tid != 0)
-      return;
-    int tile;
-    const int kind = sched.item(item, tile);
-    sItem[stage][0] = kind;
-    sItem[stage][1] = tile;
-    const unsigned bar = bar0 + stage * 8;
+  // (Issued by one thread: the K and V tiles of key tile `tile` into
+  // `stage`, completing on `bar` with their bytes.)
+  auto tmaTile = [&](int tile, int stage, unsigned bar) {
     mj_mbar_expect_tx(bar, 2 * MJ_KV_BYTES);
     int c[4] = {0, 0, 0, 0};
     const int row = tile * MJ_BN;
@@ -356,6 +355,15 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       mj_tma_load(sK + off, tm.k, bar, blk * 64, c[1], c[2], c[3]);
       mj_tma_load(sV + off, tm.v, bar, blk * 64, c[1], c[2], c[3]);
     }
+  };
+  auto loadTile = [&](int item, int stage) {
+    if (tid != 0)
+      return;
+    int tile;
+    const int kind = sched.item(item, tile);
+    sItem[stage][0] = kind;
+    sItem[stage][1] = tile;
+    tmaTile(tile, stage, bar0 + stage * 8);
   };
   // Gathered keys: every thread copies 16-byte pieces of the rows. So do
   // a dilated pattern's tiles (every d-th key: not a TMA box).

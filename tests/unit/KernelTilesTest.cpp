@@ -46,14 +46,15 @@ TEST(KernelTiles, DefaultsPerFamily) {
 TEST(KernelTiles, HopperSmallTilesFitTwoCtasPerSm) {
   for (int64_t d : {64, 128}) {
     codegen::KernelSource big = sourceFor({d, "bf16", 0, KernelFamily::Hopper});
-    EXPECT_EQ(big.threads, 256);
+    // Square tiles: a consumer warpgroup per 64 rows and a producer one.
+    EXPECT_EQ(big.threads, 384);
     EXPECT_EQ(big.ctasPerSm, 1);
     EXPECT_NE(big.code.find("#define MASKJIT_TILE_N 128"), std::string::npos);
     codegen::KernelSource small =
         sourceFor({d, "bf16", 64, KernelFamily::Hopper});
     EXPECT_EQ(small.tileM, 64);
     EXPECT_EQ(small.tileN, 64);
-    EXPECT_EQ(small.threads, 128);
+    EXPECT_EQ(small.threads, 256);
     EXPECT_EQ(small.ctasPerSm, 2);
     EXPECT_NE(small.code.find("#define MASKJIT_TILE_N 64"), std::string::npos);
     // Q and three stages of K and V at least, and two CTAs on one SM.
@@ -63,6 +64,19 @@ TEST(KernelTiles, HopperSmallTilesFitTwoCtasPerSm) {
   }
   EXPECT_THROW(sourceFor({128, "bf16", 96, KernelFamily::Hopper}),
                std::invalid_argument);
+}
+
+// A dilated pattern's tiles (every d-th key: no TMA box) run without the
+// producer warpgroup, as the kernel's launch bounds say.
+TEST(KernelTiles, DilatedHopperTilesHaveNoProducer) {
+  for (int64_t m : {64, 128}) {
+    KernelConfig config{128, "bf16", m, KernelFamily::Hopper};
+    config.dilation = 3;
+    codegen::KernelSource dilated = sourceFor(config);
+    EXPECT_EQ(dilated.threads, m * 2);
+    EXPECT_NE(dilated.code.find("#define MASKJIT_DILATION 3"),
+              std::string::npos);
+  }
 }
 
 // 128 x 64 on Hopper: two warpgroups over two query blocks of 64 sharing
