@@ -13,10 +13,7 @@ reads is its work's, that a stage or Q is never overwritten while in use,
 and that every work is consumed once, in the producer's order — with one
 consumer warpgroup (64 x 64 tiles) and with two (128 x 128) that share the
 stages, with and without their taking turns at the tensor cores
-(MJ_EXP_WS_PINGPONG: named barriers, modelled as tokens), and with two
-that each skip the items their rows may not see (128 x 64 tiles,
-MJ_EXP_WS_PAIR: a skipped stage is released at once, a computed one after
-its PV product, issued on the consumer's next iteration).
+(MJ_EXP_WS_PINGPONG: named barriers, modelled as tokens).
 Usage: bench/ws_pipeline_model.py [runs]  (exit status 1 on a violation)
 """
 import random
@@ -42,7 +39,7 @@ class Barrier:
         return self.phase % 2 != parity
 
 
-def run(rng, works, consumers=1, pingpong=False, skip=False):
+def run(rng, works, consumers=1, pingpong=False):
     full = [Barrier(1) for _ in range(STAGES)]
     empty = [Barrier(consumers) for _ in range(STAGES)]
     q_full, q_empty = Barrier(1), Barrier(consumers)
@@ -118,39 +115,6 @@ def run(rng, works, consumers=1, pingpong=False, skip=False):
                 qfp ^= 1
                 assert q_tag[0] == w, f"work {w} read the Q of work {q_tag[0]}"
                 q_busy.add(c)
-            if skip:
-                pending = None  # (stage, item) whose PV is issued next
-                for item in range(n):
-                    st = (seq + item) % STAGES
-                    while not full[st].done(fp[st]):
-                        yield
-                    fp[st] ^= 1
-                    assert stage_tag[st] == (w, item), f"{(w, item)} got {stage_tag[st]}"
-                    stage_busy[st].add(c)
-                    mine = rng.random() < 0.6
-                    if mine:
-                        assert q_tag[0] == w, f"work {w}'s S read the Q of work {q_tag[0]}"
-                    if pending is not None:
-                        assert stage_tag[pending[0]] == (w, pending[1]), "PV read a reused stage"
-                    yield  # S (when mine) and the pending PV run
-                    if item == n - 1:
-                        q_busy.discard(c)
-                        q_empty.arrive()
-                    if pending is not None:
-                        stage_busy[pending[0]].discard(c)
-                        empty[pending[0]].arrive()
-                    if not mine:
-                        stage_busy[st].discard(c)
-                        empty[st].arrive()
-                    pending = (st, item) if mine else None
-                    yield
-                if pending is not None:
-                    assert stage_tag[pending[0]] == (w, pending[1]), "PV read a reused stage"
-                    stage_busy[pending[0]].discard(c)
-                    empty[pending[0]].arrive()
-                seq += n
-                yield  # output
-                continue
             for item in range(n):
                 st = (seq + item) % STAGES
                 while not full[st].done(fp[st]):
@@ -207,13 +171,11 @@ def main():
     rng = random.Random(5)
     for r in range(runs):
         works = [rng.choice([0, 1, 1, 2, 3, 5, 16]) for _ in range(rng.randint(1, 12))]
-        for consumers, pingpong, skip in ((1, False, False), (2, False, False),
-                                          (2, True, False), (2, False, True)):
+        for consumers, pingpong in ((1, False), (2, False), (2, True)):
             try:
-                run(rng, works, consumers, pingpong, skip)
+                run(rng, works, consumers, pingpong)
             except AssertionError as e:
-                print(f"run {r}, works {works}, {consumers} consumers, ping-pong {pingpong}, "
-                      f"skip {skip}: {e}")
+                print(f"run {r}, works {works}, {consumers} consumers, ping-pong {pingpong}: {e}")
                 return 1
     print(f"ws pipeline model: {runs} random work sequences, no violation")
     return 0

@@ -54,11 +54,9 @@
 // 64 x 64 425 -> 517, block top-k keep 16 of 64 1.47 -> 1.26 ms. Main loop:
 // attention_fwd_sm90_ws.cuh, spliced into the kernel's body at build time.
 // The kernel experiment MJ_EXP_NO_WS keeps the one-warpgroup-per-64-rows
-// loop below for every shape (the dilated kernels run it always, the
-// 128 x 64 ones unless built with the experiment MJ_EXP_WS_PAIR: each
-// consumer warpgroup skips the union's items its rows may not see).
-#if !defined(MJ_EXP_NO_WS) && MASKJIT_DILATION == 1 &&                                        \
-    (MJ_BM == MJ_BN || defined(MJ_EXP_WS_PAIR))
+// loop below for every shape (the 128 x 64 and dilated kernels run it
+// always).
+#if !defined(MJ_EXP_NO_WS) && MJ_BM == MJ_BN && MASKJIT_DILATION == 1
 #define MJ_WS 1
 #define MJ_WS_CONSUMERS (MJ_BM * 2) // consumer threads
 #define MJ_THREADS (MJ_WS_CONSUMERS + 128)

@@ -153,7 +153,7 @@
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(MJ_WS_CONSUMER_REGS) : "memory");
   unsigned fullParity = 0, qFullParity = 0, workFullParity = 0;
   int seqC = 0;
-#if defined(MJ_EXP_WS_PINGPONG) && MJ_BM == 128 && !MJ_SKIP
+#if defined(MJ_EXP_WS_PINGPONG) && MJ_BM == 128
   // Kernel experiment (FlashAttention 3's "ping-pong"): the two consumer
   // warpgroups take turns issuing their S and PV products (named barrier
   // 1 + w is warpgroup w's turn), so that one's softmax runs under the
@@ -187,63 +187,6 @@
       mj_mbar_wait_loop(qFullBar, qFullParity);
       qFullParity ^= 1;
     }
-#if MJ_SKIP
-    // 128 x 64 tiles (kernel experiment MJ_EXP_WS_PAIR): the items are the
-    // union of what the two query blocks chose; a warpgroup computes those
-    // some row of its own may see and releases the others' stages at once,
-    // so neither waits for the other but through the stage ring. The PV
-    // product of its last computed item is issued on its next iteration
-    // either way (`pending`: that item's stage, -1 when none).
-    int pending = -1;
-    for (int item = 0; item < n; ++item) {
-      const int stage = (seqC + item) % MJ_STAGES;
-      mj_mbar_wait_loop(fullBar + stage * 8, (fullParity >> stage) & 1);
-      fullParity ^= 1u << stage;
-      mj_fence_proxy_async();
-      unsigned bits[2];
-      const bool masked = allowedBits(stage, bits);
-      const bool mine = mj_warpgroup_any(!masked || (bits[0] | bits[1]) != 0u, wg);
-      mj_wgmma_fence();
-      if (mine)
-        issueS(stage);
-      mj_wgmma_commit();
-      if (pending >= 0)
-        issuePV(pending);
-      mj_wgmma_commit();
-      mj_wgmma_wait<1>();
-      mj_fence_operands(s);
-      if (item == n - 1)
-        mj_mbar_arrive(qEmptyBar);
-      float alpha[2];
-      if (mine)
-        softmax(masked, bits, alpha);
-      mj_wgmma_wait<0>();
-      mj_fence_operands(o);
-      if (pending >= 0)
-        mj_mbar_arrive(emptyBar + pending * 8);
-      if (mine) {
-#pragma unroll
-        for (int i = 0; i < MJ_D / 8; ++i) {
-          o[4 * i + 0] *= alpha[0];
-          o[4 * i + 1] *= alpha[0];
-          o[4 * i + 2] *= alpha[1];
-          o[4 * i + 3] *= alpha[1];
-        }
-        packP();
-      } else {
-        mj_mbar_arrive(emptyBar + stage * 8);
-      }
-      pending = mine ? stage : -1;
-    }
-    if (pending >= 0) {
-      mj_wgmma_fence();
-      issuePV(pending);
-      mj_wgmma_commit();
-      mj_wgmma_wait<0>();
-      mj_fence_operands(o);
-      mj_mbar_arrive(emptyBar + pending * 8);
-    }
-#else
     for (int item = 0; item < n; ++item) {
       const int stage = (seqC + item) % MJ_STAGES;
       const int prev = (seqC + item + MJ_STAGES - 1) % MJ_STAGES;
@@ -301,7 +244,6 @@
       mj_fence_operands(o);
       mj_mbar_arrive(emptyBar + last * 8);
     }
-#endif
     seqC += n;
     writeRows(h, b);
   }
