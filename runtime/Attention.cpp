@@ -184,8 +184,9 @@ Launcher::Launcher(const CompiledKernel &kernel) : kernel_(kernel) {
   d.setMaxDynamicShared(function_, kernel.source.sharedBytes);
   threads_ = kernel.source.threads;
   if (kernel.source.family == codegen::KernelFamily::Hopper) {
-    // A kernel experiment may declare more threads in its launch bounds (a
-    // producer warpgroup); the default kernels run the source's count.
+    // A kernel experiment may declare another block size in its launch
+    // bounds (MJ_EXP_NO_WS: no producer warpgroup); the default kernels
+    // run the source's count, which the kernel checks.
     if (!kernel.nvrtcFlags.empty())
       threads_ = d.maxThreadsPerBlock(function_);
     workCounter_ = d.alloc(4);

@@ -170,7 +170,8 @@ private:
   Driver::Module module_ = nullptr;
   Driver::Function function_ = nullptr;
   /// Threads per block: the source's, or for a Hopper kernel built with
-  /// experiment flags its launch bounds (one may add a producer warpgroup).
+  /// experiment flags its launch bounds (MJ_EXP_NO_WS drops the producer
+  /// warpgroup the source counts).
   int threads_ = 0;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   std::vector<uint64_t> argWords_;
