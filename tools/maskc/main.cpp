@@ -60,7 +60,8 @@ int main(int argc, char **argv) {
       "  maskc emit strided.mask --stage ast\n"
       "Environment: MASKJIT_CACHE_DIR (kernel cache folder), "
       "MASKJIT_NVRTC_FLAGS (extra NVRTC\n"
-      "options for kernel experiments, e.g. -DMJ_EXP_WS; JIT only: maskc aot "
+      "options for kernel experiments, e.g. -DMJ_EXP_NO_WS; JIT only: maskc "
+      "aot "
       "refuses them).\n"
       "Exit status: 0 success, 1 errors in the input, 2 bad usage.");
 
