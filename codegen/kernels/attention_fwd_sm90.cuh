@@ -2,9 +2,9 @@
 //
 // A work is one (query tile of BM rows, head, batch); a CTA runs it with one
 // consumer warpgroup of 128 threads per 64 query rows, plus, on square
-// tiles, a producer warpgroup that loads (see MJ_WS below). S = Q K^T and O += P V run on
-// wgmma (64 x BN x 16 and 64 x D x 16 per instruction, fp32 accumulators in
-// registers): Q and K are read from shared memory through matrix descriptors,
+// tiles, a producer warpgroup that loads (see MJ_WS below). S = Q K^T and
+// O += P V run on wgmma (64 x BN x 16 and 64 x D x 16 per instruction,
+// fp32 accumulators in registers): Q and K are read from shared memory through matrix descriptors,
 // P goes from the S accumulators straight into A registers, V is read N-major
 // (transposed by the tensor cores). K/V tiles of BN keys are copied by the
 // tensor memory accelerator (TMA, one thread issues the copy, an mbarrier per
@@ -25,8 +25,9 @@
 //
 // It follows attention_common.cuh and wgmma.cuh in the generated source.
 
-// Three shapes: 128 x 128 tiles, two warpgroups, one CTA per SM (the
-// default); 64 x 64 tiles, one warpgroup, two CTAs per SM, for patterns
+// Three shapes: 128 x 128 tiles, two consumer warpgroups, one CTA per SM
+// (the default); 64 x 64 tiles, one consumer warpgroup, two CTAs per SM
+// (each with its producer warpgroup unless dilated), for patterns
 // whose selections come in blocks of 64 (block top-k), where a 128 x 128
 // tile would mostly hold pairs nobody chose; or 128 x 64 tiles, two
 // warpgroups over two neighbouring query blocks of 64 that share the key
