@@ -33,6 +33,24 @@ constexpr int kMaxLastQ = 64;      // MJ_EST_MAX_Q
 /// (Sequence, head) rows run along grid.y, at most 65535 blocks.
 constexpr int64_t kMaxRows = 65535;
 
+/// The fields both estimators' parameter blocks begin with: Q and K, their
+/// strides, the problem's shape.
+template <typename Params>
+void setQueriesAndKeys(Params &p, const AttentionCall &c) {
+  p.q = c.q;
+  p.k = c.k;
+  p.qSb = c.qStrides[0];
+  p.qSs = c.qStrides[1];
+  p.qSh = c.qStrides[2];
+  p.kSb = c.kStrides[0];
+  p.kSs = c.kStrides[1];
+  p.kSh = c.kStrides[2];
+  p.lq = static_cast<int>(c.lq);
+  p.lk = static_cast<int>(c.lk);
+  p.heads = static_cast<int>(c.heads);
+  p.kvHeads = static_cast<int>(c.kvHeads);
+}
+
 /// An estimator's CUDA source: the prelude NVRTC needs, then `body`.
 std::string estimatorSource(const char *what, int64_t headDim,
                             const std::string &dtype, const char *body) {
@@ -123,18 +141,7 @@ VerticalSlashEstimator::estimate(const AttentionCall &c, int64_t vertical,
   }
   Driver::DevicePtr base = scratch_[0];
   EstParams p{};
-  p.q = c.q;
-  p.k = c.k;
-  p.qSb = c.qStrides[0];
-  p.qSs = c.qStrides[1];
-  p.qSh = c.qStrides[2];
-  p.kSb = c.kStrides[0];
-  p.kSs = c.kStrides[1];
-  p.kSh = c.kStrides[2];
-  p.lq = static_cast<int>(c.lq);
-  p.lk = static_cast<int>(c.lk);
-  p.heads = static_cast<int>(c.heads);
-  p.kvHeads = static_cast<int>(c.kvHeads);
+  setQueriesAndKeys(p, c);
   p.lastQ = static_cast<int>(lastQ);
   p.chunks = static_cast<int>(chunks);
   p.scaleLog2 = scale * 1.4426950408889634f;
@@ -266,18 +273,7 @@ DeviceBlockSets BlockTopkEstimator::estimate(const AttentionCall &c,
   out.rowWords = (kBlocks + 31) / 32;
   out.keep = keep;
   BlockParams p{};
-  p.q = c.q;
-  p.k = c.k;
-  p.qSb = c.qStrides[0];
-  p.qSs = c.qStrides[1];
-  p.qSh = c.qStrides[2];
-  p.kSb = c.kStrides[0];
-  p.kSs = c.kStrides[1];
-  p.kSh = c.kStrides[2];
-  p.lq = static_cast<int>(c.lq);
-  p.lk = static_cast<int>(c.lk);
-  p.heads = static_cast<int>(c.heads);
-  p.kvHeads = static_cast<int>(c.kvHeads);
+  setQueriesAndKeys(p, c);
   p.block = static_cast<int>(block);
   p.keep = static_cast<int>(keep);
   p.qBlocks = static_cast<int>(qBlocks);
