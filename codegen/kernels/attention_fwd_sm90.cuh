@@ -562,7 +562,15 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       m[r] = mx;
     }
   };
-  auto packP = [&] {
+  // After the PV product: O's rows rescaled by alpha, P into A fragments.
+  auto rescaleAndPackP = [&](const float (&alpha)[2]) {
+#pragma unroll
+    for (int i = 0; i < MJ_D / 8; ++i) {
+      o[4 * i + 0] *= alpha[0];
+      o[4 * i + 1] *= alpha[0];
+      o[4 * i + 2] *= alpha[1];
+      o[4 * i + 3] *= alpha[1];
+    }
 #pragma unroll
     for (int j = 0; j < MJ_BN / 16; ++j) {
       pa[j][0] = mj_pack(MJ_P[8 * j + 0], MJ_P[8 * j + 1]);
@@ -686,16 +694,8 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       softmax(masked, bits, alpha);
     mj_wgmma_wait<0>();
     mj_fence_operands(o);
-    if (mine) {
-#pragma unroll
-      for (int i = 0; i < MJ_D / 8; ++i) {
-        o[4 * i + 0] *= alpha[0];
-        o[4 * i + 1] *= alpha[0];
-        o[4 * i + 2] *= alpha[1];
-        o[4 * i + 3] *= alpha[1];
-      }
-      packP();
-    }
+    if (mine)
+      rescaleAndPackP(alpha);
 #if MJ_SKIP
     pending = mine ? stage : -1;
 #endif

@@ -226,14 +226,7 @@
       mj_fence_operands(o);
       if (item > 0)
         mj_mbar_arrive(emptyBar + prev * 8);
-#pragma unroll
-      for (int i = 0; i < MJ_D / 8; ++i) {
-        o[4 * i + 0] *= alpha[0];
-        o[4 * i + 1] *= alpha[0];
-        o[4 * i + 2] *= alpha[1];
-        o[4 * i + 3] *= alpha[1];
-      }
-      packP();
+      rescaleAndPackP(alpha);
     }
     if (n > 0) {
       const int last = (seqC + n - 1) % MJ_STAGES;
