@@ -581,7 +581,8 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   };
 
   // Normalizes this thread's two rows of O and writes them with their LSE
-  // (4-byte stores; the 64 x 64 default goes through shared memory).
+  // (4-byte stores; the one-warpgroup loop's 64 x 64 shape goes through
+  // shared memory instead, the warp-specialized one has none to spare).
   auto writeRows = [&](int h, int b) {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
