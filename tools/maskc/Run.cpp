@@ -2,6 +2,7 @@
 #include "Run.h"
 
 #include "maskjit/runtime/Attention.h"
+#include "maskjit/runtime/CubinInfo.h"
 #include "maskjit/runtime/Estimators.h"
 
 #include <fmt/core.h>
@@ -121,6 +122,39 @@ void addPositionalStructure(std::vector<uint16_t> &q, std::vector<uint16_t> &k,
 
 } // namespace
 
+/// One line on the kernel's shape and, from its cubin when there is one,
+/// the registers and stack frame ptxas gave it.
+static std::string kernelStats(const runtime::CompiledKernel &kernel) {
+  const codegen::KernelSource &src = kernel.source;
+  std::string line =
+      fmt::format("{} kernel, {}x{} tiles, head_dim {}, {}, {} threads per CTA",
+                  codegen::kernelFamilyName(src.family), src.tileM, src.tileN,
+                  src.headDim, src.dtype, src.threads);
+  if (src.family == codegen::KernelFamily::Hopper) {
+    const int consumers = src.tileM / 64;
+    line += src.threads > src.tileM * 2
+                ? fmt::format(" (a producer warpgroup and {} consumer{})",
+                              consumers, consumers > 1 ? "s" : "")
+                : fmt::format(" ({} warpgroup{})", consumers,
+                              consumers > 1 ? "s" : "");
+  }
+  if (src.family == codegen::KernelFamily::Hopper) // a persistent grid
+    line += fmt::format(", {} CTA{} per SM", src.ctasPerSm,
+                        src.ctasPerSm > 1 ? "s" : "");
+  line += fmt::format(", {:.1f} KiB shared memory", src.sharedBytes / 1024.0);
+  if (!kernel.cubin.empty()) {
+    runtime::CubinFunctionInfo info =
+        runtime::readCubinFunctionInfo(kernel.cubin, src.kernelName);
+    if (info.registers >= 0)
+      line += fmt::format("; cubin: {} registers per thread", info.registers);
+    if (info.frameBytes >= 0)
+      line +=
+          fmt::format(", {}-byte stack frame{}", info.frameBytes,
+                      info.frameBytes > 0 ? " (local memory: spills?)" : "");
+  }
+  return line;
+}
+
 int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
                const CommonOptions &common) {
   return withPattern(
@@ -156,6 +190,8 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
               opts.noCache ? "compiled"
                            : runtime::cacheSourceName(kernel.cacheSource),
               ms);
+        if (opts.emit != "cuda")
+          std::cerr << "maskc: " << kernelStats(kernel) << "\n";
         std::string text =
             opts.emit == "cuda" ? kernel.source.code : kernel.ptx;
         const void *data = opts.emit == "cubin"

@@ -13,8 +13,9 @@ namespace maskjit::codegen {
 /// Which attention kernel a pattern instantiates.
 enum class KernelFamily {
   Portable, ///< sm_80+: mma.sync, 64x64 tiles (or 128x64), 4 or 8 warps.
-  Hopper,   ///< sm_90a only: wgmma, 128x128 tiles (two warpgroups) or
-            ///< 64x64 (one warpgroup, two CTAs per SM).
+  Hopper,   ///< sm_90a only: wgmma, 128x128 tiles (two consumer
+            ///< warpgroups) or 64x64 (one, two CTAs per SM), each with a
+            ///< producer warpgroup unless dilated; or 128x64.
 };
 
 /// "portable" or "hopper".
