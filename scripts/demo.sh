@@ -23,7 +23,7 @@ echo "== the compiler's KV schedule for the kernel's 64x64 tiles"
 if [ -e /usr/local/cuda/lib64/libnvrtc.so ] || ldconfig -p 2>/dev/null | grep -q libnvrtc; then
   echo "== kernel (NVRTC, sm_90a)"
   "$maskc" compile "$file" --arch sm_90a --emit ptx -o demo.ptx "${sets[@]}"
-  echo "PTX: $(wc -c < demo.ptx) bytes in demo.ptx"
+  echo "PTX: $(wc -c < demo.ptx) bytes in demo.ptx (stats above: a non-zero stack frame means spills or local arrays)"
 fi
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   echo "== on the GPU: B=1 H=32 D=128 bf16, checked against the CPU reference, timed"
