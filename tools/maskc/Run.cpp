@@ -124,34 +124,28 @@ void addPositionalStructure(std::vector<uint16_t> &q, std::vector<uint16_t> &k,
 
 /// One line on the kernel's shape and, from its cubin when there is one,
 /// the registers and stack frame ptxas gave it.
-static std::string kernelStats(const runtime::CompiledKernel &kernel) {
+static std::string kernelStats(const runtime::CompiledKernel &kernel,
+                               const runtime::CubinFunctionInfo &info) {
   const codegen::KernelSource &src = kernel.source;
   std::string line =
       fmt::format("{} kernel, {}x{} tiles, head_dim {}, {}, {} threads per CTA",
                   codegen::kernelFamilyName(src.family), src.tileM, src.tileN,
                   src.headDim, src.dtype, src.threads);
   if (src.family == codegen::KernelFamily::Hopper) {
+    // Its grid is persistent: as many CTAs as fit on the SMs.
     const int consumers = src.tileM / 64;
-    line += src.threads > src.tileM * 2
-                ? fmt::format(" (a producer warpgroup and {} consumer{})",
-                              consumers, consumers > 1 ? "s" : "")
-                : fmt::format(" ({} warpgroup{})", consumers,
-                              consumers > 1 ? "s" : "");
-  }
-  if (src.family == codegen::KernelFamily::Hopper) // a persistent grid
-    line += fmt::format(", {} CTA{} per SM", src.ctasPerSm,
+    const bool producer = src.threads > src.tileM * 2;
+    line += fmt::format(" ({} {}warpgroup{}{}), {} CTA{} per SM", consumers,
+                        producer ? "consumer " : "", consumers > 1 ? "s" : "",
+                        producer ? " and a producer" : "", src.ctasPerSm,
                         src.ctasPerSm > 1 ? "s" : "");
-  line += fmt::format(", {:.1f} KiB shared memory", src.sharedBytes / 1024.0);
-  if (!kernel.cubin.empty()) {
-    runtime::CubinFunctionInfo info =
-        runtime::readCubinFunctionInfo(kernel.cubin, src.kernelName);
-    if (info.registers >= 0)
-      line += fmt::format("; cubin: {} registers per thread", info.registers);
-    if (info.frameBytes >= 0)
-      line +=
-          fmt::format(", {}-byte stack frame{}", info.frameBytes,
-                      info.frameBytes > 0 ? " (local memory: spills?)" : "");
   }
+  line += fmt::format(", {:.1f} KiB shared memory", src.sharedBytes / 1024.0);
+  if (info.registers >= 0) // (-1 without a cubin, e.g. a compute_ target)
+    line += fmt::format("; cubin: {} registers per thread", info.registers);
+  if (info.frameBytes >= 0)
+    line += fmt::format(", {}-byte stack frame{}", info.frameBytes,
+                        info.frameBytes > 0 ? " (local memory: spills?)" : "");
   return line;
 }
 
@@ -191,7 +185,11 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
                            : runtime::cacheSourceName(kernel.cacheSource),
               ms);
         if (opts.emit != "cuda")
-          std::cerr << "maskc: " << kernelStats(kernel) << "\n";
+          std::cerr << "maskc: "
+                    << kernelStats(kernel,
+                                   runtime::readCubinFunctionInfo(
+                                       kernel.cubin, kernel.source.kernelName))
+                    << "\n";
         std::string text =
             opts.emit == "cuda" ? kernel.source.code : kernel.ptx;
         const void *data = opts.emit == "cubin"
@@ -456,10 +454,17 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         result["cache"] = runtime::cacheSourceName(kernel.cacheSource);
         result["visited_tiles"] = launcher.visitedTiles();
         result["gathered_keys"] = launcher.gatheredKeys();
+        const runtime::CubinFunctionInfo cubinInfo =
+            runtime::readCubinFunctionInfo(kernel.cubin,
+                                           kernel.source.kernelName);
         result["kernel"] = {
             {"family", codegen::kernelFamilyName(kernel.source.family)},
             {"tile", {kernel.source.tileM, kernel.source.tileN}},
-            {"dilation", kernel.source.dilation}};
+            {"dilation", kernel.source.dilation},
+            {"threads", kernel.source.threads},
+            {"shared_bytes", kernel.source.sharedBytes},
+            {"registers", cubinInfo.registers},
+            {"stack_frame_bytes", cubinInfo.frameBytes}};
         std::cout << fmt::format(
             "{}  B={} H={} KV={} Lq={} Lk={} D={} {}  on {}  ({} kernel, "
             "{}x{} tiles)\n",
@@ -484,6 +489,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
             compileMs, runtime::cacheSourceName(kernel.cacheSource), experiment,
             launcher.scheduleBuilder(), launcher.visitedTiles(),
             launcher.gatheredKeys(), classes);
+        std::cout << "kernel: " << kernelStats(kernel, cubinInfo) << "\n";
         result["schedule_builder"] = launcher.scheduleBuilder();
         if (!launcher.scheduleCheck().empty()) {
           std::cout << "schedule check: " << launcher.scheduleCheck() << "\n";
