@@ -111,7 +111,9 @@ int main(int argc, char **argv) {
   CompileCmdOptions compileOpts;
   auto *compileCmd = app.add_subcommand(
       "compile",
-      "Compile a pattern's attention kernel with NVRTC (no GPU needed)");
+      "Compile a pattern's attention kernel with NVRTC (no GPU needed); "
+      "prints its tiles, threads, shared memory and, for an sm_ target, the "
+      "registers and stack frame ptxas gave it");
   compileCmd->add_option("file", compileMask.file, "The .mask file")
       ->required();
   compileCmd->add_option("-p,--pattern", compileMask.pattern,
@@ -144,7 +146,7 @@ int main(int argc, char **argv) {
       "Keys per tile (default: 64 on the portable kernel; on Hopper as many "
       "as --tile-m). Hopper also runs --tile-m 128 --tile-n 64: two query "
       "blocks of 64 share the key tiles either chose (block top-k; "
-      "experimental: correct, but 1.8-2.5x slower than the default 64 x 64 "
+      "experimental: correct, but 2-3x slower than the default 64 x 64 "
       "on H100)");
   compileCmd->add_option("--kernel", compileOpts.kernel,
                          "auto (default: hopper for sm_90a, else portable), "
@@ -207,7 +209,7 @@ int main(int argc, char **argv) {
       "Keys per tile (default: 64 on the portable kernel; on Hopper as many "
       "as --tile-m). Hopper also runs --tile-m 128 --tile-n 64: two query "
       "blocks of 64 share the key tiles either chose (block top-k; "
-      "experimental: correct, but 1.8-2.5x slower than the default 64 x 64 "
+      "experimental: correct, but 2-3x slower than the default 64 x 64 "
       "on H100)");
   runCmd->add_option("--kernel", runOpts.kernel,
                      "auto (default: hopper on an H100, else portable), "
