@@ -127,14 +127,17 @@ void addPositionalStructure(std::vector<uint16_t> &q, std::vector<uint16_t> &k,
 static std::string kernelStats(const runtime::CompiledKernel &kernel,
                                const runtime::CubinFunctionInfo &info) {
   const codegen::KernelSource &src = kernel.source;
+  // The launch bounds in the cubin, where there is one: a kernel experiment
+  // (MJ_EXP_NO_WS) may run another count than the source's.
+  const int threads = info.maxThreads > 0 ? info.maxThreads : src.threads;
   std::string line =
       fmt::format("{} kernel, {}x{} tiles, head_dim {}, {}, {} threads per CTA",
                   codegen::kernelFamilyName(src.family), src.tileM, src.tileN,
-                  src.headDim, src.dtype, src.threads);
+                  src.headDim, src.dtype, threads);
   if (src.family == codegen::KernelFamily::Hopper) {
     // Its grid is persistent: as many CTAs as fit on the SMs.
     const int consumers = src.tileM / 64;
-    const bool producer = src.threads > src.tileM * 2;
+    const bool producer = threads > src.tileM * 2;
     line += fmt::format(" ({} {}warpgroup{}{}), {} CTA{} per SM", consumers,
                         producer ? "consumer " : "", consumers > 1 ? "s" : "",
                         producer ? " and a producer" : "", src.ctasPerSm,
