@@ -1,5 +1,4 @@
-//===- CubinInfo.cpp - What ptxas decided for a kernel, read from its cubin
-//===//
+//===- CubinInfo.cpp - A kernel's resources, read from its cubin ---------===//
 #include "maskjit/runtime/CubinInfo.h"
 
 #include <cstdint>
@@ -46,7 +45,7 @@ private:
 };
 
 struct Section {
-  uint32_t name = 0, type = 0, link = 0, info = 0;
+  uint32_t name = 0, type = 0, link = 0;
   uint64_t offset = 0, size = 0;
 };
 
@@ -103,11 +102,11 @@ CubinFunctionInfo readCubinFunctionInfo(const std::vector<char> &cubin,
     const uint64_t h = *shoff + uint64_t(i) * *shentsize;
     auto name = bytes.at<uint32_t>(h), type = bytes.at<uint32_t>(h + 4);
     auto offset = bytes.at<uint64_t>(h + 24), size = bytes.at<uint64_t>(h + 32);
-    auto link = bytes.at<uint32_t>(h + 40), sinfo = bytes.at<uint32_t>(h + 44);
-    if (!name || !type || !offset || !size || !link || !sinfo ||
-        *offset > bytes.size() || *size > bytes.size() - *offset)
+    auto link = bytes.at<uint32_t>(h + 40);
+    if (!name || !type || !offset || !size || !link || *offset > bytes.size() ||
+        *size > bytes.size() - *offset)
       return info;
-    sections.push_back({*name, *type, *link, *sinfo, *offset, *size});
+    sections.push_back({*name, *type, *link, *offset, *size});
   }
   auto sectionName = [&](const Section &s) {
     return bytes.cString(sections[*shstrndx].offset + s.name)
