@@ -7,9 +7,14 @@
 # K/V), the later items' waits, the items' work, the last PV product, the
 # next work's set-up, the output. Block top-k runs with its estimated blocks
 # given back (the attention launch alone). The instrumented kernel is a
-# little slower; compare phases, not times. It instruments the
-# one-warpgroup loop (MJ_EXP_NO_WS), not the warp-specialized default.
-# Usage (repo root, on the GPU machine): bench/timeline_block_topk.sh [maskc]
+# little slower; compare phases, not times. LOOP=ws (default) instruments
+# the warp-specialized loop's first consumer thread: "next work" is then its
+# wait for the producer's next work and that work's Q, "first wait" the
+# first item's K/V after it, "output" writing O and the loop's top;
+# LOOP=old the one-warpgroup loop (MJ_EXP_NO_WS). EXTRA adds NVRTC flags
+# (another experiment under the timeline).
+# Usage (repo root, on the GPU machine):
+#   [LOOP=ws|old] [EXTRA=-DMJ_EXP_...] bench/timeline_block_topk.sh [maskc]
 set -eu
 M=${1:-.gpu/maskc}
 P=examples/patterns/block_topk.mask
@@ -29,7 +34,11 @@ for keep in 8 16 32; do
   "$M" run $P --lq 32768 --heads 32 --set keep=$keep --set block=64 --iters 2 \
     --export-sets /tmp/tl_sets_$keep.json > /dev/null
 done
-export MASKJIT_NVRTC_FLAGS="-DMJ_EXP_NO_WS -DMJ_EXP_TIMELINE"
+case "${LOOP:-ws}" in
+ws) export MASKJIT_NVRTC_FLAGS="-DMJ_EXP_TIMELINE ${EXTRA:-}" ;;
+old) export MASKJIT_NVRTC_FLAGS="-DMJ_EXP_NO_WS -DMJ_EXP_TIMELINE ${EXTRA:-}" ;;
+*) echo "LOOP is ws or old" >&2; exit 2 ;;
+esac
 for keep in 8 16 32; do
   "$M" run $P --lq 32768 --heads 32 --set keep=$keep --set block=64 --bench --iters 3 \
     --select sets=@/tmp/tl_sets_$keep.json | summary "keep $keep"

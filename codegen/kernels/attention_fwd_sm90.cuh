@@ -66,7 +66,12 @@
 // 64 runs two CTAs of 256 threads at 128 (the SM's 64K), 128 producer
 // threads go to 40 and 128 consumers to 216; 128 x 128 one CTA of 384 at
 // 168, 128 producers to 32 and 256 consumers to 232.
-#if MJ_BM == 64
+#if MJ_BM == 64 && defined(MJ_EXP_WS_WARP_COUNT)
+// (The producer's warp count spills at 40 and 48; 128 x 128 has no
+// registers to spare and counts serially.)
+#define MJ_WS_PRODUCER_REGS 56
+#define MJ_WS_CONSUMER_REGS 200
+#elif MJ_BM == 64
 #define MJ_WS_PRODUCER_REGS 40
 #define MJ_WS_CONSUMER_REGS 216
 #else
@@ -154,9 +159,6 @@ static __device__ __forceinline__ void mj_mbar_wait_loop(unsigned bar, unsigned 
                "r"(parity)
                : "memory");
 }
-#ifdef MJ_EXP_TIMELINE
-#error "MJ_EXP_TIMELINE instruments the one-warpgroup loop: add -DMJ_EXP_NO_WS"
-#endif
 #endif
 static __device__ __forceinline__ void mj_mbar_wait(unsigned bar, unsigned parity) {
   unsigned done = 0;
@@ -593,17 +595,47 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const int row = r == 0 ? row0 : row1;
-      if (row >= p.lq)
-        continue;
       const bool any = l[r] > 0.f;
       const float inv = any ? 1.f / l[r] : 0.f;
       uint16_t *orow = Og + (int64_t)row * p.o_ss;
+#ifdef MJ_EXP_O_16B
+      // Kernel experiment: 16-byte stores. A quad holds 32 columns of its
+      // row as 4 x 4 pairs, thread t4 the pairs 2 t4 of each 8 columns;
+      // transposed within the quad (every lane shuffles, rows past Lq
+      // too), thread t4 holds the 8 columns 8 t4.. of each 32 and a warp's
+      // store writes whole sectors.
+#pragma unroll
+      for (int j = 0; j < MJ_D / 32; ++j) {
+        unsigned v[4], w[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k)
+          v[k] = mj_pack(o[4 * (4 * j + k) + 2 * r] * inv, o[4 * (4 * j + k) + 2 * r + 1] * inv);
+#pragma unroll
+        for (int d = 0; d < 4; ++d) {
+          // Lane t4 sends its pair for lane (t4 - d) & 3 and receives
+          // lane (t4 + d) & 3's pair for itself.
+          const int to = (t4 - d) & 3, from = (t4 + d) & 3;
+          const unsigned send = to == 0 ? v[0] : to == 1 ? v[1] : to == 2 ? v[2] : v[3];
+          const unsigned got = d == 0 ? send : __shfl_sync(0xffffffffu, send, (lane & ~3) | from);
+#pragma unroll
+          for (int k = 0; k < 4; ++k)
+            w[k] = from == k ? got : w[k];
+        }
+        if (row < p.lq)
+          *reinterpret_cast<uint4 *>(orow + j * 32 + t4 * 8) = make_uint4(w[0], w[1], w[2], w[3]);
+      }
+      if (row >= p.lq)
+        continue;
+#else
+      if (row >= p.lq)
+        continue;
 #pragma unroll
       for (int i = 0; i < MJ_D / 8; ++i) {
         const int col = i * 8 + 2 * t4;
         *reinterpret_cast<unsigned *>(orow + col) =
             mj_pack(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
       }
+#endif
       if (t4 == 0)
         p.lse[((int64_t)b * p.heads + h) * p.lq + row] =
             any ? m[r] * scale * 0.69314718055994531f + logf(l[r]) : mj_neg_inf();

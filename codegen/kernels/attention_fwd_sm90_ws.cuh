@@ -116,7 +116,12 @@
         break;
       }
       decode(w);
+#if defined(MJ_EXP_WS_WARP_COUNT) && MJ_BM == 64
+      sched = mj_schedule(p, h, b, qt, MJ_BN, cls, false);
+      sched.count_tiles_warp(lane);
+#else
       sched = mj_schedule(p, h, b, qt, MJ_BN, cls);
+#endif
       const int n = sched.num_items;
       if (lane == 0) {
         sWork[0] = w;
@@ -168,8 +173,10 @@
 #define MJ_PINGPONG 0
 #endif
   for (;;) {
+    MJ_TL_MARK(5);
     mj_mbar_wait_loop(workFullBar, workFullParity);
     workFullParity ^= 1;
+    MJ_TL_MARK(4);
     const int cw = sWork[0], n = sWork[1];
     mj_mbar_arrive(workEmptyBar);
     if (n < 0)
@@ -186,12 +193,16 @@
     if (n > 0) {
       mj_mbar_wait_loop(qFullBar, qFullParity);
       qFullParity ^= 1;
+      MJ_TL_COUNT(6);
     }
+    MJ_TL_MARK(4);
     for (int item = 0; item < n; ++item) {
       const int stage = (seqC + item) % MJ_STAGES;
       const int prev = (seqC + item + MJ_STAGES - 1) % MJ_STAGES;
       mj_mbar_wait_loop(fullBar + stage * 8, (fullParity >> stage) & 1);
       fullParity ^= 1u << stage;
+      MJ_TL_MARK(item == 0 ? 0 : 1);
+      MJ_TL_COUNT(7);
       // Gathered rows and Q came through cp.async (the generic proxy);
       // wgmma reads through the async one.
       mj_fence_proxy_async();
@@ -227,6 +238,7 @@
       if (item > 0)
         mj_mbar_arrive(emptyBar + prev * 8);
       rescaleAndPackP(alpha);
+      MJ_TL_MARK(2);
     }
     if (n > 0) {
       const int last = (seqC + n - 1) % MJ_STAGES;
@@ -237,6 +249,7 @@
       mj_fence_operands(o);
       mj_mbar_arrive(emptyBar + last * 8);
     }
+    MJ_TL_MARK(3);
     seqC += n;
     writeRows(h, b);
   }

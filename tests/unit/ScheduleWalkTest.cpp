@@ -165,3 +165,47 @@ TEST(ScheduleWalk, EachSequenceAndHeadFindsItsSchedule) {
         }
   }
 }
+
+// The warp-specialized kernel's producer counts a work's tiles with its
+// whole warp (32 segments per round trip): the same count as one thread's
+// walk, for lists shorter than, equal to and longer than a warp, with
+// segments of several tiles and gathered keys after them.
+TEST(ScheduleWalk, WarpTileCountEqualsTheSerialOne) {
+  for (int numSegs : {0, 1, 5, 31, 32, 33, 64, 70, 129}) {
+    std::vector<int> segs;
+    int expectTiles = 0;
+    for (int s = 0; s < numSegs; ++s) {
+      const int first = 3 * s, n = 1 + (s * 7) % 4; // 1..4 tiles
+      segs.insert(segs.end(), {first, first + n, s % 2});
+      expectTiles += n;
+    }
+    segs.insert(segs.end(), {0, 0, 0}); // never read past the list
+    std::vector<int> segPtr{0, numSegs};
+    std::vector<int> gatherPtr{0, numSegs * 3}; // gathered keys: 3 per segment
+    maskjit_params p{};
+    p.lq = 64;
+    p.lk = 1 << 20;
+    p.heads = p.batch = 1;
+    p.sched_heads = 1;
+    p.seg_ptr = segPtr.data();
+    p.segs = segs.data();
+    p.gather_ptr = gatherPtr.data();
+    p.num_q_tiles = 1;
+    const mj_schedule serial(p, 0, 0, 0, 64, 0);
+    ASSERT_EQ(serial.num_tiles, expectTiles);
+    std::vector<int> tiles(32, -1), items(32, -1);
+    mj_host::launch(
+        [&] {
+          const int lane = static_cast<int>(threadIdx.x);
+          mj_schedule s(p, 0, 0, 0, 64, 0, /*count=*/false);
+          s.count_tiles_warp(lane);
+          tiles[lane] = s.num_tiles;
+          items[lane] = s.num_items;
+        },
+        1, 1, 32);
+    for (int lane = 0; lane < 32; ++lane) {
+      EXPECT_EQ(tiles[lane], expectTiles) << numSegs << " segments, lane " << lane;
+      EXPECT_EQ(items[lane], serial.num_items) << numSegs << " segments, lane " << lane;
+    }
+  }
+}
