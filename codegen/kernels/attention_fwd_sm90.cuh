@@ -583,7 +583,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   };
 
   // Normalizes this thread's two rows of O and writes them with their LSE
-  // (4-byte stores; the one-warpgroup loop's 64 x 64 shape goes through
+  // (from registers; the one-warpgroup loop's 64 x 64 shape goes through
   // shared memory instead, the warp-specialized one has none to spare).
   auto writeRows = [&](int h, int b) {
 #pragma unroll
@@ -598,15 +598,16 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       const bool any = l[r] > 0.f;
       const float inv = any ? 1.f / l[r] : 0.f;
       uint16_t *orow = Og + (int64_t)row * p.o_ss;
-#ifdef MJ_EXP_O_16B
-      // Kernel experiment: 16-byte stores. A quad holds 32 columns of its
-      // row as 4 x 4 pairs, thread t4 the pairs 2 t4 of each 8 columns;
-      // transposed within the quad (every lane shuffles, rows past Lq
-      // too), thread t4 holds the 8 columns 8 t4.. of each 32 and a warp's
-      // store writes whole sectors.
+      // 16-byte stores: a quad holds 32 columns of its row as 4 x 4 pairs,
+      // thread t4 the pair at 2 t4 of each 8 columns; transposed within
+      // the quad (every lane shuffles, rows past Lq too), thread t4 holds
+      // the 8 columns at 8 t4 of each 32, and a warp's store writes whole
+      // sectors (4-byte stores wrote each sector in two halves; measured,
+      // session 12: block top-k keep 16 1.27 -> 1.24 ms, keep 8 0.74 ->
+      // 0.72).
 #pragma unroll
       for (int j = 0; j < MJ_D / 32; ++j) {
-        unsigned v[4], w[4];
+        unsigned v[4], w[4] = {0u, 0u, 0u, 0u};
 #pragma unroll
         for (int k = 0; k < 4; ++k)
           v[k] = mj_pack(o[4 * (4 * j + k) + 2 * r] * inv, o[4 * (4 * j + k) + 2 * r + 1] * inv);
@@ -626,16 +627,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       }
       if (row >= p.lq)
         continue;
-#else
-      if (row >= p.lq)
-        continue;
-#pragma unroll
-      for (int i = 0; i < MJ_D / 8; ++i) {
-        const int col = i * 8 + 2 * t4;
-        *reinterpret_cast<unsigned *>(orow + col) =
-            mj_pack(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
-      }
-#endif
       if (t4 == 0)
         p.lse[((int64_t)b * p.heads + h) * p.lq + row] =
             any ? m[r] * scale * 0.69314718055994531f + logf(l[r]) : mj_neg_inf();

@@ -1,9 +1,10 @@
 //===- CudaHostShim.h - Running simple CUDA kernels on the host -*- C++ -*-===//
 //
 // Enough of CUDA to run kernels that use blocks of threads, shared memory,
-// __syncthreads, __shfl_up_sync, __shfl_xor_sync, __ballot_sync, __match_any_sync, integer
-// atomics and bit counts on the host: a block's threads are coroutines switched
-// at every barrier, blocks run one after another (so `static` stands for
+// __syncthreads, __shfl_up_sync, __shfl_xor_sync, __ballot_sync,
+// __match_any_sync, integer atomics and bit counts on the host: a block's
+// threads are coroutines switched at every barrier, blocks run one after
+// another (so `static` stands for
 // `__shared__`). A kernel that forgot a barrier may still pass here (the
 // threads run in order): for unit tests of kernels' logic in CI, which has no
 // GPU.

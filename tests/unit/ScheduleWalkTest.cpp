@@ -204,8 +204,10 @@ TEST(ScheduleWalk, WarpTileCountEqualsTheSerialOne) {
         },
         1, 1, 32);
     for (int lane = 0; lane < 32; ++lane) {
-      EXPECT_EQ(tiles[lane], expectTiles) << numSegs << " segments, lane " << lane;
-      EXPECT_EQ(items[lane], serial.num_items) << numSegs << " segments, lane " << lane;
+      EXPECT_EQ(tiles[lane], expectTiles)
+          << numSegs << " segments, lane " << lane;
+      EXPECT_EQ(items[lane], serial.num_items)
+          << numSegs << " segments, lane " << lane;
     }
   }
 }
