@@ -97,7 +97,7 @@ struct mj_schedule {
   int cursor_seg, cursor_first; // a segment and the number of its first item
 
   __device__ __forceinline__ mj_schedule(const maskjit_params &p, int h, int b, int qt,
-                                         int tile_n, int cls = 0, bool count = true)
+                                         int tile_n, int cls = 0)
       : segs(p.segs), gather_keys(p.gather_keys), bn(tile_n),
         lk(MASKJIT_DILATION == 1 ? p.lk
                                  : (p.lk > cls ? (p.lk - cls - 1) / MASKJIT_DILATION + 1 : 0)),
@@ -114,26 +114,11 @@ struct mj_schedule {
     g_begin = g_ptr[qt];
     g_end = g_ptr[qt + 1];
     num_tiles = 0;
-    if (count)
-      for (int s = seg_begin; s < seg_end; ++s)
-        num_tiles += segs[3 * s + 1] - segs[3 * s];
+    for (int s = seg_begin; s < seg_end; ++s)
+      num_tiles += segs[3 * s + 1] - segs[3 * s];
     num_items = num_tiles + (g_end - g_begin + bn - 1) / bn;
     cursor_seg = seg_begin;
     cursor_first = 0;
-  }
-
-  // The tile count by a whole warp (constructed with count = false): the
-  // lanes load 32 segments at a time, one round trip instead of one per
-  // segment (a block top-k work has a segment per chosen block).
-  __device__ __forceinline__ void count_tiles_warp(int lane) {
-    int n = 0;
-    for (int s = seg_begin + lane; s < seg_end; s += 32)
-      n += segs[3 * s + 1] - segs[3 * s];
-#pragma unroll
-    for (int d = 16; d > 0; d >>= 1)
-      n += __shfl_xor_sync(0xffffffffu, n, d);
-    num_tiles = n;
-    num_items = num_tiles + (g_end - g_begin + bn - 1) / bn;
   }
 
   // Kind of item `i` (0: partial tile, 1: full tile, 2: gathered chunk) and

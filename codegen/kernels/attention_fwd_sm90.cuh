@@ -66,12 +66,7 @@
 // 64 runs two CTAs of 256 threads at 128 (the SM's 64K), 128 producer
 // threads go to 40 and 128 consumers to 216; 128 x 128 one CTA of 384 at
 // 168, 128 producers to 32 and 256 consumers to 232.
-#if MJ_BM == 64 && defined(MJ_EXP_WS_WARP_COUNT)
-// (The producer's warp count spills at 40 and 48; 128 x 128 has no
-// registers to spare and counts serially.)
-#define MJ_WS_PRODUCER_REGS 56
-#define MJ_WS_CONSUMER_REGS 200
-#elif MJ_BM == 64
+#if MJ_BM == 64
 #define MJ_WS_PRODUCER_REGS 40
 #define MJ_WS_CONSUMER_REGS 216
 #else

@@ -116,12 +116,7 @@
         break;
       }
       decode(w);
-#if defined(MJ_EXP_WS_WARP_COUNT) && MJ_BM == 64
-      sched = mj_schedule(p, h, b, qt, MJ_BN, cls, false);
-      sched.count_tiles_warp(lane);
-#else
       sched = mj_schedule(p, h, b, qt, MJ_BN, cls);
-#endif
       const int n = sched.num_items;
       if (lane == 0) {
         sWork[0] = w;
@@ -143,25 +138,6 @@
           qEmptyParity ^= 1;
           produceQ();
         }
-#ifdef MJ_EXP_Q_PREFETCH_LATE
-        // Kernel experiment: the next work's Q rows into L2 with this
-        // work's last item (the consumers are some items behind), so that
-        // their copy at the hand-over hits L2. (Claimed a work ago: the
-        // atomic has long returned.)
-        if (item == n - 1) {
-          const int wn = gridDim.x + __shfl_sync(0xffffffffu, claimed, 0);
-          if (wn < totalWork) {
-            const int qn = (p.num_q_tiles - 1 - wn % p.num_q_tiles) * MJ_BM;
-            const int hn = (wn / classTiles) % p.heads, bn = wn / (classTiles * p.heads);
-            const uint16_t *Qn = p.q + bn * p.q_sb + hn * p.q_sh;
-            for (int r = lane; r < MJ_BM && qn + r < p.lq; r += 32)
-              asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(
-                               Qn + (int64_t)(qn + r) * p.q_ss),
-                           "n"(MJ_D * 2)
-                           : "memory");
-          }
-        }
-#endif
       }
       seqP += n;
       w = gridDim.x + __shfl_sync(0xffffffffu, claimed, 0);

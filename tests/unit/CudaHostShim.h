@@ -1,10 +1,9 @@
 //===- CudaHostShim.h - Running simple CUDA kernels on the host -*- C++ -*-===//
 //
 // Enough of CUDA to run kernels that use blocks of threads, shared memory,
-// __syncthreads, __shfl_up_sync, __shfl_xor_sync, __ballot_sync,
-// __match_any_sync, integer atomics and bit counts on the host: a block's
-// threads are coroutines switched at every barrier, blocks run one after
-// another (so `static` stands for
+// __syncthreads, __shfl_up_sync, __ballot_sync, __match_any_sync, integer
+// atomics and bit counts on the host: a block's threads are coroutines switched
+// at every barrier, blocks run one after another (so `static` stands for
 // `__shared__`). A kernel that forgot a barrier may still pass here (the
 // threads run in order): for unit tests of kernels' logic in CI, which has no
 // GPU.
@@ -125,22 +124,6 @@ template <typename T> T __shfl_up_sync(unsigned, T x, int offset) {
   T y = x;
   if (lane >= offset)
     std::memcpy(&y, &b.slots[tid - offset], sizeof(T));
-  mj_host::yield();
-  return y;
-}
-
-template <typename T> T __shfl_xor_sync(unsigned, T x, int laneMask) {
-  static_assert(sizeof(T) <= 8, "shuffles of up to 8 bytes");
-  mj_host::Block &b = *mj_host::current;
-  const int tid = static_cast<int>(threadIdx.x), lane = tid % 32;
-  uint64_t bits = 0;
-  std::memcpy(&bits, &x, sizeof(T));
-  b.slots[tid] = bits;
-  mj_host::yield();
-  T y = x;
-  const int src = tid - lane + (lane ^ laneMask);
-  if (src < static_cast<int>(b.slots.size()))
-    std::memcpy(&y, &b.slots[src], sizeof(T));
   mj_host::yield();
   return y;
 }
