@@ -216,6 +216,7 @@ struct BlockParams {
   uint64_t q, k;
   int64_t qSb, qSs, qSh, kSb, kSs, kSh;
   int lq, lk, heads, kvHeads, block, keep, qBlocks, kBlocks, rowWords;
+  int qb;
   float scale;
   uint64_t pooledQ, pooledK, chosen, bits;
 };
@@ -279,6 +280,9 @@ DeviceBlockSets BlockTopkEstimator::estimate(const AttentionCall &c,
   p.qBlocks = static_cast<int>(qBlocks);
   p.kBlocks = static_cast<int>(kBlocks);
   p.rowWords = static_cast<int>(out.rowWords);
+  // Query blocks scored per CTA: up to 4 (a pooled K value read once
+  // for all), as many as their scores fit the shared memory.
+  p.qb = static_cast<int>(std::clamp<int64_t>(kMaxSharedScores / kBlocks, 1, 4));
   p.scale = scale;
   const int64_t headDim = headDim_;
   const size_t floats =
@@ -300,8 +304,9 @@ DeviceBlockSets BlockTopkEstimator::estimate(const AttentionCall &c,
   void *args[] = {&p};
   d.launch(pool_, static_cast<unsigned>(qBlocks + kBlocks),
            static_cast<unsigned>(H), 1, kBlockThreads, 0, args, c.stream);
-  d.launch(select_, static_cast<unsigned>(qBlocks), static_cast<unsigned>(H), 1,
-           kBlockThreads, static_cast<unsigned>(kBlocks * 4), args, c.stream);
+  d.launch(select_, static_cast<unsigned>((qBlocks + p.qb - 1) / p.qb),
+           static_cast<unsigned>(H), 1, kBlockThreads,
+           static_cast<unsigned>(p.qb * kBlocks * 4), args, c.stream);
   d.record(e1_);
   last_ = out;
   return out;

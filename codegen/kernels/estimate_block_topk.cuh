@@ -10,9 +10,10 @@
 // the pooled vectors, the scores and so the chosen blocks are the same bits.
 // 1. mj_bt_pool: one thread per (block, dimension) sums x / n over the block
 //    (K stored dimension-major, so that a score's threads read along blocks).
-// 2. mj_bt_select: one CTA per (query block, head): the scores in shared
-//    memory, `keep` rounds of a block-wide arg-max, then the chosen blocks
-//    sorted into a list and set in the head's bitmap row.
+// 2. mj_bt_select: one CTA per (up to 4 query blocks, head): the scores in
+//    shared memory, then per query block (a warp each) `keep` rounds of a
+//    warp-wide arg-max, the chosen blocks sorted into a list and set in
+//    the head's bitmap row.
 // A batch is estimated in the same launches: grid.y runs over (sequence,
 // head) rows, row = b * heads + h, and every output is per row.
 
@@ -22,6 +23,7 @@ struct mj_bt_params {
   const uint16_t *q, *k;
   int64_t q_sb, q_ss, q_sh, k_sb, k_ss, k_sh; // element strides
   int lq, lk, heads, kv_heads, block, keep, q_blocks, k_blocks, row_words;
+  int qb; // query blocks a select CTA scores (1..4)
   float scale;
   float *pooled_q; // [batch][heads][q_blocks][D]
   float *pooled_k; // [batch][kv_heads][D][k_blocks]: a score's threads read along blocks
@@ -73,60 +75,81 @@ extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_pool(const mj_
   }
 }
 
-// Grid (q_blocks, batch * heads), MJ_BT_THREADS threads, dynamic shared memory of
-// k_blocks floats.
+// Grid (ceil(q_blocks / qb), batch * heads), MJ_BT_THREADS threads, dynamic
+// shared memory of qb * k_blocks floats. A CTA scores qb (<= 4) neighbouring
+// query blocks together, so each pooled K value read from L2 serves all
+// of them; warp w then picks query block w's `keep` best on its own
+// (shuffles, no block-wide barrier per round).
 extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_select(const mj_bt_params p) {
-  extern __shared__ float sScore[];
-  __shared__ float sQ[MJ_D];
-  __shared__ float sBest[MJ_BT_THREADS / 32];
-  __shared__ int sBestAt[MJ_BT_THREADS / 32];
-  __shared__ int sTaken[64]; // chosen so far (keep <= 64)
-  const int bq = blockIdx.x, hb = blockIdx.y, tid = threadIdx.x, lane = tid % 32,
-            warp = tid / 32;
+  constexpr int kMaxQb = MJ_BT_THREADS / 32;
+  extern __shared__ float sScore[]; // [qb][k_blocks]
+  __shared__ float sQ[kMaxQb][MJ_D];
+  __shared__ int sTaken[kMaxQb][64]; // chosen so far (keep <= 64)
+  const int hb = blockIdx.y, tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int bq0 = blockIdx.x * p.qb, qb = min(p.qb, p.q_blocks - bq0);
   const int seq = hb / p.heads, kvh = hb % p.heads / (p.heads / p.kv_heads);
-  unsigned *row = p.bits + ((int64_t)hb * p.q_blocks + bq) * p.row_words;
-  int *chosen = p.chosen + ((int64_t)hb * p.q_blocks + bq) * p.keep;
-  for (int w = tid; w < p.row_words; w += MJ_BT_THREADS)
-    row[w] = 0u;
-  for (int c = tid; c < MJ_D; c += MJ_BT_THREADS)
-    sQ[c] = p.pooled_q[((int64_t)hb * p.q_blocks + bq) * MJ_D + c];
-  // The last query of the block sees keys up to this one (bottom-right).
-  const int lastKey = min(p.lk - 1, min(p.lq - 1, (bq + 1) * p.block - 1) + (p.lk - p.lq));
-  const int n = lastKey < 0 ? 0 : lastKey / p.block + 1;
+  // Key blocks query block bq may score: those whose first key its last
+  // query sees (bottom-right causal).
+  auto reach = [&](int bq) {
+    const int lastKey = min(p.lk - 1, min(p.lq - 1, (bq + 1) * p.block - 1) + (p.lk - p.lq));
+    return lastKey < 0 ? 0 : lastKey / p.block + 1;
+  };
+  for (int i = tid; i < qb * MJ_D; i += MJ_BT_THREADS)
+    sQ[i / MJ_D][i % MJ_D] = p.pooled_q[((int64_t)hb * p.q_blocks + bq0) * MJ_D + i];
+  const int nAll = reach(bq0 + qb - 1); // later query blocks reach as far
   __syncthreads();
   const float *pk = p.pooled_k + ((int64_t)seq * p.kv_heads + kvh) * MJ_D * p.k_blocks;
-  // Four scores a thread at once (independent sums), each in the order
-  // of the reference.
-  for (int base = tid; base < n; base += 4 * MJ_BT_THREADS) {
-    float s[4] = {0.f, 0.f, 0.f, 0.f};
+  // Two key blocks a thread for every query block of the CTA: each score
+  // summed in the reference's order (independent sums).
+  for (int base = tid; base < nAll; base += 2 * MJ_BT_THREADS) {
+    float s[2][kMaxQb];
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int i = 0; i < kMaxQb; ++i)
+        s[j][i] = 0.f;
     for (int c = 0; c < MJ_D; ++c) {
-      const float qc = sQ[c];
       const float *row = pk + (int64_t)c * p.k_blocks;
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
+      for (int j = 0; j < 2; ++j) {
         const int bk = base + j * MJ_BT_THREADS;
-        if (bk < n)
-          s[j] = __fadd_rn(s[j], __fmul_rn(qc, row[bk]));
+        const float kv = bk < nAll ? row[bk] : 0.f;
+#pragma unroll
+        for (int i = 0; i < kMaxQb; ++i)
+          s[j][i] = __fadd_rn(s[j][i], __fmul_rn(sQ[i][c], kv));
       }
     }
 #pragma unroll
-    for (int j = 0; j < 4; ++j)
-      if (base + j * MJ_BT_THREADS < n)
-        sScore[base + j * MJ_BT_THREADS] = __fmul_rn(s[j], p.scale);
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int i = 0; i < kMaxQb; ++i) {
+        const int bk = base + j * MJ_BT_THREADS;
+        if (i < qb && bk < reach(bq0 + i))
+          sScore[i * p.k_blocks + bk] = __fmul_rn(s[j][i], p.scale);
+      }
   }
   __syncthreads();
-  const int take = min(p.keep, n);
+  if (warp >= qb)
+    return;
+  const int bq = bq0 + warp, nw = reach(bq);
+  float *score = sScore + warp * p.k_blocks;
+  unsigned *row = p.bits + ((int64_t)hb * p.q_blocks + bq) * p.row_words;
+  int *chosen = p.chosen + ((int64_t)hb * p.q_blocks + bq) * p.keep;
+  for (int w = lane; w < p.row_words; w += 32)
+    row[w] = 0u;
+  const int take = min(p.keep, nw);
   for (int r = 0; r < take; ++r) {
-    // Arg-max, ties to the smaller index: per thread, per warp, per block.
+    // Arg-max, ties to the smaller index: per lane, then across the warp.
     float best = -__int_as_float(0x7f800000);
     int at = 0x7fffffff;
-    for (int bk = tid; bk < n; bk += MJ_BT_THREADS) {
-      const float v = sScore[bk];
+    for (int bk = lane; bk < nw; bk += 32) {
+      const float v = score[bk];
       if (v > best || (v == best && bk < at)) {
         best = v;
         at = bk;
       }
     }
+#pragma unroll
     for (int off = 16; off > 0; off >>= 1) {
       const float ov = __shfl_xor_sync(0xffffffffu, best, off);
       const int oa = __shfl_xor_sync(0xffffffffu, at, off);
@@ -135,34 +158,28 @@ extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_select(const m
         at = oa;
       }
     }
+    // Every lane holds the winner now.
     if (lane == 0) {
-      sBest[warp] = best;
-      sBestAt[warp] = at;
+      sTaken[warp][r] = at;
+      score[at] = -__int_as_float(0x7f800000); // taken
     }
-    __syncthreads();
-    if (tid == 0) {
-      for (int w = 1; w < MJ_BT_THREADS / 32; ++w)
-        if (sBest[w] > sBest[0] || (sBest[w] == sBest[0] && sBestAt[w] < sBestAt[0])) {
-          sBest[0] = sBest[w];
-          sBestAt[0] = sBestAt[w];
-        }
-      sTaken[r] = sBestAt[0];
-      sScore[sBestAt[0]] = -__int_as_float(0x7f800000); // taken
-    }
-    __syncthreads();
+    __syncwarp();
   }
-  if (tid == 0) {
-    // Insertion sort of the few chosen, then the list and the bitmap row.
+  if (lane == 0) {
+    // Insertion sort of the few chosen, then the list and the bitmap row
+    // (zeroed above by this warp's lanes: the warp barrier orders them).
+    int *taken = sTaken[warp];
     for (int i = 1; i < take; ++i) {
-      const int v = sTaken[i];
+      const int v = taken[i];
       int j = i - 1;
-      for (; j >= 0 && sTaken[j] > v; --j)
-        sTaken[j + 1] = sTaken[j];
-      sTaken[j + 1] = v;
+      for (; j >= 0 && taken[j] > v; --j)
+        taken[j + 1] = taken[j];
+      taken[j + 1] = v;
     }
     for (int i = 0; i < p.keep; ++i)
-      chosen[i] = i < take ? sTaken[i] : -1;
-    for (int i = 0; i < take; ++i)
-      atomicOr(&row[sTaken[i] >> 5], 1u << (sTaken[i] & 31));
+      chosen[i] = i < take ? taken[i] : -1;
   }
+  __syncwarp();
+  for (int i = lane; i < take; i += 32)
+    atomicOr(&row[sTaken[warp][i] >> 5], 1u << (sTaken[warp][i] & 31));
 }
