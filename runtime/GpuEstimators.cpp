@@ -302,7 +302,11 @@ DeviceBlockSets BlockTopkEstimator::estimate(const AttentionCall &c,
   }
   d.record(e0_);
   void *args[] = {&p};
-  d.launch(pool_, static_cast<unsigned>(qBlocks + kBlocks),
+  // The pool kernel: 8 blocks a CTA (128 threads, 16 per block at D=128).
+  const int64_t poolBlocks = kBlockThreads / (headDim_ / 8);
+  d.launch(pool_,
+           static_cast<unsigned>((qBlocks + poolBlocks - 1) / poolBlocks +
+                                 (kBlocks + poolBlocks - 1) / poolBlocks),
            static_cast<unsigned>(H), 1, kBlockThreads, 0, args, c.stream);
   d.launch(select_, static_cast<unsigned>((qBlocks + p.qb - 1) / p.qb),
            static_cast<unsigned>(H), 1, kBlockThreads,

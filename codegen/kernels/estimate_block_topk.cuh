@@ -8,8 +8,9 @@
 // The arithmetic is the CPU reference's (runtime/Estimators.cpp), operation
 // for operation and in the same order, each rounded (no fused multiply-add):
 // the pooled vectors, the scores and so the chosen blocks are the same bits.
-// 1. mj_bt_pool: one thread per (block, dimension) sums x / n over the block
-//    (K stored dimension-major, so that a score's threads read along blocks).
+// 1. mj_bt_pool: one thread per (block, 8 dimensions) sums x / n over the
+//    block (K stored dimension-major, so that a score's threads read along
+//    blocks).
 // 2. mj_bt_select: one CTA per (up to 4 query blocks, head): the scores in
 //    shared memory, then per query block (a warp each) `keep` rounds of a
 //    warp-wide arg-max, the chosen blocks sorted into a list and set in
@@ -31,47 +32,69 @@ struct mj_bt_params {
   unsigned *bits;  // [batch][heads][q_blocks][row_words]
 };
 
-static __device__ __forceinline__ float mj_bt_load(const uint16_t *p) {
+static __device__ __forceinline__ float mj_bt_cvt(uint16_t bits) {
 #if MJ_FP16
   float f;
-  asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(*p));
+  asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(bits));
   return f;
 #else
-  return __uint_as_float((unsigned)*p << 16);
+  return __uint_as_float((unsigned)bits << 16);
 #endif
 }
 
-// Grid (q_blocks + k_blocks, batch * heads): blocks of Q first, then of K
-// (heads past kv_heads have nothing to pool in K).
+// Grid (ceil(q_blocks / 8) + ceil(k_blocks / 8), batch * heads): blocks of
+// Q first, then of K (heads past kv_heads have nothing to pool in K). A
+// CTA pools 8 blocks; a thread 8 dimensions of one, a 16-byte load per row.
+#define MJ_BT_POOL_BLOCKS (MJ_BT_THREADS / (MJ_D / 8))
 extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_pool(const mj_bt_params p) {
   const int seq = blockIdx.y / p.heads, h = blockIdx.y % p.heads;
-  const bool isQ = blockIdx.x < (unsigned)p.q_blocks;
-  const int b = isQ ? blockIdx.x : blockIdx.x - p.q_blocks;
+  const int qCtas = (p.q_blocks + MJ_BT_POOL_BLOCKS - 1) / MJ_BT_POOL_BLOCKS;
+  const bool isQ = blockIdx.x < (unsigned)qCtas;
   if (!isQ && h >= p.kv_heads)
+    return;
+  const int b = (isQ ? blockIdx.x : blockIdx.x - qCtas) * MJ_BT_POOL_BLOCKS +
+                threadIdx.x / (MJ_D / 8);
+  const int c0 = threadIdx.x % (MJ_D / 8) * 8;
+  if (b >= (isQ ? p.q_blocks : p.k_blocks))
     return;
   const int rows = isQ ? p.lq : p.lk;
   const int lo = b * p.block, hi = min(rows, lo + p.block);
   const uint16_t *x =
-      isQ ? p.q + seq * p.q_sb + h * p.q_sh : p.k + seq * p.k_sb + h * p.k_sh;
+      (isQ ? p.q + seq * p.q_sb + h * p.q_sh : p.k + seq * p.k_sb + h * p.k_sh) + c0;
   const int64_t ss = isQ ? p.q_ss : p.k_ss;
-  const float n = (float)(hi - lo);
-  for (int c = threadIdx.x; c < MJ_D; c += MJ_BT_THREADS) {
-    // Rows read 8 at a time (independent loads), added in row order.
-    float acc = 0.f;
-    for (int i0 = lo; i0 < hi; i0 += 8) {
-      float v[8];
+  const int count = hi - lo;
+  const float n = (float)count;
+  // x / n is x * (1 / n) exactly when n is a power of two (both are the
+  // correctly rounded x * 2^-k): the division only for other counts.
+  const bool pow2 = (count & (count - 1)) == 0;
+  const float inv = 1.f / n;
+  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  // Rows read 4 at a time (independent loads), added in row order.
+  for (int i0 = lo; i0 < hi; i0 += 4) {
+    uint4 v[4];
 #pragma unroll
-      for (int j = 0; j < 8; ++j)
-        v[j] = i0 + j < hi ? mj_bt_load(x + (int64_t)(i0 + j) * ss + c) : 0.f;
+    for (int j = 0; j < 4; ++j)
+      v[j] = i0 + j < hi ? *reinterpret_cast<const uint4 *>(x + (int64_t)(i0 + j) * ss)
+                         : make_uint4(0u, 0u, 0u, 0u);
 #pragma unroll
-      for (int j = 0; j < 8; ++j)
-        if (i0 + j < hi)
-          acc = __fadd_rn(acc, __fdiv_rn(v[j], n));
+    for (int j = 0; j < 4; ++j) {
+      if (i0 + j >= hi)
+        break;
+      const unsigned w[4] = {v[j].x, v[j].y, v[j].z, v[j].w};
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        const float f = mj_bt_cvt((uint16_t)(w[e / 2] >> (16 * (e % 2))));
+        acc[e] = __fadd_rn(acc[e], pow2 ? __fmul_rn(f, inv) : __fdiv_rn(f, n));
+      }
     }
+  }
+#pragma unroll
+  for (int e = 0; e < 8; ++e) {
+    const int c = c0 + e;
     if (isQ)
-      p.pooled_q[((int64_t)blockIdx.y * p.q_blocks + b) * MJ_D + c] = acc;
+      p.pooled_q[((int64_t)blockIdx.y * p.q_blocks + b) * MJ_D + c] = acc[e];
     else
-      p.pooled_k[(((int64_t)seq * p.kv_heads + h) * MJ_D + c) * p.k_blocks + b] = acc;
+      p.pooled_k[(((int64_t)seq * p.kv_heads + h) * MJ_D + c) * p.k_blocks + b] = acc[e];
   }
 }
 
