@@ -19,6 +19,9 @@
 // head) rows, row = b * heads + h, and every output is per row.
 
 #define MJ_BT_THREADS 128
+#ifndef MJ_BT_DYNAMIC_SHARED // (the host shim of the unit tests has its own)
+#define MJ_BT_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
 
 struct mj_bt_params {
   const uint16_t *q, *k;
@@ -105,7 +108,7 @@ extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_pool(const mj_
 // (shuffles, no block-wide barrier per round).
 extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_select(const mj_bt_params p) {
   constexpr int kMaxQb = MJ_BT_THREADS / 32;
-  extern __shared__ float sScore[]; // [qb][k_blocks]
+  MJ_BT_DYNAMIC_SHARED(float, sScore); // [qb][k_blocks]
   __shared__ float sQ[kMaxQb][MJ_D];
   __shared__ int sTaken[kMaxQb][64]; // chosen so far (keep <= 64)
   const int hb = blockIdx.y, tid = threadIdx.x, lane = tid % 32, warp = tid / 32;

@@ -1,8 +1,9 @@
 //===- CudaHostShim.h - Running simple CUDA kernels on the host -*- C++ -*-===//
 //
 // Enough of CUDA to run kernels that use blocks of threads, shared memory,
-// __syncthreads, __shfl_up_sync, __ballot_sync, __match_any_sync, integer
-// atomics and bit counts on the host: a block's threads are coroutines switched
+// __syncthreads, __syncwarp, __shfl_up_sync, __shfl_xor_sync, __ballot_sync,
+// __match_any_sync, integer atomics, bit counts and IEEE-rounded float
+// operations on the host: a block's threads are coroutines switched
 // at every barrier, blocks run one after another (so `static` stands for
 // `__shared__`). A kernel that forgot a barrier may still pass here (the
 // threads run in order): for unit tests of kernels' logic in CI, which has no
@@ -109,6 +110,7 @@ void launch(Kernel kernel, unsigned gx, unsigned gy, int threads,
 
 #define MJ_SB_DYNAMIC_SHARED(type, name)                                       \
   type *name = reinterpret_cast<type *>(mj_host::dynamicShared.data())
+#define MJ_BT_DYNAMIC_SHARED MJ_SB_DYNAMIC_SHARED
 
 inline void __syncthreads() { mj_host::yield(); }
 
@@ -127,6 +129,26 @@ template <typename T> T __shfl_up_sync(unsigned, T x, int offset) {
   mj_host::yield();
   return y;
 }
+
+/// All threads of the caller's warp must call it together (each warp may be
+/// at its own step: a lane reads only its warp's slots).
+template <typename T> T __shfl_xor_sync(unsigned, T x, int laneMask) {
+  static_assert(sizeof(T) <= 8, "shuffles of up to 8 bytes");
+  mj_host::Block &b = *mj_host::current;
+  const int tid = static_cast<int>(threadIdx.x), lane = tid % 32;
+  uint64_t bits = 0;
+  std::memcpy(&bits, &x, sizeof(T));
+  b.slots[tid] = bits;
+  mj_host::yield();
+  T y = x;
+  const int src = tid - lane + (lane ^ laneMask);
+  if (src < static_cast<int>(b.slots.size()))
+    std::memcpy(&y, &b.slots[src], sizeof(T));
+  mj_host::yield();
+  return y;
+}
+/// A step every lane of the warp takes together (see __shfl_xor_sync).
+inline void __syncwarp(unsigned = 0xffffffffu) { mj_host::yield(); }
 
 /// The lanes of the caller's warp whose `value` equals `key(slot)`, as a
 /// mask (all threads of the block call it together).
@@ -172,6 +194,28 @@ inline unsigned long long atomicAdd(unsigned long long *p,
   *p = old + v;
   return old;
 }
+// Float operations rounded as on the GPU: the host's are IEEE
+// round-to-nearest too (x86-64 without FMA contraction).
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
+inline float __uint_as_float(unsigned x) {
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+inline float __int_as_float(int x) {
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+struct alignas(16) uint4 {
+  unsigned x, y, z, w;
+};
+inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) {
+  return {x, y, z, w};
+}
+
 template <typename A, typename B>
 inline std::common_type_t<A, B> min(A a, B b) {
   return a < b ? a : b;

@@ -13,11 +13,6 @@ struct maskjit_args {
   int64_t maskjit_unused;
 };
 static unsigned __cvta_generic_to_shared(const void *) { return 0; }
-static float __int_as_float(int x) {
-  float f;
-  std::memcpy(&f, &x, sizeof f);
-  return f;
-}
 #define MASKJIT_HEAD_DIM 128
 #define MASKJIT_DILATION 3
 #include "../../codegen/kernels/attention_common.cuh"
