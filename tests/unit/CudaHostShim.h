@@ -114,38 +114,34 @@ void launch(Kernel kernel, unsigned gx, unsigned gy, int threads,
 
 inline void __syncthreads() { mj_host::yield(); }
 
-/// All threads of the block must call it together (as the kernels do).
-template <typename T> T __shfl_up_sync(unsigned, T x, int offset) {
+namespace mj_host {
+/// One shuffle step: publishes `x` in the caller's slot and returns thread
+/// `src`'s value of this step (`x` when src is out of the block or -1).
+template <typename T> T exchange(T x, int src) {
   static_assert(sizeof(T) <= 8, "shuffles of up to 8 bytes");
-  mj_host::Block &b = *mj_host::current;
-  const int tid = static_cast<int>(threadIdx.x), lane = tid % 32;
+  Block &b = *current;
   uint64_t bits = 0;
   std::memcpy(&bits, &x, sizeof(T));
-  b.slots[tid] = bits;
-  mj_host::yield();
+  b.slots[threadIdx.x] = bits;
+  yield();
   T y = x;
-  if (lane >= offset)
-    std::memcpy(&y, &b.slots[tid - offset], sizeof(T));
-  mj_host::yield();
+  if (src >= 0 && src < static_cast<int>(b.slots.size()))
+    std::memcpy(&y, &b.slots[src], sizeof(T));
+  yield();
   return y;
 }
+} // namespace mj_host
 
+/// All threads of the block must call it together (as the kernels do).
+template <typename T> T __shfl_up_sync(unsigned, T x, int offset) {
+  const int tid = static_cast<int>(threadIdx.x), lane = tid % 32;
+  return mj_host::exchange(x, lane >= offset ? tid - offset : -1);
+}
 /// All threads of the caller's warp must call it together (each warp may be
 /// at its own step: a lane reads only its warp's slots).
 template <typename T> T __shfl_xor_sync(unsigned, T x, int laneMask) {
-  static_assert(sizeof(T) <= 8, "shuffles of up to 8 bytes");
-  mj_host::Block &b = *mj_host::current;
   const int tid = static_cast<int>(threadIdx.x), lane = tid % 32;
-  uint64_t bits = 0;
-  std::memcpy(&bits, &x, sizeof(T));
-  b.slots[tid] = bits;
-  mj_host::yield();
-  T y = x;
-  const int src = tid - lane + (lane ^ laneMask);
-  if (src < static_cast<int>(b.slots.size()))
-    std::memcpy(&y, &b.slots[src], sizeof(T));
-  mj_host::yield();
-  return y;
+  return mj_host::exchange(x, tid - lane + (lane ^ laneMask));
 }
 /// A step every lane of the warp takes together (see __shfl_xor_sync).
 inline void __syncwarp(unsigned = 0xffffffffu) { mj_host::yield(); }
