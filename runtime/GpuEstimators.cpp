@@ -303,7 +303,7 @@ DeviceBlockSets BlockTopkEstimator::estimate(const AttentionCall &c,
   }
   d.record(e0_);
   void *args[] = {&p};
-  // The pool kernel: 8 blocks a CTA (128 threads, 16 per block at D=128).
+  // The pool kernel: 128 threads, D / 8 per block (8 blocks a CTA at D=128).
   const int64_t poolBlocks = kBlockThreads / (headDim_ / 8);
   d.launch(pool_,
            static_cast<unsigned>((qBlocks + poolBlocks - 1) / poolBlocks +

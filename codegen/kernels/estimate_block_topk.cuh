@@ -45,9 +45,10 @@ static __device__ __forceinline__ float mj_bt_cvt(uint16_t bits) {
 #endif
 }
 
-// Grid (ceil(q_blocks / 8) + ceil(k_blocks / 8), batch * heads): blocks of
-// Q first, then of K (heads past kv_heads have nothing to pool in K). A
-// CTA pools 8 blocks; a thread 8 dimensions of one, a 16-byte load per row.
+// Grid (ceil(q_blocks / B) + ceil(k_blocks / B), batch * heads), B =
+// MJ_BT_POOL_BLOCKS (8 at D = 128, 16 at 64): blocks of Q first, then of K
+// (heads past kv_heads have nothing to pool in K). A CTA pools B blocks; a
+// thread 8 dimensions of one, a 16-byte load per row.
 #define MJ_BT_POOL_BLOCKS (MJ_BT_THREADS / (MJ_D / 8))
 extern "C" __global__ void __launch_bounds__(MJ_BT_THREADS) mj_bt_pool(const mj_bt_params p) {
   const int seq = blockIdx.y / p.heads, h = blockIdx.y % p.heads;
