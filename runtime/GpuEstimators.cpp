@@ -280,10 +280,10 @@ DeviceBlockSets BlockTopkEstimator::estimate(const AttentionCall &c,
   p.qBlocks = static_cast<int>(qBlocks);
   p.kBlocks = static_cast<int>(kBlocks);
   p.rowWords = static_cast<int>(out.rowWords);
-  // Query blocks scored per CTA: up to 4 (a pooled K value read once
-  // for all), as many as their scores fit the shared memory.
-  p.qb =
-      static_cast<int>(std::clamp<int64_t>(kMaxSharedScores / kBlocks, 1, 4));
+  // Query blocks scored per CTA: one per warp, up to 4 (a pooled K value
+  // read once for all), as many as their scores fit the shared memory.
+  p.qb = static_cast<int>(
+      std::clamp<int64_t>(kMaxSharedScores / kBlocks, 1, kBlockThreads / 32));
   p.scale = scale;
   const int64_t headDim = headDim_;
   const size_t floats =

@@ -122,14 +122,20 @@ void addPositionalStructure(std::vector<uint16_t> &q, std::vector<uint16_t> &k,
 
 } // namespace
 
+/// Threads per CTA: the launch bounds in the cubin, where there is one (a
+/// kernel experiment, MJ_EXP_NO_WS, may run another count than the
+/// source's).
+static int ctaThreads(const codegen::KernelSource &src,
+                      const runtime::CubinFunctionInfo &info) {
+  return info.maxThreads > 0 ? info.maxThreads : src.threads;
+}
+
 /// One line on the kernel's shape and, from its cubin when there is one,
 /// the registers and stack frame ptxas gave it.
 static std::string kernelStats(const runtime::CompiledKernel &kernel,
                                const runtime::CubinFunctionInfo &info) {
   const codegen::KernelSource &src = kernel.source;
-  // The launch bounds in the cubin, where there is one: a kernel experiment
-  // (MJ_EXP_NO_WS) may run another count than the source's.
-  const int threads = info.maxThreads > 0 ? info.maxThreads : src.threads;
+  const int threads = ctaThreads(src, info);
   std::string line =
       fmt::format("{} kernel, {}x{} tiles, head_dim {}, {}, {} threads per CTA",
                   codegen::kernelFamilyName(src.family), src.tileM, src.tileN,
@@ -464,7 +470,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
             {"family", codegen::kernelFamilyName(kernel.source.family)},
             {"tile", {kernel.source.tileM, kernel.source.tileN}},
             {"dilation", kernel.source.dilation},
-            {"threads", kernel.source.threads},
+            {"threads", ctaThreads(kernel.source, cubinInfo)},
             {"shared_bytes", kernel.source.sharedBytes},
             {"registers", cubinInfo.registers},
             {"stack_frame_bytes", cubinInfo.frameBytes}};
