@@ -52,6 +52,26 @@ std::string symExpr(const mask::SymExpr &e) {
   return out + "})";
 }
 
+/// The predicate program as statements filling `s.predicate`.
+std::string predicateSource(const PredicateProgram &p) {
+  std::string out = "    s.predicate.result = " + std::to_string(p.result) +
+                    ";\n    s.predicate.names = {";
+  for (const std::string &n : p.names)
+    out += quoted(n) + ", ";
+  out += "};\n    s.predicate.code = {";
+  for (const PredInstr &i : p.code) {
+    char imm[32];
+    std::snprintf(imm, sizeof imm, "0x%llxull",
+                  static_cast<unsigned long long>(i.imm));
+    out += "\n        {static_cast<PredOp>(" +
+           std::to_string(static_cast<int>(i.op)) + "), " +
+           std::to_string(i.a) + ", " + std::to_string(i.b) + ", " +
+           std::to_string(i.c) + ", " + std::to_string(i.name) +
+           ", static_cast<int64_t>(" + imm + ")},";
+  }
+  return out + "};\n";
+}
+
 std::string dnf(const std::vector<mask::SymClause> &clauses) {
   std::string out;
   for (const mask::SymClause &c : clauses) {
@@ -187,6 +207,7 @@ namespace detail {
 } // namespace detail
 
 namespace {
+using detail::maskjit::PredOp;
 using detail::maskjit::mask::KernelTables;
 using detail::maskjit::mask::SymAtom;
 using detail::maskjit::mask::SymbolicSchedule;
@@ -234,7 +255,7 @@ const SymbolicSchedule &schedule() {
     s.hasComplement = @HAS_COMPLEMENT@;
     s.clauses = {@CLAUSES@};
     s.complement = {@COMPLEMENT@};
-    return s;
+@PREDICATE@    return s;
   }();
   return s;
 }
@@ -643,6 +664,7 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
       {"HAS_COMPLEMENT", first.schedule.hasComplement ? "true" : "false"},
       {"CLAUSES", dnf(first.schedule.clauses)},
       {"COMPLEMENT", dnf(first.schedule.complement)},
+      {"PREDICATE", predicateSource(first.schedule.predicate)},
       {"IMAGES", images},
       {"KEY", key},
       {"ARGS", args},

@@ -81,7 +81,12 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   for (const auto *dnf : {&out.schedule.clauses, &out.schedule.complement})
     for (const mask::SymClause &c : *dnf)
       for (const mask::SymAtom &t : c)
-        out.scheduleNeedsHead |= t.rhs.terms.count("h") > 0;
+        for (const mask::SymExpr *e : {&t.rhs, &t.offset})
+          for (auto &[name, coef] : e->terms)
+            out.scheduleNeedsHead |= name == "h";
+  // The exact tiers read the predicate, which may read the head.
+  for (const std::string &name : out.schedule.predicate.names)
+    out.scheduleNeedsHead |= name == "h";
   // The selectors' arguments, from the specialized pattern (the EmitC stage
   // has lowered the selector ops away).
   if (!dsl::selectorsUsed(program, pattern).empty()) {

@@ -12,6 +12,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 
+#include "llvm/ADT/DenseMap.h"
+
 namespace maskjit::mask {
 namespace {
 
@@ -90,10 +92,39 @@ std::optional<bool> chosen(const Choices &choices, Operation *op) {
   return std::nullopt;
 }
 
+/// Values free of q and k that have no affine form (`h % s`, `max(w, Lq /
+/// 8)`, a product of params): each is a symbol of its own, `@N`, N its
+/// instruction in the predicate program, whose value binding computes.
+/// Set by analyzeMask for the one analysis it runs.
+struct DerivedSymbols {
+  const llvm::DenseMap<Value, int32_t> *index = nullptr;
+  std::vector<bool> readsPairs; ///< Per instruction: depends on q or k.
+};
+thread_local const DerivedSymbols *tDerived = nullptr;
+
+std::optional<Lin> linearizeOp(Value v, const Choices &choices,
+                               Operation **blocker, int depth);
+
 /// a*q + b*k + s, or nullopt. When the value goes through an undecided
 /// select/min/max, `blocker` names it, so the caller can split cases on it.
 std::optional<Lin> linearize(Value v, const Choices &choices,
                              Operation **blocker, int depth = 0) {
+  Operation *before = blocker ? *blocker : nullptr;
+  std::optional<Lin> l = linearizeOp(v, choices, blocker, depth);
+  if (l || !tDerived || !tDerived->index)
+    return l;
+  auto it = tDerived->index->find(v);
+  if (it == tDerived->index->end() || tDerived->readsPairs[it->second])
+    return l;
+  if (blocker)
+    *blocker = before;
+  Lin d;
+  d.s.terms["@" + std::to_string(it->second)] = 1;
+  return d;
+}
+
+std::optional<Lin> linearizeOp(Value v, const Choices &choices,
+                               Operation **blocker, int depth) {
   if (depth > 512)
     return std::nullopt;
   Operation *op = v.getDefiningOp();
@@ -729,6 +760,17 @@ std::optional<std::vector<SymClause>> dnfFromAttr(Attribute attr) {
 
 SymbolicSchedule analyzeMask(Value root) {
   SymbolicSchedule s;
+  llvm::DenseMap<Value, int32_t> index;
+  s.predicate = buildPredicateProgram(root, &index);
+  DerivedSymbols derived;
+  if (!s.predicate.empty()) {
+    derived.index = &index;
+    derived.readsPairs = readsPairs(s.predicate);
+  }
+  struct Scope {
+    Scope(const DerivedSymbols *d) { tDerived = d; }
+    ~Scope() { tDerived = nullptr; }
+  } scope(&derived);
   DnfBuilder pos;
   s.clauses = pos.build(root, false);
   DnfBuilder neg;
@@ -742,7 +784,8 @@ DictionaryAttr toAttr(MLIRContext *ctx, const SymbolicSchedule &s) {
   return b.getDictionaryAttr(
       {b.getNamedAttr("clauses", dnfAttr(ctx, s.clauses)),
        b.getNamedAttr("complement", dnfAttr(ctx, s.complement)),
-       b.getNamedAttr("has_complement", b.getBoolAttr(s.hasComplement))});
+       b.getNamedAttr("has_complement", b.getBoolAttr(s.hasComplement)),
+       b.getNamedAttr("predicate", predicateAttr(ctx, s.predicate))});
 }
 
 std::optional<SymbolicSchedule> fromAttr(DictionaryAttr attr) {
@@ -757,6 +800,12 @@ std::optional<SymbolicSchedule> fromAttr(DictionaryAttr attr) {
   s.clauses = std::move(*clauses);
   s.complement = std::move(*complement);
   s.hasComplement = has.getValue();
+  if (auto p = dyn_cast_or_null<DictionaryAttr>(attr.get("predicate"))) {
+    auto program = predicateFromAttr(p);
+    if (!program)
+      return std::nullopt;
+    s.predicate = std::move(*program);
+  }
   return s;
 }
 

@@ -32,7 +32,9 @@ std::shared_ptr<const RunArray> RunArray::make(std::vector<int64_t> values) {
   return r;
 }
 
-bool KvSchedule::exact() const {
+bool KvSchedule::exact() const { return exactMask || closedFormsExact(); }
+
+bool KvSchedule::closedFormsExact() const {
   for (const std::vector<Clause> *dnf : {&clauses, &complement})
     for (const Clause &c : *dnf)
       for (const LinearAtom &t : c.atoms)
@@ -64,7 +66,58 @@ bool KvSchedule::isGathered(size_t i) const {
 
 TileKind KvSchedule::classify(int64_t q0, int64_t q1, int64_t k0,
                               int64_t k1) const {
-  return classifyImpl(q0, q1, k0, k1, /*skipGathered=*/false);
+  TileKind kind = classifyImpl(q0, q1, k0, k1, /*skipGathered=*/false);
+  if (kind != TileKind::Partial || !exactMask || q0 > q1 || k0 > k1)
+    return kind;
+  const int seen = exactMask->classify(q0, q1, k0, k1, exactStats.get());
+  return seen == 1   ? TileKind::Full
+         : seen == 2 ? TileKind::Empty
+                     : TileKind::Partial;
+}
+
+std::vector<KvSegment>
+KvSchedule::refineSegments(int64_t qt, const std::vector<KvSegment> &in) const {
+  const int64_t q0 = qt * tileQ, q1 = std::min(lq, q0 + tileQ) - 1;
+  std::vector<KvSegment> out;
+  auto emit = [&](int64_t begin, int64_t end, TileKind kind) {
+    if (kind == TileKind::Empty || begin >= end)
+      return;
+    if (!out.empty() && out.back().kind == kind && out.back().end == begin)
+      out.back().end = end;
+    else
+      out.push_back({begin, end, kind});
+  };
+  // A run of tiles is looked at whole first (one abstract evaluation can
+  // clear a long run), then in halves, then tile by tile with the exact
+  // search.
+  auto refine = [&](auto &self, int64_t begin, int64_t end) -> void {
+    const int64_t k0 = begin * tileK, k1 = std::min(lk, end * tileK) - 1;
+    if (end - begin > 1) {
+      if (exactStats)
+        ++exactStats->boxes;
+      const AbstractInt v = exactMask->evaluate(q0, q1, k0, k1);
+      if (!v.top && v.lo == v.hi) {
+        emit(begin, end, v.lo != 0 ? TileKind::Full : TileKind::Empty);
+        return;
+      }
+      const int64_t mid = begin + (end - begin) / 2;
+      self(self, begin, mid);
+      self(self, mid, end);
+      return;
+    }
+    const int seen = exactMask->classify(q0, q1, k0, k1, exactStats.get());
+    emit(begin, end,
+         seen == 1   ? TileKind::Full
+         : seen == 2 ? TileKind::Empty
+                     : TileKind::Partial);
+  };
+  for (const KvSegment &seg : in) {
+    if (seg.kind == TileKind::Partial)
+      refine(refine, seg.begin, seg.end);
+    else
+      emit(seg.begin, seg.end, seg.kind);
+  }
+  return out;
 }
 
 TileKind KvSchedule::classifyImpl(int64_t q0, int64_t q1, int64_t k0,
@@ -445,6 +498,8 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
     next = hi + 1;
   }
   run(next, nk);
+  if (exactMask && q0 <= q1)
+    return refineSegments(qt, out);
   return out;
 }
 

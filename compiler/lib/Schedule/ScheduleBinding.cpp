@@ -12,6 +12,32 @@
 
 namespace maskjit::mask {
 
+namespace {
+/// Where the closed forms are not exact, the mask's predicate decides their
+/// PARTIAL tiles again. Patterns with sets chosen at run time keep the
+/// closed forms (their tables may be built on the GPU from those alone).
+void bindExactMask(const SymbolicSchedule &s,
+                   const std::map<std::string, int64_t> &values, int64_t lq,
+                   int64_t lk,
+                   const std::map<std::string, std::vector<int64_t>> &arrays,
+                   KvSchedule &out) {
+  if (s.predicate.empty() || out.closedFormsExact())
+    return;
+  for (const std::vector<SymClause> *dnf : {&s.clauses, &s.complement})
+    for (const SymClause &c : *dnf)
+      for (const SymAtom &t : c)
+        if (!t.setName.empty())
+          return;
+  std::map<std::string, int64_t> bound = values;
+  bound["Lq"] = lq;
+  bound["Lk"] = lk;
+  std::string missing;
+  out.exactMask = TileMask::bind(s.predicate, bound, arrays, missing);
+  if (out.exactMask)
+    out.exactStats = std::make_shared<TileDecisionStats>();
+}
+} // namespace
+
 std::optional<KvSchedule>
 bindSchedule(const SymbolicSchedule &s,
              const std::map<std::string, int64_t> &values, int64_t lq,
@@ -85,11 +111,40 @@ bindSchedule(const SymbolicSchedule &s,
   out.hasComplement = s.hasComplement;
   // c + sum(coef * value); false (and `error`) when a symbol is unbound,
   // nullopt-like overflow reported through `overflow`.
+  // Derived symbols (`@N`: instruction N of the predicate, free of q and k)
+  // are computed by the predicate itself, bound once.
+  std::shared_ptr<const TileMask> derived;
+  bool derivedBound = false;
+  auto derivedValue = [&](const std::string &name, int64_t &v,
+                          bool &overflow) -> bool {
+    if (!derivedBound) {
+      derivedBound = true;
+      std::map<std::string, int64_t> bound = values;
+      bound["Lq"] = lq;
+      bound["Lk"] = lk;
+      std::string missing;
+      derived = TileMask::bind(s.predicate, bound, arrays, missing);
+      if (!derived)
+        error = "the schedule needs a value for `" + missing + "`";
+    }
+    if (!derived)
+      return false;
+    const int64_t n = std::strtoll(name.c_str() + 1, nullptr, 10);
+    AbstractInt x = derived->valueOf(static_cast<int32_t>(n));
+    if (x.isConstant())
+      v = x.lo;
+    else
+      overflow = true; // sound: the atom becomes opaque
+    return true;
+  };
   auto eval = [&](const SymExpr &e, int64_t &out, bool &overflow) -> bool {
     out = e.constant;
     for (auto &[name, coef] : e.terms) {
-      int64_t v;
-      if (name == "Lq")
+      int64_t v = 0;
+      if (!name.empty() && name[0] == '@') {
+        if (!derivedValue(name, v, overflow))
+          return false;
+      } else if (name == "Lq")
         v = lq;
       else if (name == "Lk")
         v = lk;
@@ -169,6 +224,7 @@ bindSchedule(const SymbolicSchedule &s,
   if (!bindDnf(s.clauses, out.clauses) ||
       !bindDnf(s.complement, out.complement))
     return std::nullopt;
+  bindExactMask(s, values, lq, lk, arrays, out);
   return out;
 }
 
@@ -269,6 +325,9 @@ KvSchedule residueSchedule(const KvSchedule &s, int64_t d, int64_t r) {
   };
   map(s.clauses, out.clauses);
   map(s.complement, out.complement);
+  if (s.exactMask)
+    out.exactMask = s.exactMask->mapped({d, r}, {d, r});
+  out.exactStats = s.exactStats;
   return out;
 }
 

@@ -26,6 +26,8 @@
 #ifndef MASKJIT_COMPILER_KVSCHEDULE_H
 #define MASKJIT_COMPILER_KVSCHEDULE_H
 
+#include "maskjit/compiler/TilePredicate.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -107,6 +109,14 @@ struct KvSchedule {
   bool hasComplement = true;
   int64_t lq = 0, lk = 0;
   int64_t tileQ = 128, tileK = 128;
+  /// The mask's own predicate, bound (null when the pattern has none that
+  /// can be bound: dynamic selectors). With it, every PARTIAL tile of the
+  /// closed forms is decided again by the abstract and exact tiers
+  /// (TilePredicate.h), so segments() holds exactly the tiles with an
+  /// allowed pair, FULL where all are.
+  std::shared_ptr<const TileMask> exactMask;
+  /// What those tiers did (for remarks); shared by copies of the schedule.
+  std::shared_ptr<TileDecisionStats> exactStats;
 
   /// Class of the rectangle [q0, q1] x [k0, k1] (inclusive bounds).
   TileKind classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1) const;
@@ -133,13 +143,19 @@ struct KvSchedule {
 
   int64_t queryTiles() const { return (lq + tileQ - 1) / tileQ; }
   int64_t keyTiles() const { return (lk + tileK - 1) / tileK; }
-  /// True when every atom is linear in an exact form (q, k or q - k).
+  /// True when the tile map is exact: every atom is linear in an exact
+  /// form (q, k or q - k), or the schedule has its exactMask.
   bool exact() const;
+  /// True when the closed forms alone are exact (no exactMask needed).
+  bool closedFormsExact() const;
 
 private:
   TileKind classifyImpl(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
                         bool skipGathered) const;
   std::vector<KvSegment> segmentsImpl(int64_t qt, bool skipGathered) const;
+  /// The PARTIAL segments of `in` decided again by exactMask.
+  std::vector<KvSegment> refineSegments(int64_t qt,
+                                        const std::vector<KvSegment> &in) const;
 };
 
 /// `{"tile":[BM,BN],"rows":["FP..",...],"kernel_tiles":[...],

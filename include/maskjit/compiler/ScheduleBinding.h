@@ -64,6 +64,8 @@ struct SymbolicSchedule {
   std::vector<SymClause> clauses;
   std::vector<SymClause> complement;
   bool hasComplement = true;
+  /// The mask itself, for the tiles the clauses leave PARTIAL.
+  PredicateProgram predicate;
 };
 
 /// The symbol values of head `h`: `values`, h itself, b = 0, and the

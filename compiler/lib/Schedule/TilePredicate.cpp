@@ -1,0 +1,545 @@
+//===- TilePredicate.cpp - Intervals with congruences over tile boxes -----===//
+#include "maskjit/compiler/TilePredicate.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+#include <numeric>
+
+namespace maskjit {
+namespace {
+
+using i128 = __int128;
+constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+
+bool fits(i128 v) { return v >= kMin && v <= kMax; }
+
+int64_t floorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+int64_t floorMod(int64_t a, int64_t b) {
+  if (b == -1)
+    return 0;
+  int64_t m = a % b;
+  return (m != 0 && ((m < 0) != (b < 0))) ? m + b : m;
+}
+
+/// gcd of magnitudes; 0 with 0 is 0 (no constraint beyond exactness).
+int64_t gcd(int64_t a, int64_t b) {
+  if (a == kMin || b == kMin)
+    return 1;
+  return std::gcd(std::abs(a), std::abs(b));
+}
+
+/// A representative of x's residue class (its value when it is one).
+int64_t rep(const AbstractInt &x) { return x.mod == 0 ? x.lo : x.rem; }
+
+AbstractInt boolean(bool canFalse, bool canTrue) {
+  if (!canFalse)
+    return AbstractInt::constant(1);
+  if (!canTrue)
+    return AbstractInt::constant(0);
+  return AbstractInt::range(0, 1);
+}
+
+/// The residue class both x and y lie in (mod gcd of theirs and of their
+/// representatives' difference).
+void joinCongruence(const AbstractInt &x, const AbstractInt &y, int64_t &mod,
+                    int64_t &rem) {
+  const i128 diff = static_cast<i128>(rep(x)) - rep(y);
+  int64_t m = gcd(x.mod, y.mod);
+  if (!fits(diff))
+    m = 1;
+  else
+    m = gcd(m, static_cast<int64_t>(diff));
+  mod = m;
+  rem = m > 0 ? floorMod(rep(x), m) : 0;
+}
+
+AbstractInt join(const AbstractInt &x, const AbstractInt &y) {
+  if (x.top || y.top)
+    return AbstractInt::any();
+  int64_t mod, rem;
+  joinCongruence(x, y, mod, rem);
+  return AbstractInt::range(std::min(x.lo, y.lo), std::max(x.hi, y.hi), mod,
+                            rem);
+}
+
+AbstractInt addSub(const AbstractInt &x, const AbstractInt &y, bool sub) {
+  if (x.top || y.top)
+    return AbstractInt::any();
+  const i128 lo =
+      sub ? static_cast<i128>(x.lo) - y.hi : static_cast<i128>(x.lo) + y.lo;
+  const i128 hi =
+      sub ? static_cast<i128>(x.hi) - y.lo : static_cast<i128>(x.hi) + y.hi;
+  if (!fits(lo) || !fits(hi))
+    return AbstractInt::any();
+  const int64_t m = gcd(x.mod, y.mod);
+  const i128 r = sub ? static_cast<i128>(rep(x)) - rep(y)
+                     : static_cast<i128>(rep(x)) + rep(y);
+  const int64_t rem = m > 0 ? static_cast<int64_t>(((r % m) + m) % m) : 0;
+  return AbstractInt::range(static_cast<int64_t>(lo), static_cast<int64_t>(hi),
+                            m, rem);
+}
+
+AbstractInt mul(const AbstractInt &x, const AbstractInt &y) {
+  if (x.top || y.top)
+    return AbstractInt::any();
+  const i128 c[4] = {
+      static_cast<i128>(x.lo) * y.lo, static_cast<i128>(x.lo) * y.hi,
+      static_cast<i128>(x.hi) * y.lo, static_cast<i128>(x.hi) * y.hi};
+  const i128 lo = *std::min_element(c, c + 4), hi = *std::max_element(c, c + 4);
+  if (!fits(lo) || !fits(hi))
+    return AbstractInt::any();
+  int64_t mod = 1, rem = 0;
+  const AbstractInt *v = &x, *k = &y;
+  if (!k->isConstant())
+    std::swap(v, k);
+  if (k->isConstant() && v->mod > 0) {
+    const i128 m = static_cast<i128>(v->mod) * std::abs(k->lo);
+    const i128 r = static_cast<i128>(v->rem) * k->lo;
+    if (fits(m) && m > 0) {
+      mod = static_cast<int64_t>(m);
+      rem = static_cast<int64_t>(((r % m) + m) % m);
+    }
+  }
+  return AbstractInt::range(static_cast<int64_t>(lo), static_cast<int64_t>(hi),
+                            mod, rem);
+}
+
+bool mayBeZero(const AbstractInt &y) { return y.lo <= 0 && y.hi >= 0; }
+
+AbstractInt div(const AbstractInt &x, const AbstractInt &y) {
+  if (x.top || y.top)
+    return AbstractInt::any();
+  if (y.isConstant() && y.lo == 0)
+    return AbstractInt::constant(0); // the kernels' value
+  if (mayBeZero(y) || (x.lo == kMin && y.lo <= -1 && y.hi >= -1))
+    return AbstractInt::any();
+  // Floor division is monotone in each argument on a divisor of one sign:
+  // the extremes are at the corners.
+  const int64_t c[4] = {floorDiv(x.lo, y.lo), floorDiv(x.lo, y.hi),
+                        floorDiv(x.hi, y.lo), floorDiv(x.hi, y.hi)};
+  int64_t mod = 1, rem = 0;
+  if (y.isConstant() && x.mod > 0 && x.mod % y.lo == 0) {
+    // x = r + m*t: floor(x / d) = floor(r / d) + (m / d)*t.
+    mod = std::abs(x.mod / y.lo);
+    rem = mod > 0 ? floorMod(floorDiv(x.rem, y.lo), mod) : 0;
+  }
+  return AbstractInt::range(*std::min_element(c, c + 4),
+                            *std::max_element(c, c + 4), mod, rem);
+}
+
+AbstractInt mod(const AbstractInt &x, const AbstractInt &y) {
+  if (x.top || y.top)
+    return AbstractInt::any();
+  if (y.isConstant() && y.lo == 0)
+    return AbstractInt::constant(0);
+  if (mayBeZero(y))
+    return AbstractInt::any();
+  if (!y.isConstant()) {
+    if (y.lo > 0) {
+      if (x.lo >= 0 && x.hi < y.lo)
+        return x;
+      return AbstractInt::range(0, x.lo >= 0 ? std::min(x.hi, y.hi - 1)
+                                             : y.hi - 1);
+    }
+    return AbstractInt::range(y.lo + 1, 0);
+  }
+  const int64_t d = y.lo;
+  if (x.mod == 0 || x.mod % d == 0)
+    return AbstractInt::constant(floorMod(rep(x), d));
+  if (floorDiv(x.lo, d) == floorDiv(x.hi, d)) {
+    // One block: x mod d = x - d*block, increasing in x.
+    const int64_t shift = d * floorDiv(x.lo, d);
+    AbstractInt r =
+        AbstractInt::range(x.lo - shift, x.hi - shift, x.mod,
+                           floorMod(x.rem - floorMod(shift, x.mod), x.mod));
+    return r;
+  }
+  const int64_t g = gcd(x.mod, d);
+  const int64_t rem = g > 0 ? floorMod(x.rem, g) : 0;
+  return d > 0 ? AbstractInt::range(0, d - 1, g, rem)
+               : AbstractInt::range(d + 1, 0, g, rem);
+}
+
+AbstractInt minMax(const AbstractInt &x, const AbstractInt &y, bool isMin) {
+  if (x.top || y.top)
+    return AbstractInt::any();
+  int64_t m, r;
+  joinCongruence(x, y, m, r);
+  if (isMin)
+    return AbstractInt::range(std::min(x.lo, y.lo), std::min(x.hi, y.hi), m, r);
+  return AbstractInt::range(std::max(x.lo, y.lo), std::max(x.hi, y.hi), m, r);
+}
+
+AbstractInt compare(PredOp op, const AbstractInt &x, const AbstractInt &y) {
+  if (x.top || y.top)
+    return AbstractInt::range(0, 1);
+  switch (op) {
+  case PredOp::Lt:
+    return boolean(!(x.hi < y.lo), !(x.lo >= y.hi));
+  case PredOp::Le:
+    return boolean(!(x.hi <= y.lo), !(x.lo > y.hi));
+  case PredOp::Gt:
+    return boolean(!(x.lo > y.hi), !(x.hi <= y.lo));
+  case PredOp::Ge:
+    return boolean(!(x.lo >= y.hi), !(x.hi < y.lo));
+  case PredOp::Eq:
+  case PredOp::Ne: {
+    bool canEqual = !(x.hi < y.lo || y.hi < x.lo);
+    if (canEqual) {
+      // Different residues modulo a common modulus never meet.
+      const int64_t m = gcd(x.mod, y.mod);
+      const i128 diff = static_cast<i128>(rep(x)) - rep(y);
+      if (m > 0 && fits(diff) && static_cast<int64_t>(diff) % m != 0)
+        canEqual = false;
+    }
+    const bool canDiffer = !(x.isConstant() && y.isConstant() && x.lo == y.lo);
+    return op == PredOp::Eq ? boolean(canDiffer, canEqual)
+                            : boolean(canEqual, canDiffer);
+  }
+  default:
+    return AbstractInt::range(0, 1);
+  }
+}
+
+AbstractInt logic(PredOp op, const AbstractInt &x, const AbstractInt &y) {
+  auto lo = [](const AbstractInt &v) { return v.top ? 0 : v.lo != 0; };
+  auto hi = [](const AbstractInt &v) { return v.top ? 1 : v.hi != 0; };
+  switch (op) {
+  case PredOp::And:
+    return boolean(!(lo(x) && lo(y)), hi(x) && hi(y));
+  case PredOp::Or:
+    return boolean(!(lo(x) || lo(y)), hi(x) || hi(y));
+  default: // Xor
+    if (lo(x) == hi(x) && lo(y) == hi(y))
+      return AbstractInt::constant(lo(x) != lo(y));
+    return AbstractInt::range(0, 1);
+  }
+}
+
+/// Over this many boxes, a tile is called PARTIAL without looking further
+/// (sound; a 128x128 tile needs at most 32767).
+constexpr int64_t kBoxBudget = int64_t{1} << 16;
+/// Elements per block of an array's running minimum and maximum.
+constexpr int64_t kArrayBlock = 64;
+
+} // namespace
+
+AbstractInt AbstractInt::range(int64_t lo, int64_t hi, int64_t mod,
+                               int64_t rem) {
+  AbstractInt v;
+  v.lo = lo;
+  v.hi = hi;
+  if (mod > 1) {
+    // Tighten the ends to the class.
+    const i128 l =
+        lo + static_cast<i128>(floorMod(rem - floorMod(lo, mod), mod));
+    const i128 h =
+        hi - static_cast<i128>(floorMod(floorMod(hi, mod) - rem, mod));
+    if (l <= h && fits(l) && fits(h)) {
+      v.lo = static_cast<int64_t>(l);
+      v.hi = static_cast<int64_t>(h);
+      v.mod = mod;
+      v.rem = floorMod(rem, mod);
+    } else {
+      v.mod = 1;
+    }
+  } else {
+    v.mod = 1;
+  }
+  if (v.lo == v.hi) {
+    v.mod = 0;
+    v.rem = 0;
+  }
+  return v;
+}
+
+bool PredicateProgram::wellFormed() const {
+  const int32_t n = static_cast<int32_t>(code.size());
+  if (result < 0 || result >= n)
+    return false;
+  for (int32_t i = 0; i < n; ++i) {
+    const PredInstr &p = code[i];
+    if (static_cast<int>(p.op) < 0 || p.op > PredOp::Last)
+      return false;
+    int operands = 2;
+    switch (p.op) {
+    case PredOp::Const:
+    case PredOp::Query:
+    case PredOp::Key:
+    case PredOp::Symbol:
+      operands = 0;
+      break;
+    case PredOp::Load:
+    case PredOp::InArray:
+      operands = 1;
+      break;
+    case PredOp::Select:
+      operands = 3;
+      break;
+    default:
+      break;
+    }
+    const int32_t ops[3] = {p.a, p.b, p.c};
+    for (int j = 0; j < operands; ++j)
+      if (ops[j] < 0 || ops[j] >= i)
+        return false;
+    const bool named = p.op == PredOp::Symbol || p.op == PredOp::Load ||
+                       p.op == PredOp::InArray;
+    if (named && (p.name < 0 || p.name >= static_cast<int32_t>(names.size())))
+      return false;
+  }
+  return true;
+}
+
+std::shared_ptr<const TileMask>
+TileMask::bind(const PredicateProgram &program,
+               const std::map<std::string, int64_t> &values,
+               const std::map<std::string, std::vector<int64_t>> &arrays,
+               std::string &missing) {
+  if (program.empty() || !program.wellFormed()) {
+    missing = "(no program)";
+    return nullptr;
+  }
+  auto m = std::make_shared<TileMask>();
+  m->code_ = program.code;
+  m->result_ = program.result;
+  m->constants_.resize(program.code.size());
+  m->arrays_.resize(program.names.size());
+  for (size_t i = 0; i < program.code.size(); ++i) {
+    const PredInstr &p = program.code[i];
+    if (p.op == PredOp::Const) {
+      m->constants_[i] = AbstractInt::constant(p.imm);
+    } else if (p.op == PredOp::Symbol) {
+      auto it = values.find(program.names[p.name]);
+      if (it == values.end()) {
+        missing = program.names[p.name];
+        return nullptr;
+      }
+      m->constants_[i] = AbstractInt::constant(it->second);
+    } else if (p.op == PredOp::Load || p.op == PredOp::InArray) {
+      if (m->arrays_[p.name])
+        continue;
+      auto it = arrays.find(program.names[p.name]);
+      if (it == arrays.end()) {
+        missing = program.names[p.name];
+        return nullptr;
+      }
+      auto a = std::make_shared<Array>();
+      a->values = it->second;
+      a->sorted = a->values;
+      std::sort(a->sorted.begin(), a->sorted.end());
+      a->sorted.erase(std::unique(a->sorted.begin(), a->sorted.end()),
+                      a->sorted.end());
+      const int64_t n = static_cast<int64_t>(a->values.size());
+      for (int64_t b = 0; b < n; b += kArrayBlock) {
+        auto first = a->values.begin() + b;
+        auto last = a->values.begin() + std::min(n, b + kArrayBlock);
+        a->blockMin.push_back(*std::min_element(first, last));
+        a->blockMax.push_back(*std::max_element(first, last));
+      }
+      if (n > 0) {
+        a->min = a->sorted.front();
+        a->max = a->sorted.back();
+      }
+      m->arrays_[p.name] = std::move(a);
+    }
+  }
+  return m;
+}
+
+std::shared_ptr<const TileMask> TileMask::mapped(PositionMap q,
+                                                 PositionMap k) const {
+  auto m = std::make_shared<TileMask>(*this);
+  m->qMap_ = q;
+  m->kMap_ = k;
+  return m;
+}
+
+AbstractInt TileMask::load(const Array &a, const AbstractInt &index) const {
+  const int64_t n = static_cast<int64_t>(a.values.size());
+  if (index.top || n == 0)
+    return AbstractInt::range(kMin, n ? std::max<int64_t>(a.max, kMin) : kMin);
+  const bool outside = index.lo < 0 || index.hi >= n;
+  const int64_t lo = std::max<int64_t>(index.lo, 0);
+  const int64_t hi = std::min(index.hi, n - 1);
+  if (lo > hi)
+    return AbstractInt::constant(kMin);
+  AbstractInt v;
+  if (lo == hi || (index.mod == 0)) {
+    v = AbstractInt::constant(a.values[lo]);
+  } else {
+    int64_t mn = kMax, mx = kMin;
+    const int64_t b0 = lo / kArrayBlock, b1 = hi / kArrayBlock;
+    if (b1 - b0 > 4096) {
+      mn = a.min;
+      mx = a.max;
+    } else {
+      for (int64_t b = b0; b <= b1; ++b) {
+        const bool whole = b * kArrayBlock >= lo &&
+                           std::min(n, (b + 1) * kArrayBlock) - 1 <= hi;
+        if (whole) {
+          mn = std::min(mn, a.blockMin[b]);
+          mx = std::max(mx, a.blockMax[b]);
+          continue;
+        }
+        for (int64_t i = std::max(lo, b * kArrayBlock);
+             i <= std::min(hi, (b + 1) * kArrayBlock - 1); ++i) {
+          mn = std::min(mn, a.values[i]);
+          mx = std::max(mx, a.values[i]);
+        }
+      }
+    }
+    v = AbstractInt::range(mn, mx);
+  }
+  if (outside)
+    v = join(v, AbstractInt::constant(kMin));
+  return v;
+}
+
+AbstractInt TileMask::contains(const Array &a, const AbstractInt &x) {
+  if (x.top)
+    return AbstractInt::range(0, 1);
+  auto first = std::lower_bound(a.sorted.begin(), a.sorted.end(), x.lo);
+  auto last = std::upper_bound(a.sorted.begin(), a.sorted.end(), x.hi);
+  const i128 members = last - first;
+  if (members == 0)
+    return AbstractInt::constant(0);
+  if (members == static_cast<i128>(x.hi) - x.lo + 1)
+    return AbstractInt::constant(1); // every integer of the range
+  if (x.isConstant())
+    return AbstractInt::constant(1);
+  return AbstractInt::range(0, 1);
+}
+
+namespace {
+/// Per-instruction values of the evaluation in progress on this thread.
+std::vector<AbstractInt> &scratch() {
+  thread_local std::vector<AbstractInt> v;
+  return v;
+}
+} // namespace
+
+AbstractInt TileMask::valueOf(int32_t instr) const {
+  if (instr < 0 || instr >= static_cast<int32_t>(code_.size()))
+    return AbstractInt::any();
+  evaluate(0, 0, 0, 0);
+  return scratch()[instr];
+}
+
+AbstractInt TileMask::evaluate(int64_t q0, int64_t q1, int64_t k0,
+                               int64_t k1) const {
+  std::vector<AbstractInt> &v = scratch();
+  v.resize(code_.size());
+  auto position = [](const PositionMap &m, int64_t i0, int64_t i1) {
+    const i128 lo = static_cast<i128>(m.scale) * i0 + m.offset;
+    const i128 hi = static_cast<i128>(m.scale) * i1 + m.offset;
+    if (!fits(lo) || !fits(hi))
+      return AbstractInt::any();
+    return AbstractInt::range(
+        static_cast<int64_t>(lo), static_cast<int64_t>(hi), m.scale,
+        floorMod(m.offset, std::max<int64_t>(m.scale, 1)));
+  };
+  for (size_t i = 0; i < code_.size(); ++i) {
+    const PredInstr &p = code_[i];
+    auto A = [&]() -> const AbstractInt & { return v[p.a]; };
+    auto B = [&]() -> const AbstractInt & { return v[p.b]; };
+    switch (p.op) {
+    case PredOp::Const:
+    case PredOp::Symbol:
+      v[i] = constants_[i];
+      break;
+    case PredOp::Query:
+      v[i] = position(qMap_, q0, q1);
+      break;
+    case PredOp::Key:
+      v[i] = position(kMap_, k0, k1);
+      break;
+    case PredOp::Load:
+      v[i] = load(*arrays_[p.name], A());
+      break;
+    case PredOp::InArray:
+      v[i] = contains(*arrays_[p.name], A());
+      break;
+    case PredOp::Add:
+    case PredOp::Sub:
+      v[i] = addSub(A(), B(), p.op == PredOp::Sub);
+      break;
+    case PredOp::Mul:
+      v[i] = mul(A(), B());
+      break;
+    case PredOp::Div:
+      v[i] = div(A(), B());
+      break;
+    case PredOp::Mod:
+      v[i] = mod(A(), B());
+      break;
+    case PredOp::Min:
+    case PredOp::Max:
+      v[i] = minMax(A(), B(), p.op == PredOp::Min);
+      break;
+    case PredOp::Lt:
+    case PredOp::Le:
+    case PredOp::Gt:
+    case PredOp::Ge:
+    case PredOp::Eq:
+    case PredOp::Ne:
+      v[i] = compare(p.op, A(), B());
+      break;
+    case PredOp::And:
+    case PredOp::Or:
+    case PredOp::Xor:
+      v[i] = logic(p.op, A(), B());
+      break;
+    case PredOp::Select: {
+      const AbstractInt &c = A();
+      if (!c.top && c.lo == c.hi)
+        v[i] = c.lo != 0 ? B() : v[p.c];
+      else
+        v[i] = join(B(), v[p.c]);
+      break;
+    }
+    }
+  }
+  return v[result_];
+}
+
+int TileMask::split(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
+                    TileDecisionStats &stats, int64_t &budget) const {
+  if (--budget < 0)
+    return 3;
+  ++stats.boxes;
+  const AbstractInt r = evaluate(q0, q1, k0, k1);
+  if (!r.top && r.lo == r.hi)
+    return seen | (r.lo != 0 ? 1 : 2);
+  if (q0 == q1 && k0 == k1) {
+    ++stats.pairs;
+    return 3; // a value the domain cannot know: either
+  }
+  if (q1 - q0 >= k1 - k0) {
+    const int64_t mid = q0 + (q1 - q0) / 2;
+    seen = split(q0, mid, k0, k1, seen, stats, budget);
+    return seen == 3 ? 3 : split(mid + 1, q1, k0, k1, seen, stats, budget);
+  }
+  const int64_t mid = k0 + (k1 - k0) / 2;
+  seen = split(q0, q1, k0, mid, seen, stats, budget);
+  return seen == 3 ? 3 : split(q0, q1, mid + 1, k1, seen, stats, budget);
+}
+
+int TileMask::classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
+                       TileDecisionStats *stats) const {
+  TileDecisionStats local;
+  TileDecisionStats &s = stats ? *stats : local;
+  int64_t budget = kBoxBudget;
+  const int64_t before = s.boxes;
+  const int seen = split(q0, q1, k0, k1, 0, s, budget);
+  if (s.boxes - before > 1)
+    ++s.splitTiles;
+  return seen;
+}
+
+} // namespace maskjit
