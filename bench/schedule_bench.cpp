@@ -3,8 +3,12 @@
 // vertical-slash with given sets (1000 columns, 64 diagonals, local or
 // spread), at 32k and 128k, 128x128 tiles; and 32 heads with sets of their
 // own.
+#include "maskjit/compiler/MaskDialect.h"
+#include "maskjit/compiler/Pipeline.h"
 #include "maskjit/compiler/ScheduleBinding.h"
 #include "maskjit/compiler/SetSchedule.h"
+#include "maskjit/compiler/SymbolicSchedule.h"
+#include "maskjit/dsl/Frontend.h"
 
 #include <benchmark/benchmark.h>
 
@@ -131,5 +135,61 @@ BENCHMARK(BM_VerticalSlashSetPlan)
     ->Arg(32768)
     ->Arg(131072)
     ->Unit(benchmark::kMillisecond);
+
+// Exact tile maps (TilePredicate.h) of masks the closed forms cannot read:
+// the 3-D video neighbourhood (32x32 frames, radius 3, +-1 frame), NATTEN's
+// exact 2-D neighbourhood (128 columns, 13x13), S2 shards (32 heads, one
+// table each); 128x128 tiles, what a launch pays once per shape and
+// static values.
+namespace {
+SymbolicSchedule compiledSchedule(const std::string &file,
+                                  std::vector<std::string> bindings) {
+  maskjit::dsl::Frontend fe;
+  const maskjit::dsl::Program *program =
+      fe.loadFile(std::string(MASKJIT_BENCH_PATTERNS) + "/" + file);
+  if (!program || program->mainPatterns().empty())
+    throw std::runtime_error("cannot load " + file);
+  mlir::MLIRContext context;
+  std::ostringstream errors;
+  maskjit::mask::CompileOptions opts;
+  opts.bindings = std::move(bindings);
+  opts.tileM = opts.tileN = 128;
+  auto module = compilePattern(context, *program, *program->mainPatterns()[0],
+                               fe.sources(), opts,
+                               maskjit::mask::Stage::Schedule, errors);
+  if (!module)
+    throw std::runtime_error(errors.str());
+  PatternOp op = *module->getOps<PatternOp>().begin();
+  return *fromAttr(op->getAttrOfType<mlir::DictionaryAttr>("mask.schedule"));
+}
+} // namespace
+
+static void BM_ExactMapTables(benchmark::State &state) {
+  const int64_t s = state.range(0);
+  const int which = static_cast<int>(state.range(1));
+  const std::string rows = std::to_string(s / 128);
+  const int64_t frames = s / 1024;
+  SymbolicSchedule sched =
+      which == 0   ? compiledSchedule("video3d.mask", {})
+      : which == 1 ? compiledSchedule("natten_exact.mask", {"height=" + rows})
+                   : compiledSchedule("s2_shards.mask", {});
+  const int heads = which == 2 ? 32 : 1;
+  state.SetLabel(std::string(which == 0   ? "video3d"
+                             : which == 1 ? "natten_exact"
+                                          : "s2_shards x32 heads") +
+                 (which == 0 ? " (" + std::to_string(frames) + " frames)" : ""));
+  for (auto _ : state) {
+    KernelTables t;
+    std::string error;
+    if (!buildKernelTables(sched, {}, {}, heads, s, s, 128, 128, {}, t,
+                           error))
+      state.SkipWithError(error.c_str());
+    benchmark::DoNotOptimize(t);
+  }
+}
+BENCHMARK(BM_ExactMapTables)
+    ->ArgsProduct({{16384, 32768, 131072}, {0, 1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

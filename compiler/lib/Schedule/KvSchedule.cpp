@@ -20,6 +20,10 @@ using box::holdsEverywhere;
 using box::keyRange;
 using box::kMaxBlockPairs;
 
+/// Crossings per query tile past which a schedule with its exactMask skips
+/// the closed forms' per-tile pass.
+constexpr int64_t kMaxCutsBeforeRefine = 128;
+
 std::shared_ptr<const RunArray> RunArray::make(std::vector<int64_t> values) {
   auto r = std::make_shared<RunArray>();
   for (size_t i = 0; i < values.size(); ++i) {
@@ -42,6 +46,31 @@ bool KvSchedule::closedFormsExact() const {
             (t.a != 0 && t.b != 0 && t.a != -t.b))
           return false;
   return hasComplement;
+}
+
+bool KvSchedule::refineWholeRows() const {
+  // Block terms over many blocks make the closed forms' pass slow and,
+  // with opaque atoms beside them, no more exact than the predicate's.
+  for (const Clause &c : clauses) {
+    bool opaque = false, blocks = false;
+    for (const LinearAtom &t : c.atoms) {
+      opaque |= t.opaque;
+      blocks |= t.hasBlocks();
+    }
+    if (opaque || blocks)
+      return true;
+  }
+  return false;
+}
+
+bool KvSchedule::visitedFormsExact() const {
+  // The clauses the kernel visits whole tiles for, and the complement.
+  for (size_t i = 0; i < clauses.size(); ++i)
+    for (const LinearAtom &t : clauses[i].atoms)
+      if (!isGathered(i) && (t.opaque || t.isCongruence() || t.isSet() ||
+                             t.isBlockSet() || (t.a != 0 && t.b != 0 && t.a != -t.b)))
+        return false;
+  return true;
 }
 
 bool KvSchedule::isGathered(size_t i) const {
@@ -299,6 +328,13 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
                                                 bool skipGathered) const {
   const int64_t q0 = qt * tileQ, q1 = std::min(lq, q0 + tileQ) - 1;
   const int64_t nk = keyTiles();
+  // (The predicate is the whole mask: rows of the kernel's tiles with
+  // gathered clauses aside keep the closed forms.)
+  bool gathers = false;
+  for (size_t i = 0; skipGathered && i < clauses.size(); ++i)
+    gathers |= isGathered(i);
+  if (exactMask && q0 <= q1 && !gathers && refineWholeRows())
+    return refineSegments(qt, {{0, nk, TileKind::Partial}});
   // Key tiles where some atom's boundary crosses this query tile: there the
   // class may change. Each atom a*q + b*k <= r with b != 0 has its boundary
   // at k = (r - a*q) / b for q in [q0, q1].
@@ -430,6 +466,11 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
         // and a possible change at every key-block boundary.
         BlockRange qr = blockRange(t.aQ, t.qDiv, t.qOff, q0, q1);
         BlockRange kr = blockRange(t.bK, t.kDiv, t.kOff, 0, lk - 1);
+        if (exactMask && !gathers &&
+            qr.count() * kr.count() > kMaxCutsBeforeRefine) {
+          cutAll = true;
+          continue;
+        }
         if (qr.count() * kr.count() > kMaxBlockPairs || kr.count() > nk) {
           cutAll = true;
           continue;
@@ -448,6 +489,11 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
           }
       }
     }
+  // Where the closed forms would look at many tiles one by one, the
+  // predicate's tiers do better from the whole row down (halving runs).
+  if (exactMask && q0 <= q1 && !gathers &&
+      (cutAll || static_cast<int64_t>(cuts.size()) > kMaxCutsBeforeRefine))
+    return refineSegments(qt, {{0, nk, TileKind::Partial}});
   if (cutAll)
     cuts.assign(1, {0, nk - 1});
   std::sort(cuts.begin(), cuts.end());
@@ -498,7 +544,7 @@ std::vector<KvSegment> KvSchedule::segmentsImpl(int64_t qt,
     next = hi + 1;
   }
   run(next, nk);
-  if (exactMask && q0 <= q1)
+  if (exactMask && q0 <= q1 && !(skipGathered && visitedFormsExact()))
     return refineSegments(qt, out);
   return out;
 }

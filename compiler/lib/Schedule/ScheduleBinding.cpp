@@ -341,13 +341,41 @@ struct HeadTables {
 };
 
 void buildHeadTables(const KvSchedule &sched, int64_t queryTiles,
-                     HeadTables &out) {
+                     HeadTables &out, int threads) {
   out.queryTiles = queryTiles;
   out.segPtr.push_back(0);
   out.gatherPtr.push_back(0);
-  for (int64_t qt = 0; qt < sched.queryTiles(); ++qt) {
-    const std::vector<KvSegment> segments = sched.kernelSegments(qt);
-    for (const KvSegment &seg : segments) {
+  const int64_t n = sched.queryTiles();
+  std::vector<std::vector<KvSegment>> segments(static_cast<size_t>(n));
+  std::vector<std::vector<KeyRun>> runs(static_cast<size_t>(n));
+  auto rows = [&](const KvSchedule &s, int64_t first, int64_t step) {
+    for (int64_t qt = first; qt < n; qt += step) {
+      segments[qt] = s.kernelSegments(qt);
+      runs[qt] = s.gather(qt, &segments[qt]);
+    }
+  };
+  if (threads > 1 && sched.exactMask && n > 1) {
+    // The exact tiers cost per query tile: rows in parallel, each thread
+    // with its own counters.
+    std::vector<KvSchedule> copies(static_cast<size_t>(threads), sched);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      copies[t].exactStats = std::make_shared<TileDecisionStats>();
+      pool.emplace_back([&, t] { rows(copies[t], t, threads); });
+    }
+    for (std::thread &th : pool)
+      th.join();
+    if (sched.exactStats)
+      for (const KvSchedule &c : copies) {
+        sched.exactStats->boxes += c.exactStats->boxes;
+        sched.exactStats->pairs += c.exactStats->pairs;
+        sched.exactStats->splitTiles += c.exactStats->splitTiles;
+      }
+  } else {
+    rows(sched, 0, 1);
+  }
+  for (int64_t qt = 0; qt < n; ++qt) {
+    for (const KvSegment &seg : segments[qt]) {
       out.segs.push_back(static_cast<int>(seg.begin));
       out.segs.push_back(static_cast<int>(seg.end));
       out.segs.push_back(seg.kind == TileKind::Full ? 1 : 0);
@@ -355,9 +383,8 @@ void buildHeadTables(const KvSchedule &sched, int64_t queryTiles,
     }
     // Keys every row may see first: the kernels then know a chunk needs no
     // mask from its last entry.
-    const std::vector<KeyRun> runs = sched.gather(qt, &segments);
     for (bool full : {true, false})
-      for (const KeyRun &r : runs)
+      for (const KeyRun &r : runs[qt])
         for (int64_t i = 0; r.full == full && i < r.count; ++i) {
           const int key = static_cast<int>(r.start + i * r.step);
           out.gatherKeys.push_back(full ? key : gatheredPartialKey(key));
@@ -388,6 +415,10 @@ bool buildKernelTables(
       ((lq + dilation - 1) / dilation + tileQ - 1) / tileQ;
   const int units = std::max(heads, 0) * static_cast<int>(dilation);
   std::vector<HeadTables> parts(static_cast<size_t>(units));
+  const int cores =
+      std::clamp<int>(std::thread::hardware_concurrency(), 1, 16);
+  // Few units: each spreads its query tiles over the cores left.
+  const int innerThreads = std::max(1, cores / std::max(units, 1));
   auto build = [&](int unit) {
     const int h = unit / static_cast<int>(dilation);
     const int64_t r = unit % dilation;
@@ -406,7 +437,7 @@ bool buildKernelTables(
       return;
     buildHeadTables(dilation > 1 ? residueSchedule(*sched, dilation, r)
                                  : *sched,
-                    queryTiles, part);
+                    queryTiles, part, innerThreads);
     part.ok = true;
   };
   // Heads are independent: several at once when there are many (a head's

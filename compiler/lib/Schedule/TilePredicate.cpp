@@ -77,9 +77,17 @@ AbstractInt addSub(const AbstractInt &x, const AbstractInt &y, bool sub) {
   if (!fits(lo) || !fits(hi))
     return AbstractInt::any();
   const int64_t m = gcd(x.mod, y.mod);
-  const i128 r = sub ? static_cast<i128>(rep(x)) - rep(y)
-                     : static_cast<i128>(rep(x)) + rep(y);
-  const int64_t rem = m > 0 ? static_cast<int64_t>(((r % m) + m) % m) : 0;
+  int64_t rem = 0;
+  if (m > 0) {
+    // Residues first: no 128-bit division.
+    const int64_t a = floorMod(rep(x), m), b = floorMod(rep(y), m);
+    i128 r = sub ? static_cast<i128>(a) - b : static_cast<i128>(a) + b;
+    if (r >= m)
+      r -= m;
+    if (r < 0)
+      r += m;
+    rem = static_cast<int64_t>(r);
+  }
   return AbstractInt::range(static_cast<int64_t>(lo), static_cast<int64_t>(hi),
                             m, rem);
 }

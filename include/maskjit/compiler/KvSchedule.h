@@ -148,6 +148,13 @@ struct KvSchedule {
   bool exact() const;
   /// True when the closed forms alone are exact (no exactMask needed).
   bool closedFormsExact() const;
+  /// True when the closed forms are exact on the clauses the kernel visits
+  /// whole tiles for (the gathered ones aside): its tiles need no second
+  /// look.
+  bool visitedFormsExact() const;
+  /// True when, with exactMask, a query tile's row is best decided by the
+  /// predicate's tiers from the whole row down.
+  bool refineWholeRows() const;
 
 private:
   TileKind classifyImpl(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
