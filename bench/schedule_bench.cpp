@@ -12,7 +12,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <random>
+#include <sstream>
 
 using namespace maskjit::mask;
 
@@ -142,11 +144,17 @@ BENCHMARK(BM_VerticalSlashSetPlan)
 // table each); 128x128 tiles, what a launch pays once per shape and
 // static values.
 namespace {
+/// bench/patterns, or $MASKJIT_BENCH_PATTERNS where the binary travels.
+std::string patternsDir() {
+  const char *env = std::getenv("MASKJIT_BENCH_PATTERNS");
+  return env && *env ? env : MASKJIT_BENCH_PATTERNS;
+}
+
 SymbolicSchedule compiledSchedule(const std::string &file,
                                   std::vector<std::string> bindings) {
   maskjit::dsl::Frontend fe;
   const maskjit::dsl::Program *program =
-      fe.loadFile(std::string(MASKJIT_BENCH_PATTERNS) + "/" + file);
+      fe.loadFile(patternsDir() + "/" + file);
   if (!program || program->mainPatterns().empty())
     throw std::runtime_error("cannot load " + file);
   mlir::MLIRContext context;
@@ -174,15 +182,15 @@ static void BM_ExactMapTables(benchmark::State &state) {
       : which == 1 ? compiledSchedule("natten_exact.mask", {"height=" + rows})
                    : compiledSchedule("s2_shards.mask", {});
   const int heads = which == 2 ? 32 : 1;
-  state.SetLabel(std::string(which == 0   ? "video3d"
-                             : which == 1 ? "natten_exact"
-                                          : "s2_shards x32 heads") +
-                 (which == 0 ? " (" + std::to_string(frames) + " frames)" : ""));
+  state.SetLabel(
+      std::string(which == 0   ? "video3d"
+                  : which == 1 ? "natten_exact"
+                               : "s2_shards x32 heads") +
+      (which == 0 ? " (" + std::to_string(frames) + " frames)" : ""));
   for (auto _ : state) {
     KernelTables t;
     std::string error;
-    if (!buildKernelTables(sched, {}, {}, heads, s, s, 128, 128, {}, t,
-                           error))
+    if (!buildKernelTables(sched, {}, {}, heads, s, s, 128, 128, {}, t, error))
       state.SkipWithError(error.c_str());
     benchmark::DoNotOptimize(t);
   }

@@ -9,14 +9,111 @@ namespace maskjit::codegen {
 
 namespace {
 
+/// The C++ of a symbol inside `maskjit_row_mask`, or empty.
+std::string symbolValue(const std::string &name,
+                        const dsl::PatternDecl &pattern) {
+  if (name == "Lq" || name == "Lk" || name == "h" || name == "b")
+    return name;
+  if (auto i = pattern.findParam(name)) {
+    const dsl::ParamDecl &p = pattern.params[*i];
+    if (p.type == dsl::Type::HeadArray)
+      return "MASKJIT_HEAD_PARAM(a, " + name + ", h)";
+    if (p.type == dsl::Type::Int && p.runtime)
+      return "a->" + name;
+  }
+  return "";
+}
+
+/// Past this, a derived symbol's C++ is not written (a DAG spelled out as a
+/// tree can grow fast): the row mask then does without.
+constexpr size_t kMaxDerivedCode = 4096;
+
+/// The C++ of instruction `i` of the predicate (one free of q and k: a
+/// derived symbol `@i`), or false.
+bool derivedCode(const PredicateProgram &program, int32_t i,
+                 const dsl::PatternDecl &pattern, std::string &out) {
+  if (i < 0 || i >= static_cast<int32_t>(program.code.size()))
+    return false;
+  const PredInstr &p = program.code[i];
+  std::string a, b, c;
+  auto operand = [&](int32_t j, std::string &dst) {
+    return derivedCode(program, j, pattern, dst) &&
+           dst.size() < kMaxDerivedCode;
+  };
+  static const char *const infix[] = {"+", "-", "*"};
+  switch (p.op) {
+  case PredOp::Const:
+    out = fmt::format("(int64_t){}ULL", static_cast<uint64_t>(p.imm));
+    return true;
+  case PredOp::Symbol:
+    out = symbolValue(program.names[p.name], pattern);
+    return !out.empty();
+  case PredOp::Add:
+  case PredOp::Sub:
+  case PredOp::Mul:
+    if (!operand(p.a, a) || !operand(p.b, b))
+      return false;
+    out = fmt::format(
+        "({} {} {})", a,
+        infix[static_cast<int>(p.op) - static_cast<int>(PredOp::Add)], b);
+    return true;
+  case PredOp::Div:
+  case PredOp::Mod:
+    if (!operand(p.a, a) || !operand(p.b, b))
+      return false;
+    out = fmt::format(
+        "{}({}, {})",
+        p.op == PredOp::Div ? "maskjit_floordiv" : "maskjit_floormod", a, b);
+    return true;
+  case PredOp::Min:
+  case PredOp::Max:
+    if (!operand(p.a, a) || !operand(p.b, b))
+      return false;
+    out = fmt::format("({0} {2} {1} ? {0} : {1})", a, b,
+                      p.op == PredOp::Min ? "<=" : ">=");
+    return true;
+  case PredOp::Lt:
+  case PredOp::Le:
+  case PredOp::Gt:
+  case PredOp::Ge:
+  case PredOp::Eq:
+  case PredOp::Ne:
+  case PredOp::And:
+  case PredOp::Or:
+  case PredOp::Xor: {
+    static const char *const ops[] = {
+        "<", "<=", ">", ">=", "==", "!=", "&&", "||", "!="};
+    if (!operand(p.a, a) || !operand(p.b, b))
+      return false;
+    out = fmt::format(
+        "(int64_t)({} {} {})", a,
+        ops[static_cast<int>(p.op) - static_cast<int>(PredOp::Lt)], b);
+    return true;
+  }
+  case PredOp::Select:
+    if (!operand(p.a, a) || !operand(p.b, b) || !operand(p.c, c))
+      return false;
+    out = fmt::format("({} ? {} : {})", a, b, c);
+    return true;
+  default:
+    return false; // q, k or an array: not a derived symbol
+  }
+}
+
 /// The C++ of a symbolic right-hand side inside `maskjit_row_mask`, or
 /// false when a symbol has no value there.
 bool symExpr(const mask::SymExpr &e, const dsl::PatternDecl &pattern,
-             std::string &out, std::string &whyNot) {
+             const PredicateProgram &program, std::string &out,
+             std::string &whyNot) {
   out = fmt::format("(int64_t){}LL", e.constant);
   for (const auto &[name, coef] : e.terms) {
     std::string value;
-    if (name == "Lq" || name == "Lk" || name == "h" || name == "b") {
+    if (!name.empty() && name[0] == '@') {
+      if (!derivedCode(program,
+                       static_cast<int32_t>(std::atoll(name.c_str() + 1)),
+                       pattern, value))
+        value.clear();
+    } else if (name == "Lq" || name == "Lk" || name == "h" || name == "b") {
       value = name;
     } else if (auto i = pattern.findParam(name)) {
       const dsl::ParamDecl &p = pattern.params[*i];
@@ -50,7 +147,8 @@ std::string setFields(const std::string &set, const dsl::PatternDecl &pattern) {
 /// The statements that keep, in the clause words `c`, the keys where atom
 /// `t` holds.
 bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
-              bool decided, std::string &out, std::string &whyNot) {
+              const PredicateProgram &program, bool decided, std::string &out,
+              std::string &whyNot) {
   if (t.opaque) {
     whyNot = "an atom of the mask has no linear form";
     return false;
@@ -84,7 +182,7 @@ bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
     return true;
   }
   std::string rhs;
-  if (!symExpr(t.rhs, pattern, rhs, whyNot))
+  if (!symExpr(t.rhs, pattern, program, rhs, whyNot))
     return false;
   if (!t.setName.empty()) {
     out += fmt::format(
@@ -98,7 +196,7 @@ bool atomCode(const mask::SymAtom &t, const dsl::PatternDecl &pattern,
     // floormod(b*k + offset, m) == rhs, b = +-1: k == rhs - offset (b = 1)
     // or offset - rhs (b = -1), modulo m; nothing when rhs is not in [0, m).
     std::string offset;
-    if (!symExpr(t.offset, pattern, offset, whyNot))
+    if (!symExpr(t.offset, pattern, program, offset, whyNot))
       return false;
     out += fmt::format("    {{\n      const int64_t r = {};\n", rhs);
     out += fmt::format(
@@ -179,7 +277,7 @@ std::string rowMaskFunction(const mask::SymbolicSchedule &schedule,
         body += "    mj_rm_fill(c, 0xffffffffu);\n";
         filled = true;
       }
-      if (!atomCode(*t, pattern,
+      if (!atomCode(*t, pattern, schedule.predicate,
                     blockAtomDecidedBySchedule(schedule, *t, tiles), body,
                     reason)) {
         if (whyNot)

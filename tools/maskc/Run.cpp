@@ -494,10 +494,11 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           result["kernel_flags"] = flags;
         std::cout << fmt::format(
             "compile {:.0f} ms (kernel cache: {}{}); schedule (built on the "
-            "{}): {} key tiles, {} gathered keys{}\n",
+            "{} in {:.2f} ms): {} key tiles, {} gathered keys{}\n",
             compileMs, runtime::cacheSourceName(kernel.cacheSource), experiment,
-            launcher.scheduleBuilder(), launcher.visitedTiles(),
-            launcher.gatheredKeys(), classes);
+            launcher.scheduleBuilder(), launcher.scheduleBuildMs(),
+            launcher.visitedTiles(), launcher.gatheredKeys(), classes);
+        result["first_schedule_build_ms"] = launcher.scheduleBuildMs();
         std::cout << "kernel: " << kernelStats(kernel, cubinInfo) << "\n";
         result["schedule_builder"] = launcher.scheduleBuilder();
         if (!launcher.scheduleCheck().empty()) {

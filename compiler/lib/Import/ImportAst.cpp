@@ -85,7 +85,10 @@ OwningOpRef<ModuleOp> Importer::run(const dsl::PatternDecl &pattern) {
         b_, l, t, p.name, p.runtime, p.type == dsl::Type::HeadArray,
         p.defaultConstant ? b_.getI64IntegerAttr(*p.defaultConstant)
                           : IntegerAttr());
-    top.params.push_back({param.getResult(), ""});
+    // A per-head array reads as its head's value, and indexed (`w[i]`) as
+    // the array itself.
+    top.params.push_back(
+        {param.getResult(), p.type == dsl::Type::HeadArray ? p.name : ""});
   }
   Value result = body(top);
   YieldOp::create(b_, loc(pattern.loc), result);
@@ -238,7 +241,12 @@ Value Importer::call(const dsl::Expr &e, Scope &s) {
     if (arg >= 0 && p.type == dsl::Type::IntArray) {
       inner.params.push_back({Value(), arrayName(*e.operands[arg], s)});
     } else if (arg >= 0) {
-      inner.params.push_back({expr(*e.operands[arg], s), ""});
+      const dsl::Expr &a = *e.operands[arg];
+      const bool headArray = p.type == dsl::Type::HeadArray &&
+                             a.kind == dsl::ExprKind::Name &&
+                             a.ref == dsl::RefKind::Param;
+      inner.params.push_back(
+          {expr(a, s), headArray ? s.params[a.index].array : ""});
     } else {
       inner.params.push_back({constant(p.defaultConstant.value_or(0),
                                        loc(p.loc), p.type == dsl::Type::Bool),

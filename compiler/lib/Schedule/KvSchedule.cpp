@@ -67,8 +67,9 @@ bool KvSchedule::visitedFormsExact() const {
   // The clauses the kernel visits whole tiles for, and the complement.
   for (size_t i = 0; i < clauses.size(); ++i)
     for (const LinearAtom &t : clauses[i].atoms)
-      if (!isGathered(i) && (t.opaque || t.isCongruence() || t.isSet() ||
-                             t.isBlockSet() || (t.a != 0 && t.b != 0 && t.a != -t.b)))
+      if (!isGathered(i) &&
+          (t.opaque || t.isCongruence() || t.isSet() || t.isBlockSet() ||
+           (t.a != 0 && t.b != 0 && t.a != -t.b)))
         return false;
   return true;
 }

@@ -415,8 +415,7 @@ bool buildKernelTables(
       ((lq + dilation - 1) / dilation + tileQ - 1) / tileQ;
   const int units = std::max(heads, 0) * static_cast<int>(dilation);
   std::vector<HeadTables> parts(static_cast<size_t>(units));
-  const int cores =
-      std::clamp<int>(std::thread::hardware_concurrency(), 1, 16);
+  const int cores = std::clamp<int>(std::thread::hardware_concurrency(), 1, 16);
   // Few units: each spreads its query tiles over the cores left.
   const int innerThreads = std::max(1, cores / std::max(units, 1));
   auto build = [&](int unit) {

@@ -145,6 +145,27 @@ template <typename OpT> struct LowerToHelper : OpConversionPattern<OpT> {
   bool withArgs;
 };
 
+/// min and max as a comparison and a select (arith-to-emitc has no pattern
+/// for arith.minsi / arith.maxsi).
+void expandMinMax(Block &entry) {
+  SmallVector<Operation *> ops;
+  entry.walk([&](Operation *op) {
+    if (isa<arith::MinSIOp, arith::MaxSIOp>(op))
+      ops.push_back(op);
+  });
+  for (Operation *op : ops) {
+    OpBuilder b(op);
+    const bool isMin = isa<arith::MinSIOp>(op);
+    Value x = op->getOperand(0), y = op->getOperand(1);
+    Value firstWins = arith::CmpIOp::create(
+        b, op->getLoc(),
+        isMin ? arith::CmpIPredicate::sle : arith::CmpIPredicate::sge, x, y);
+    Value r = arith::SelectOp::create(b, op->getLoc(), firstWins, x, y);
+    op->getResult(0).replaceAllUsesWith(r);
+    op->erase();
+  }
+}
+
 class MaskLowerToEmitCPass
     : public impl::MaskLowerToEmitCBase<MaskLowerToEmitCPass> {
 public:
@@ -207,6 +228,7 @@ private:
     for (Operation &op : llvm::make_early_inc_range(*entry))
       if (isa<ArrayParamOp>(op))
         op.erase();
+    expandMinMax(*entry);
 
     TypeConverter converter;
     converter.addConversion([](Type t) { return t; });

@@ -15,6 +15,13 @@ declare -A files=(
   [neighborhood_dilated]="$patterns/neighborhood_2d.mask"
   [dilated_window]="$bench/dilated_window.mask"
   [block_topk_pairs]="$patterns/block_topk.mask"
+  [video3d]="$bench/video3d.mask"
+  [natten_exact]="$bench/natten_exact.mask"
+  [s2_shards]="$bench/s2_shards.mask"
+  [moa_width]="$bench/moa_width.mask"
+  [image_spans]="$bench/image_spans.mask"
+  [minmax]="$(dirname "$0")/minmax.mask"
+  [per_head_index]="$(dirname "$0")/per_head_index.mask --pattern per_head"
 )
 declare -A sets=(
   [causal]=""
@@ -29,6 +36,13 @@ declare -A sets=(
   [neighborhood_dilated]="--set width=64 --set dilation=2"
   [dilated_window]=""
   [block_topk_pairs]="--tile-m 128 --tile-n 64"
+  [video3d]=""
+  [natten_exact]=""
+  [s2_shards]=""
+  [moa_width]=""
+  [image_spans]=""
+  [minmax]=""
+  [per_head_index]=""
 )
 for p in "${!sets[@]}"; do
   for arch in sm_80 sm_90a; do
@@ -36,7 +50,7 @@ for p in "${!sets[@]}"; do
       for t in bf16 fp16; do
         out="$work/$p.$arch.$d.$t"
         # shellcheck disable=SC2086
-        "$maskc" compile "${files[$p]:-$patterns/$p.mask}" ${sets[$p]} --arch "$arch" --head-dim "$d" \
+        "$maskc" compile ${files[$p]:-$patterns/$p.mask} ${sets[$p]} --arch "$arch" --head-dim "$d" \
           --dtype "$t" --emit ptx -o "$out.ptx"
         info=$("$ptxas" -arch="$arch" -v "$out.ptx" -o "$out.cubin" 2>&1)
         n=$((n + 1))
