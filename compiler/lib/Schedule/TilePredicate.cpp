@@ -15,11 +15,11 @@ constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
 bool fits(i128 v) { return v >= kMin && v <= kMax; }
 
-int64_t floorDiv(int64_t a, int64_t b) {
+int64_t divFloor(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
-int64_t floorMod(int64_t a, int64_t b) {
+int64_t modFloor(int64_t a, int64_t b) {
   if (b == -1)
     return 0;
   int64_t m = a % b;
@@ -55,7 +55,7 @@ void joinCongruence(const AbstractInt &x, const AbstractInt &y, int64_t &mod,
   else
     m = gcd(m, static_cast<int64_t>(diff));
   mod = m;
-  rem = m > 0 ? floorMod(rep(x), m) : 0;
+  rem = m > 0 ? modFloor(rep(x), m) : 0;
 }
 
 AbstractInt join(const AbstractInt &x, const AbstractInt &y) {
@@ -80,7 +80,7 @@ AbstractInt addSub(const AbstractInt &x, const AbstractInt &y, bool sub) {
   int64_t rem = 0;
   if (m > 0) {
     // Residues first: no 128-bit division.
-    const int64_t a = floorMod(rep(x), m), b = floorMod(rep(y), m);
+    const int64_t a = modFloor(rep(x), m), b = modFloor(rep(y), m);
     i128 r = sub ? static_cast<i128>(a) - b : static_cast<i128>(a) + b;
     if (r >= m)
       r -= m;
@@ -128,13 +128,13 @@ AbstractInt div(const AbstractInt &x, const AbstractInt &y) {
     return AbstractInt::any();
   // Floor division is monotone in each argument on a divisor of one sign:
   // the extremes are at the corners.
-  const int64_t c[4] = {floorDiv(x.lo, y.lo), floorDiv(x.lo, y.hi),
-                        floorDiv(x.hi, y.lo), floorDiv(x.hi, y.hi)};
+  const int64_t c[4] = {divFloor(x.lo, y.lo), divFloor(x.lo, y.hi),
+                        divFloor(x.hi, y.lo), divFloor(x.hi, y.hi)};
   int64_t mod = 1, rem = 0;
   if (y.isConstant() && x.mod > 0 && x.mod % y.lo == 0) {
     // x = r + m*t: floor(x / d) = floor(r / d) + (m / d)*t.
     mod = std::abs(x.mod / y.lo);
-    rem = mod > 0 ? floorMod(floorDiv(x.rem, y.lo), mod) : 0;
+    rem = mod > 0 ? modFloor(divFloor(x.rem, y.lo), mod) : 0;
   }
   return AbstractInt::range(*std::min_element(c, c + 4),
                             *std::max_element(c, c + 4), mod, rem);
@@ -158,17 +158,17 @@ AbstractInt mod(const AbstractInt &x, const AbstractInt &y) {
   }
   const int64_t d = y.lo;
   if (x.mod == 0 || x.mod % d == 0)
-    return AbstractInt::constant(floorMod(rep(x), d));
-  if (floorDiv(x.lo, d) == floorDiv(x.hi, d)) {
+    return AbstractInt::constant(modFloor(rep(x), d));
+  if (divFloor(x.lo, d) == divFloor(x.hi, d)) {
     // One block: x mod d = x - d*block, increasing in x.
-    const int64_t shift = d * floorDiv(x.lo, d);
+    const int64_t shift = d * divFloor(x.lo, d);
     AbstractInt r =
         AbstractInt::range(x.lo - shift, x.hi - shift, x.mod,
-                           floorMod(x.rem - floorMod(shift, x.mod), x.mod));
+                           modFloor(x.rem - modFloor(shift, x.mod), x.mod));
     return r;
   }
   const int64_t g = gcd(x.mod, d);
-  const int64_t rem = g > 0 ? floorMod(x.rem, g) : 0;
+  const int64_t rem = g > 0 ? modFloor(x.rem, g) : 0;
   return d > 0 ? AbstractInt::range(0, d - 1, g, rem)
                : AbstractInt::range(d + 1, 0, g, rem);
 }
@@ -245,14 +245,14 @@ AbstractInt AbstractInt::range(int64_t lo, int64_t hi, int64_t mod,
   if (mod > 1) {
     // Tighten the ends to the class.
     const i128 l =
-        lo + static_cast<i128>(floorMod(rem - floorMod(lo, mod), mod));
+        lo + static_cast<i128>(modFloor(rem - modFloor(lo, mod), mod));
     const i128 h =
-        hi - static_cast<i128>(floorMod(floorMod(hi, mod) - rem, mod));
+        hi - static_cast<i128>(modFloor(modFloor(hi, mod) - rem, mod));
     if (l <= h && fits(l) && fits(h)) {
       v.lo = static_cast<int64_t>(l);
       v.hi = static_cast<int64_t>(h);
       v.mod = mod;
-      v.rem = floorMod(rem, mod);
+      v.rem = modFloor(rem, mod);
     } else {
       v.mod = 1;
     }
@@ -450,7 +450,7 @@ AbstractInt TileMask::evaluate(int64_t q0, int64_t q1, int64_t k0,
       return AbstractInt::any();
     return AbstractInt::range(
         static_cast<int64_t>(lo), static_cast<int64_t>(hi), m.scale,
-        floorMod(m.offset, std::max<int64_t>(m.scale, 1)));
+        modFloor(m.offset, std::max<int64_t>(m.scale, 1)));
   };
   for (size_t i = 0; i < code_.size(); ++i) {
     const PredInstr &p = code_[i];
