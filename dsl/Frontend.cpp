@@ -62,6 +62,8 @@ const Program *Frontend::load(uint32_t file) {
   // Sema also runs after syntax errors, on what parsed, so that one run
   // reports as many independent problems as it can.
   checkProgram(*program_, diags_);
+  if (!diags_.hasErrors())
+    checkInlinedSize(*program_, diags_);
   return diags_.hasErrors() ? nullptr : program_.get();
 }
 

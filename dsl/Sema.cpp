@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <functional>
 #include <set>
+#include <unordered_map>
 
 namespace maskjit::dsl {
 namespace {
@@ -85,6 +86,15 @@ private:
   PatternDecl *current_ = nullptr;
   /// Lets of the current pattern that are already checked (in order).
   size_t visibleLets_ = 0;
+  /// The current pattern's names: params, every let (first definition) and
+  /// the visible lets (latest definition), so that a name resolves in O(1)
+  /// however many lets a pattern has.
+  std::unordered_map<std::string, uint32_t> paramSlot_, letFirst_, visibleLet_;
+  std::optional<uint32_t> paramOf(const std::string &n) const {
+    auto it = paramSlot_.find(n);
+    return it == paramSlot_.end() ? std::nullopt
+                                  : std::optional<uint32_t>(it->second);
+  }
   /// Calls made by each pattern, for the recursion check.
   std::map<const PatternDecl *,
            std::vector<std::pair<const PatternDecl *, Location>>>
@@ -120,30 +130,35 @@ void Checker::collectPatterns() {
 void Checker::checkPattern(PatternDecl &p) {
   current_ = &p;
   visibleLets_ = 0;
+  paramSlot_.clear();
+  letFirst_.clear();
+  visibleLet_.clear();
   for (uint32_t i = 0; i < p.params.size(); ++i)
     checkParam(p, i);
+  for (uint32_t i = 0; i < p.lets.size(); ++i)
+    letFirst_.emplace(p.lets[i].name, i);
   for (size_t i = 0; i < p.lets.size(); ++i) {
     LetDecl &let = p.lets[i];
     if (lookupVar(let.name) || lookupBuiltin(let.name) != Builtin::None) {
       diags_.error(let.loc, quote(let.name) +
                                 " is a built-in name and cannot be redefined");
-    } else if (auto pi = p.findParam(let.name)) {
+    } else if (auto pi = paramOf(let.name)) {
       Diagnostic &d = diags_.error(let.loc, "let " + quote(let.name) +
                                                 " shadows a parameter");
       DiagnosticEngine::note(d, p.params[*pi].loc, "parameter declared here");
     } else {
-      for (size_t j = 0; j < i; ++j)
-        if (p.lets[j].name == let.name) {
-          Diagnostic &d =
-              diags_.error(let.loc, "redefinition of " + quote(let.name));
-          DiagnosticEngine::note(d, p.lets[j].loc,
-                                 "previous definition is here");
-          break;
-        }
+      uint32_t first = letFirst_.at(let.name);
+      if (first < i) {
+        Diagnostic &d =
+            diags_.error(let.loc, "redefinition of " + quote(let.name));
+        DiagnosticEngine::note(d, p.lets[first].loc,
+                               "previous definition is here");
+      }
     }
     if (let.value)
       check(*let.value);
     visibleLets_ = i + 1;
+    visibleLet_[let.name] = static_cast<uint32_t>(i);
   }
   if (p.body) {
     check(*p.body);
@@ -160,13 +175,13 @@ void Checker::checkParam(PatternDecl &p, uint32_t index) {
     diags_.error(param.loc,
                  quote(param.name) +
                      " is a built-in name and cannot be a parameter");
-  for (uint32_t j = 0; j < index; ++j)
-    if (p.params[j].name == param.name) {
-      Diagnostic &d = diags_.error(param.loc, "redefinition of parameter " +
-                                                  quote(param.name));
-      DiagnosticEngine::note(d, p.params[j].loc, "previous definition is here");
-      break;
-    }
+  auto [prior, fresh] = paramSlot_.emplace(param.name, index);
+  if (!fresh) {
+    Diagnostic &d = diags_.error(param.loc, "redefinition of parameter " +
+                                                quote(param.name));
+    DiagnosticEngine::note(d, p.params[prior->second].loc,
+                           "previous definition is here");
+  }
   if (!param.defaultValue)
     return;
   if (param.type == Type::IntArray || param.type == Type::HeadArray) {
@@ -369,10 +384,9 @@ void Checker::checkName(Expr &e) {
                             " cannot be used here");
     return;
   }
-  for (size_t i = visibleLets_; i-- > 0;) {
+  if (auto vl = visibleLet_.find(e.name); vl != visibleLet_.end()) {
+    const uint32_t i = vl->second;
     const LetDecl &let = current_->lets[i];
-    if (let.name != e.name)
-      continue;
     e.ref = RefKind::Let;
     e.index = static_cast<uint32_t>(i);
     if (let.value) {
@@ -382,7 +396,7 @@ void Checker::checkName(Expr &e) {
     }
     return;
   }
-  if (auto pi = current_->findParam(e.name)) {
+  if (auto pi = paramOf(e.name)) {
     e.ref = RefKind::Param;
     e.index = *pi;
     e.type = current_->params[*pi].type;
@@ -396,13 +410,12 @@ void Checker::checkName(Expr &e) {
     return;
   }
   // Not found: explain the likely cause.
-  for (size_t i = visibleLets_; i < current_->lets.size(); ++i)
-    if (current_->lets[i].name == e.name) {
-      Diagnostic &d = diags_.error(
-          e.loc, quote(e.name) + " is used before its `let` definition");
-      DiagnosticEngine::note(d, current_->lets[i].loc, "defined here");
-      return;
-    }
+  if (auto lf = letFirst_.find(e.name); lf != letFirst_.end()) {
+    Diagnostic &d = diags_.error(
+        e.loc, quote(e.name) + " is used before its `let` definition");
+    DiagnosticEngine::note(d, current_->lets[lf->second].loc, "defined here");
+    return;
+  }
   if (program_.patterns.count(e.name)) {
     diags_.error(e.loc, quote(e.name) + " is a pattern; call it as `" + e.name +
                             "()` to use it as a condition");
@@ -603,7 +616,7 @@ void Checker::checkCall(Expr &e, bool setAllowed) {
   if (it == program_.patterns.end()) {
     for (auto &op : e.operands)
       check(*op);
-    if (current_ && (current_->findParam(e.name) || lookupVar(e.name))) {
+    if (current_ && (paramOf(e.name) || lookupVar(e.name))) {
       diags_.error(e.loc, quote(e.name) + " is not a function or pattern");
       return;
     }

@@ -23,6 +23,16 @@ using namespace mlir;
 /// clause), which is sound.
 constexpr size_t kMaxClauses = 64;
 
+/// Case splits per analysis. A split's condition is built with its own
+/// splits, so nested `abs` or `min` of `abs` multiply them: past this many
+/// the comparison is an opaque atom (sound: its tiles are decided by the
+/// predicate program instead).
+constexpr int64_t kMaxSplits = 1024;
+
+/// Steps of linearization per analysis (each visits one operation); past
+/// them a value has no affine form (sound, as above).
+constexpr int64_t kMaxLinearizeSteps = int64_t{1} << 22;
+
 /// a*q + b*k + aQ*floor((q + qOff) / qDiv) + bK*floor((k + kOff) / kDiv) + s.
 struct Lin {
   int64_t a = 0, b = 0;
@@ -101,6 +111,8 @@ struct DerivedSymbols {
   std::vector<bool> readsPairs; ///< Per instruction: depends on q or k.
 };
 thread_local const DerivedSymbols *tDerived = nullptr;
+/// Linearization steps left to the analysis running on this thread.
+thread_local int64_t tLinearizeSteps = kMaxLinearizeSteps;
 
 std::optional<Lin> linearizeOp(Value v, const Choices &choices,
                                Operation **blocker, int depth);
@@ -125,7 +137,7 @@ std::optional<Lin> linearize(Value v, const Choices &choices,
 
 std::optional<Lin> linearizeOp(Value v, const Choices &choices,
                                Operation **blocker, int depth) {
-  if (depth > 512)
+  if (depth > 512 || --tLinearizeSteps < 0)
     return std::nullopt;
   Operation *op = v.getDefiningOp();
   if (!op)
@@ -226,6 +238,7 @@ using Dnf = std::vector<SymClause>; // {} is false; {{}} is true.
 
 struct DnfBuilder {
   bool overflow = false;
+  int64_t splitsLeft = kMaxSplits;
 
   Dnf opaque() {
     SymAtom t;
@@ -470,8 +483,11 @@ struct DnfBuilder {
     Operation *blocker = nullptr;
     auto x = linearize(op.getLhs(), choices, &blocker);
     auto y = x ? linearize(op.getRhs(), choices, &blocker) : std::nullopt;
-    if ((!x || !y) && blocker && choices.size() < kMaxChoices)
+    if ((!x || !y) && blocker && choices.size() < kMaxChoices &&
+        splitsLeft > 0) {
+      --splitsLeft;
       return split(op, neg, choices, blocker);
+    }
     if (!x || !y)
       return opaque();
     auto d = combine(*x, *y, -1); // lhs - rhs
@@ -769,10 +785,15 @@ SymbolicSchedule analyzeMask(Value root) {
   }
   struct Scope {
     Scope(const DerivedSymbols *d) { tDerived = d; }
-    ~Scope() { tDerived = nullptr; }
+    ~Scope() {
+      tDerived = nullptr;
+      tLinearizeSteps = kMaxLinearizeSteps;
+    }
   } scope(&derived);
+  tLinearizeSteps = kMaxLinearizeSteps;
   DnfBuilder pos;
   s.clauses = pos.build(root, false);
+  tLinearizeSteps = kMaxLinearizeSteps;
   DnfBuilder neg;
   s.complement = neg.build(root, true);
   s.hasComplement = !neg.overflow;

@@ -57,6 +57,15 @@ std::unique_ptr<Module> parseModule(uint32_t file, const SourceManager &sources,
 /// head-range checks. Annotates the AST in place.
 void checkProgram(Program &program, DiagnosticEngine &diags);
 
+/// Limits on a pattern once its lets and pattern calls are inlined, which
+/// is the tree every later stage walks: depth and number of operations.
+inline constexpr uint64_t kMaxInlinedDepth = 1024;
+inline constexpr uint64_t kMaxInlinedNodes = 65536;
+
+/// Reports the first let, body or arm past those limits. Runs on a checked
+/// program (no recursion, calls bound).
+void checkInlinedSize(const Program &program, DiagnosticEngine &diags);
+
 } // namespace maskjit::dsl
 
 #endif
