@@ -64,10 +64,13 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   auto module = mask::compilePattern(context, program, pattern, sources, opts,
                                      mask::Stage::EmitC, diagnostics);
   errors << diagnostics.str();
-  if (!module)
-    throw std::runtime_error(diagnostics.str() +
-                             "the compiler failed on pattern `" + pattern.name +
-                             "`");
+  if (!module) {
+    std::string text = diagnostics.str();
+    while (!text.empty() && text.back() == '\n')
+      text.pop_back();
+    throw std::runtime_error("the compiler failed on pattern `" + pattern.name +
+                             "`:\n" + text);
+  }
   mask::PatternOp op = *module->getOps<mask::PatternOp>().begin();
   auto sym =
       mask::fromAttr(op->getAttrOfType<mlir::DictionaryAttr>("mask.schedule"));

@@ -294,6 +294,11 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
           arrays["topk_diagonals"] = *sel.diagonals;
         if (sel.blocks)
           arrays["topk_blocks"] = mask::flattenBlockSets(*sel.blocks);
+        // Where the evaluator would stop, so does `blocks` (exit 1: the
+        // input is wrong, not the command line).
+        if (auto trap =
+                mask::predicateTrap(*sym, runtimeValues, mask.lq, lk, arrays))
+          throw std::runtime_error(*trap);
         auto schedule = mask::bindSchedule(*sym, runtimeValues, mask.lq, lk,
                                            tile[0], tile[1], error, arrays);
         if (!schedule)

@@ -38,11 +38,38 @@ void bindExactMask(const SymbolicSchedule &s,
 }
 } // namespace
 
+std::optional<std::string>
+predicateTrap(const SymbolicSchedule &s,
+              const std::map<std::string, int64_t> &values, int64_t lq,
+              int64_t lk,
+              const std::map<std::string, std::vector<int64_t>> &arrays) {
+  if (s.predicate.empty() || lq <= 0 || lk <= 0)
+    return std::nullopt;
+  std::map<std::string, int64_t> bound = values;
+  bound["Lq"] = lq;
+  bound["Lk"] = lk;
+  std::string missing;
+  auto mask = TileMask::bind(s.predicate, bound, arrays, missing);
+  PredicateTrap trap;
+  if (!mask || mask->findTrap(0, lq - 1, 0, lk - 1, trap) != 1)
+    return std::nullopt;
+  std::string where;
+  if (trap.instr < static_cast<int32_t>(s.predicate.locations.size()))
+    where = s.predicate.locations[trap.instr];
+  return (where.empty() ? "" : where + ": ") + trap.what +
+         " at q=" + std::to_string(trap.q) + ", k=" + std::to_string(trap.k) +
+         " (Lq=" + std::to_string(lq) + ", Lk=" + std::to_string(lk) + ")";
+}
+
 std::optional<KvSchedule>
 bindSchedule(const SymbolicSchedule &s,
              const std::map<std::string, int64_t> &values, int64_t lq,
              int64_t lk, int64_t tileQ, int64_t tileK, std::string &error,
              const std::map<std::string, std::vector<int64_t>> &arrays) {
+  if (auto trap = predicateTrap(s, values, lq, lk, arrays)) {
+    error = *trap;
+    return std::nullopt;
+  }
   // Each runtime array compared at q and k is checked (and indexed) once.
   std::map<std::string, std::shared_ptr<const RunArray>> runs;
   auto runArray =

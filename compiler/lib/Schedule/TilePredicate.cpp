@@ -315,6 +315,7 @@ TileMask::bind(const PredicateProgram &program,
   }
   auto m = std::make_shared<TileMask>();
   m->code_ = program.code;
+  m->names_ = program.names;
   m->result_ = program.result;
   m->constants_.resize(program.code.size());
   m->arrays_.resize(program.names.size());
@@ -548,6 +549,164 @@ int TileMask::classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
   if (s.boxes - before > 1)
     ++s.splitTiles;
   return seen;
+}
+
+} // namespace maskjit
+
+namespace maskjit {
+
+int32_t TileMask::firstPossibleTrap(const std::vector<AbstractInt> &v,
+                                    std::string &what) const {
+  const int32_t n = static_cast<int32_t>(code_.size());
+  // What the evaluator reaches: operands of what it reaches, less the arms
+  // a decided condition rules out.
+  std::vector<uint8_t> reached(static_cast<size_t>(n), 0);
+  reached[result_] = 1;
+  auto decided = [&](int32_t i) { return !v[i].top && v[i].lo == v[i].hi; };
+  for (int32_t i = result_; i >= 0; --i) {
+    if (!reached[i])
+      continue;
+    const PredInstr &p = code_[i];
+    switch (p.op) {
+    case PredOp::Const:
+    case PredOp::Query:
+    case PredOp::Key:
+    case PredOp::Symbol:
+      break;
+    case PredOp::Load:
+    case PredOp::InArray:
+      reached[p.a] = 1;
+      break;
+    case PredOp::Select:
+      reached[p.a] = 1;
+      if (!decided(p.a) || v[p.a].lo != 0)
+        reached[p.b] = 1;
+      if (!decided(p.a) || v[p.a].lo == 0)
+        reached[p.c] = 1;
+      break;
+    case PredOp::And:
+    case PredOp::Or:
+      reached[p.a] = 1;
+      if (!decided(p.a) || (v[p.a].lo != 0) == (p.op == PredOp::And))
+        reached[p.b] = 1;
+      break;
+    default:
+      reached[p.a] = 1;
+      reached[p.b] = 1;
+      break;
+    }
+  }
+  auto text = [](const AbstractInt &x) {
+    return x.isConstant()
+               ? std::to_string(x.lo)
+               : "[" + std::to_string(x.lo) + ", " + std::to_string(x.hi) + "]";
+  };
+  for (int32_t i = 0; i <= result_; ++i) {
+    if (!reached[i])
+      continue;
+    const PredInstr &p = code_[i];
+    switch (p.op) {
+    case PredOp::Add:
+    case PredOp::Sub:
+    case PredOp::Mul: {
+      const AbstractInt &x = v[p.a], &y = v[p.b];
+      if (x.top || y.top)
+        break; // an earlier instruction is the one that may trap
+      i128 lo, hi;
+      if (p.op == PredOp::Mul) {
+        const i128 c[4] = {
+            static_cast<i128>(x.lo) * y.lo, static_cast<i128>(x.lo) * y.hi,
+            static_cast<i128>(x.hi) * y.lo, static_cast<i128>(x.hi) * y.hi};
+        lo = *std::min_element(c, c + 4);
+        hi = *std::max_element(c, c + 4);
+      } else if (p.op == PredOp::Add) {
+        lo = static_cast<i128>(x.lo) + y.lo;
+        hi = static_cast<i128>(x.hi) + y.hi;
+      } else {
+        lo = static_cast<i128>(x.lo) - y.hi;
+        hi = static_cast<i128>(x.hi) - y.lo;
+      }
+      if (fits(lo) && fits(hi))
+        break;
+      const char *sign = p.op == PredOp::Add   ? " + "
+                         : p.op == PredOp::Sub ? " - "
+                                               : " * ";
+      what = "integer overflow (" + text(x) + sign + text(y) + ")";
+      return i;
+    }
+    case PredOp::Div:
+    case PredOp::Mod: {
+      const AbstractInt &x = v[p.a], &y = v[p.b];
+      if (x.top || y.top)
+        break;
+      if (mayBeZero(y)) {
+        what = p.op == PredOp::Div ? "division by zero" : "modulo by zero";
+        return i;
+      }
+      if (p.op == PredOp::Div && x.lo == kMin && y.lo <= -1 && y.hi >= -1) {
+        what = "integer overflow (" + text(x) + " / " + text(y) + ")";
+        return i;
+      }
+      break;
+    }
+    case PredOp::Load: {
+      const AbstractInt &x = v[p.a];
+      const int64_t size = static_cast<int64_t>(arrays_[p.name]->values.size());
+      if (x.top || (x.lo >= 0 && x.hi < size))
+        break;
+      what = "index " + text(x) + " is out of range for `" + names_[p.name] +
+             "` (it has " + std::to_string(size) + " values)";
+      return i;
+    }
+    default:
+      break;
+    }
+  }
+  return -1;
+}
+
+int TileMask::searchTrap(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
+                         PredicateTrap &trap, int64_t &budget) const {
+  if (--budget < 0)
+    return -1;
+  evaluate(q0, q1, k0, k1);
+  const std::vector<AbstractInt> v = scratch(); // splitting reuses scratch
+  std::string what;
+  const int32_t at = firstPossibleTrap(v, what);
+  if (at < 0)
+    return 0;
+  if (q0 == q1 && k0 == k1) {
+    // One pair: every value is exact, so the trap is certain.
+    trap.instr = at;
+    trap.q = qMap_.scale * q0 + qMap_.offset;
+    trap.k = kMap_.scale * k0 + kMap_.offset;
+    trap.what = what;
+    return 1;
+  }
+  int unknown = 0;
+  auto half = [&](int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
+    const int r = searchTrap(a0, a1, b0, b1, trap, budget);
+    unknown |= r < 0;
+    return r == 1;
+  };
+  if (q1 - q0 >= k1 - k0) {
+    const int64_t mid = q0 + (q1 - q0) / 2;
+    if (half(q0, mid, k0, k1) || half(mid + 1, q1, k0, k1))
+      return 1;
+  } else {
+    const int64_t mid = k0 + (k1 - k0) / 2;
+    if (half(q0, q1, k0, mid) || half(q0, q1, mid + 1, k1))
+      return 1;
+  }
+  return unknown ? -1 : 0;
+}
+
+int TileMask::findTrap(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
+                       PredicateTrap &trap, int64_t boxBudget) const {
+  if (q0 > q1 || k0 > k1)
+    return 0;
+  int64_t budget = boxBudget;
+  return searchTrap(q0, q1, k0, k1, trap, budget);
 }
 
 } // namespace maskjit

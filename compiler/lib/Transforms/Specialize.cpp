@@ -1,6 +1,8 @@
 //===- Specialize.cpp - Bind compile-time parameters ----------------------===//
 #include "maskjit/compiler/Passes.h"
 
+#include "StaticTraps.h"
+
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -72,6 +74,10 @@ public:
       return signalPassFailure();
     if (head >= 0)
       resolveDispatch(module);
+    // Before folding, which would wrap an overflow into a wrong constant.
+    module.walk([&](PatternOp p) { bad |= failed(checkStaticTraps(p)); });
+    if (bad)
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     for (RegisteredOperationName op : getContext().getRegisteredOperations())
       op.getCanonicalizationPatterns(patterns, &getContext());

@@ -90,8 +90,21 @@ headValues(const std::map<std::string, int64_t> &values,
 std::vector<int64_t>
 flattenBlockSets(const std::vector<std::vector<int64_t>> &rows);
 
+/// The first pair of the shape at which the reference evaluator would stop
+/// (division or modulo by zero, overflow, an array read out of range) with
+/// these values, as `file:line:col: what at q=.., k=..`; nothing when there
+/// is none, when the pattern has no predicate program or a value is not
+/// given, or when the search runs out of its budget (a mask whose traps
+/// hide that well is compiled as the kernels compute it).
+std::optional<std::string>
+predicateTrap(const SymbolicSchedule &s,
+              const std::map<std::string, int64_t> &values, int64_t lq,
+              int64_t lk,
+              const std::map<std::string, std::vector<int64_t>> &arrays);
+
 /// Binds the symbols. `values` must hold every symbol used (Lq and Lk are
-/// taken from the shape); a missing one is reported in `error`.
+/// taken from the shape); a missing one is reported in `error`, and so is
+/// a pair at which the pattern traps (predicateTrap).
 std::optional<KvSchedule>
 bindSchedule(const SymbolicSchedule &s,
              const std::map<std::string, int64_t> &values, int64_t lq,

@@ -113,6 +113,15 @@ struct TileDecisionStats {
   int64_t splitTiles = 0; ///< Tiles the first look left undecided.
 };
 
+/// A pair at which the reference evaluator stops (division by zero,
+/// overflow, an array read out of range) where the kernels would go on
+/// with a made-up value.
+struct PredicateTrap {
+  int32_t instr = -1; ///< The trapping instruction.
+  int64_t q = 0, k = 0;
+  std::string what; ///< "modulo by zero", "integer overflow (a + b)", ...
+};
+
 /// The program with its symbols bound: decides boxes of (q, k).
 class TileMask {
 public:
@@ -140,6 +149,14 @@ public:
   int classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
                TileDecisionStats *stats = nullptr) const;
 
+  /// Searches q in [q0, q1], k in [k0, k1] for a pair at which an
+  /// operation the reference evaluator reaches (it skips the arm of an
+  /// `if` and the right side of `and`/`or` that the left side decides)
+  /// traps. 1 with the first such pair in `trap`; 0 when there is none;
+  /// -1 when `boxBudget` boxes did not settle it.
+  int findTrap(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
+               PredicateTrap &trap, int64_t boxBudget = 1 << 14) const;
+
   /// The same mask over the positions of one class (dilation).
   std::shared_ptr<const TileMask> mapped(PositionMap q, PositionMap k) const;
 
@@ -154,8 +171,15 @@ private:
   static AbstractInt contains(const Array &a, const AbstractInt &x);
   int split(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
             TileDecisionStats &stats, int64_t &budget) const;
+  /// The first instruction the evaluator reaches that may trap over the
+  /// box last evaluated (values in `v`), or -1; its description in `what`.
+  int32_t firstPossibleTrap(const std::vector<AbstractInt> &v,
+                            std::string &what) const;
+  int searchTrap(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
+                 PredicateTrap &trap, int64_t &budget) const;
 
   std::vector<PredInstr> code_;
+  std::vector<std::string> names_;
   std::vector<AbstractInt> constants_; ///< Per instruction, for Const/Symbol.
   std::vector<std::shared_ptr<const Array>> arrays_; ///< Per name.
   int32_t result_ = -1;

@@ -44,14 +44,3 @@ mask.pattern @folds {
   %r = arith.andi %x, %y : i1
   mask.yield %r
 }
-
-// A division by a constant zero is not folded away: it is reported later.
-// CHECK-LABEL: mask.pattern @divzero
-// CHECK:       mask.div
-mask.pattern @divzero {
-  %k = mask.var "k"
-  %z = arith.constant 0 : i64
-  %d = mask.div %k, %z
-  %r = arith.cmpi eq, %d, %z : i64
-  mask.yield %r
-}
