@@ -19,7 +19,8 @@ int64_t BlockMap::count(TileClass c) const {
 }
 
 BlockMap computeBlockMap(const MaskEvaluator &eval, int64_t tileQ,
-                         int64_t tileK, DensityGrid *grid) {
+                         int64_t tileK, DensityGrid *grid,
+                         const RowProgress &progress) {
   const EvalShape &s = eval.shape();
   BlockMap map;
   map.tileQ = tileQ;
@@ -56,6 +57,8 @@ BlockMap computeBlockMap(const MaskEvaluator &eval, int64_t tileQ,
     if (cellRow)
       for (int64_t k = 0; k < s.lk; ++k)
         cellRow[k / grid->cellK] += row[k];
+    if (progress)
+      progress(q + 1);
   }
   map.tiles.resize(counts.size());
   for (int64_t r = 0; r < map.rows; ++r) {

@@ -18,6 +18,8 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 namespace maskjit::maskc {
 namespace {
 
@@ -35,6 +37,22 @@ std::pair<int64_t, int64_t> parseTile(const std::string &tile) {
   };
   return {num(a), num(b)};
 }
+
+/// Tiles a printed or drawn block map may have (a byte or more each).
+constexpr int64_t kMaxMapTiles = int64_t{1} << 26;
+
+void checkTileCount(int64_t lq, int64_t lk, int64_t bm, int64_t bn) {
+  const int64_t tiles = ((lq + bm - 1) / bm) * ((lk + bn - 1) / bn);
+  if (tiles > kMaxMapTiles)
+    throw UsageError(fmt::format(
+        "{}x{} tiles over {}x{} pairs make {} tiles, over the limit of {}; "
+        "use larger tiles (--tile) or shorter sequences",
+        bm, bn, lq, lk, tiles, kMaxMapTiles));
+}
+
+/// Operations `show` evaluates at most (pairs times the program's size):
+/// about a minute of the reference evaluator on one core.
+constexpr double kMaxShowWork = 68719476736.0; // 2^36
 
 void checkLengths(const MaskOptions &m, int64_t limit) {
   int64_t lk = m.lk < 0 ? m.lq : m.lk;
@@ -78,11 +96,45 @@ int runShow(const MaskOptions &mask, const ShowOptions &show,
         auto [bm, bn] = parseTile(show.tile);
         if (show.maxCols < 8)
           throw UsageError("--width must be at least 8");
+        if (!(show.timeLimit > 0))
+          throw UsageError("--time-limit must be a positive number of seconds");
         auto eval = makeEvaluator(program, pattern, mask);
+        const dsl::EvalShape &shape = eval->shape();
+        checkTileCount(shape.lq, shape.lk, bm, bn);
+        const double work = static_cast<double>(shape.lq) *
+                            static_cast<double>(shape.lk) *
+                            static_cast<double>(eval->programSize());
+        if (work > kMaxShowWork)
+          throw UsageError(fmt::format(
+              "`show` evaluates every pair: {}x{} pairs of {} operations "
+              "each is {:.2g} operations, over its limit of {:.2g} (about a "
+              "minute); use shorter sequences, or `maskc blocks`, which "
+              "decides tiles without visiting every pair",
+              shape.lq, shape.lk, eval->programSize(), work, kMaxShowWork));
         auto start = std::chrono::steady_clock::now();
+        auto lastReport = start;
+        const bool tty = isatty(STDERR_FILENO);
+        auto progress = [&](int64_t rows) {
+          auto now = std::chrono::steady_clock::now();
+          const double seconds =
+              std::chrono::duration<double>(now - start).count();
+          if (seconds > show.timeLimit)
+            throw std::runtime_error(fmt::format(
+                "`show` stopped after {:g} s (--time-limit) at query row {} "
+                "of {}; nothing was written",
+                show.timeLimit, rows, shape.lq));
+          if (tty && now - lastReport > std::chrono::seconds(2)) {
+            lastReport = now;
+            std::cerr << fmt::format("\rmaskc show: row {} of {} ({:.0f} s)",
+                                     rows, shape.lq, seconds)
+                      << (rows == shape.lq ? "\n" : "") << std::flush;
+          }
+        };
         dsl::DensityGrid grid;
-        dsl::BlockMap map =
-            computeBlockMap(*eval, bm, bn, show.png.empty() ? nullptr : &grid);
+        dsl::BlockMap map = computeBlockMap(
+            *eval, bm, bn, show.png.empty() ? nullptr : &grid, progress);
+        if (tty && lastReport != start)
+          std::cerr << '\n';
         double ms = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -283,6 +335,7 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
           throw std::runtime_error("internal error: no schedule attached");
         std::string error;
         int64_t lk = mask.lk < 0 ? mask.lq : mask.lk;
+        checkTileCount(mask.lq, lk, tile[0], tile[1]);
         std::map<std::string, std::vector<int64_t>> arrays;
         for (auto &[name, v] : split.runtime)
           if (v.type == dsl::Type::IntArray)

@@ -10,6 +10,7 @@ struct ShowOptions {
   std::string tile = "64x64";
   std::string png;
   int64_t maxCols = 128;
+  double timeLimit = 120; ///< Seconds of evaluation before giving up.
 };
 
 struct EmitOptions {

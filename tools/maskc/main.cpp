@@ -77,6 +77,9 @@ int main(int argc, char **argv) {
   addMaskOptions(showCmd, showMask);
   showCmd->add_option("--tile", show.tile, "Tile size BMxBN (default 64x64)");
   showCmd->add_option("--png", show.png, "Also write a picture of the mask");
+  showCmd->add_option("--time-limit", show.timeLimit,
+                      "Stop with an error after this many seconds of "
+                      "evaluation (default 120)");
   showCmd->add_option("--width", show.maxCols,
                       "Widest block map in characters (default 128)");
 

@@ -12,6 +12,7 @@
 #include "maskjit/dsl/Evaluator.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,10 +41,14 @@ struct BlockMap {
   int64_t count(TileClass c) const;
 };
 
+/// Called after each query row with the rows done; it may throw to stop.
+using RowProgress = std::function<void(int64_t rowsDone)>;
+
 /// Classifies every tile. When `grid` is given (with rows/cols set, or
 /// zero for automatic at most 1024x1024), fills it in the same pass.
 BlockMap computeBlockMap(const MaskEvaluator &eval, int64_t tileQ,
-                         int64_t tileK, DensityGrid *grid = nullptr);
+                         int64_t tileK, DensityGrid *grid = nullptr,
+                         const RowProgress &progress = nullptr);
 
 /// Draws the map as text, merging tiles so it fits `maxCols` columns.
 std::string renderBlockMap(const BlockMap &map, int64_t maxCols = 128,
