@@ -1,5 +1,6 @@
 //===- Aot.cpp - Kernels ahead of time: `maskc aot` -----------------------===//
 #include "maskjit/runtime/Aot.h"
+#include "maskjit/support/OutputFile.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -106,25 +107,6 @@ void splitIncludes(const std::string &text, std::set<std::string> &std,
     if (line.rfind("#include \"", 0) == 0)
       continue;
     body += line + "\n";
-  }
-}
-
-void writeFileAtomically(const std::string &path, const std::string &data) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error("cannot write " + tmp);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + ec.message());
   }
 }
 
@@ -692,7 +674,7 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
   AotResult result;
   for (auto &[file, data] : files) {
     std::string path = (std::filesystem::path(request.outDir) / file).string();
-    writeFileAtomically(path, data);
+    support::writeOutputFile(path, data);
     result.files.push_back(path);
   }
   return result;

@@ -1,6 +1,8 @@
 //===- Picture.cpp - PNG pictures of masks --------------------------------===//
 #include "Picture.h"
 
+#include "maskjit/support/OutputFile.h"
+
 #include <png.h>
 
 #include <cstdio>
@@ -62,21 +64,22 @@ void writeMaskPng(const std::string &path, const dsl::BlockMap &map,
     }
   }
 
-  namespace fs = std::filesystem;
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  FILE *fp = std::fopen(tmp.c_str(), "wb");
-  if (!fp)
-    throw std::runtime_error("cannot write '" + path + "'");
+  // Encoded in memory, then written in one go (support::writeOutputFile).
+  std::string bytes;
   png_structp png =
       png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   if (!png || !info || setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
-    std::fclose(fp);
-    std::remove(tmp.c_str());
-    throw std::runtime_error("libpng failed writing '" + path + "'");
+    throw std::runtime_error("libpng failed encoding '" + path + "'");
   }
-  png_init_io(png, fp);
+  png_set_write_fn(
+      png, &bytes,
+      [](png_structp p, png_bytep data, png_size_t n) {
+        static_cast<std::string *>(png_get_io_ptr(p))
+            ->append(reinterpret_cast<const char *>(data), n);
+      },
+      [](png_structp) {});
   png_set_IHDR(png, info, static_cast<png_uint_32>(width),
                static_cast<png_uint_32>(height), 8, PNG_COLOR_TYPE_RGB,
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
@@ -86,15 +89,7 @@ void writeMaskPng(const std::string &path, const dsl::BlockMap &map,
     png_write_row(png, &pixels[y * width * 3]);
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
-  bool ok = std::fflush(fp) == 0 && fsync(fileno(fp)) == 0;
-  ok &= std::fclose(fp) == 0;
-  std::error_code ec;
-  if (ok)
-    fs::rename(tmp, path, ec);
-  if (!ok || ec) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write '" + path + "'");
-  }
+  support::writeOutputFile(path, bytes);
 }
 
 } // namespace maskjit::maskc

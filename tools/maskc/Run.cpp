@@ -4,6 +4,7 @@
 #include "maskjit/runtime/Attention.h"
 #include "maskjit/runtime/CubinInfo.h"
 #include "maskjit/runtime/Estimators.h"
+#include "maskjit/support/OutputFile.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -27,23 +28,6 @@ namespace maskjit::maskc {
 namespace {
 
 using runtime::Driver;
-
-void writeAtomically(const std::string &path, const void *data, size_t size) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(static_cast<const char *>(data),
-              static_cast<std::streamsize>(size));
-    if (!out)
-      throw std::runtime_error("cannot write '" + path + "'");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw std::runtime_error("cannot write '" + path + "'");
-  }
-}
 
 uint16_t toHalf(float f, bool fp16) {
   if (fp16) {
@@ -209,7 +193,7 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
           std::cout.write(static_cast<const char *>(data),
                           static_cast<std::streamsize>(size));
         else
-          writeAtomically(opts.output, data, size);
+          support::writeOutputFile(opts.output, data, size);
         return 0;
       });
 }
@@ -568,7 +552,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
             }
             const std::string text =
                 nlohmann::json{{"heads", heads}}.dump() + "\n";
-            writeAtomically(opts.exportSets, text.data(), text.size());
+            support::writeOutputFile(opts.exportSets, text.data(), text.size());
           }
           if (opts.check)
             status |= checkEstimate(kernel, estimated, hq, hk, B, Lq, Lk, H,
@@ -793,7 +777,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         drv.free(dlse);
         if (!opts.json.empty()) {
           std::string text = result.dump(2) + "\n";
-          writeAtomically(opts.json, text.data(), text.size());
+          support::writeOutputFile(opts.json, text.data(), text.size());
         }
         return status;
       });

@@ -7,6 +7,9 @@
 #include "maskjit/dsl/Diagnostics.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 
 using namespace maskjit::maskc;
@@ -276,29 +279,43 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  // Output that cannot be written (a full disk, a closed pipe) is an error
+  // like any other: the exit status says so.
+  auto finish = [](int status) {
+    std::cout.flush();
+    const bool failed =
+        !std::cout || std::fflush(stdout) != 0 || std::ferror(stdout);
+    if (failed) {
+      std::cerr << "maskc: error: cannot write to standard output: "
+                << std::strerror(errno ? errno : EIO) << '\n';
+      return status == 0 ? 1 : status;
+    }
+    return status;
+  };
+  errno = 0;
   try {
     if (*check)
-      return runCheck(checkFiles, common);
+      return finish(runCheck(checkFiles, common));
     if (*showCmd)
-      return runShow(showMask, show, common);
+      return finish(runShow(showMask, show, common));
     if (*evalCmd)
-      return runEval(evalMask, json, common);
+      return finish(runEval(evalMask, json, common));
     if (*emitCmd)
-      return runEmit(emit, common);
+      return finish(runEmit(emit, common));
     if (*blocksCmd)
-      return runBlocks(blocksMask, blocks, common);
+      return finish(runBlocks(blocksMask, blocks, common));
     if (*compileCmd)
-      return runCompile(compileMask, compileOpts, common);
+      return finish(runCompile(compileMask, compileOpts, common));
     if (*runCmd)
-      return runRun(runMask, runOpts, common);
+      return finish(runRun(runMask, runOpts, common));
     if (*aotCmd)
-      return runAot(aotMask, aotOpts, common);
+      return finish(runAot(aotMask, aotOpts, common));
   } catch (const UsageError &e) {
     std::cerr << "maskc: error: " << e.what() << '\n';
-    return 2;
+    return finish(2);
   } catch (const std::exception &e) {
     std::cerr << "maskc: error: " << e.what() << '\n';
-    return 1;
+    return finish(1);
   }
   return 2;
 }
