@@ -43,7 +43,10 @@ Frontend::~Frontend() = default;
 
 const Program *Frontend::loadFile(const std::string &path) {
   std::string error;
-  std::optional<uint32_t> file = sources_.addFile(path, error);
+  // The file named on the command line may be a pipe (`/dev/stdin`); an
+  // import is a regular file.
+  std::optional<uint32_t> file =
+      sources_.addFile(path, error, /*allowStreams=*/true);
   if (!file) {
     diags_.error("cannot open '" + path + "': " + error);
     return nullptr;

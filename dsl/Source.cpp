@@ -1,5 +1,6 @@
 //===- Source.cpp - Source files ------------------------------------------===//
 #include "maskjit/dsl/Source.h"
+#include "maskjit/support/InputFile.h"
 
 #include <filesystem>
 #include <fstream>
@@ -21,25 +22,16 @@ uint32_t SourceManager::addBuffer(std::string name, std::string text) {
 }
 
 std::optional<uint32_t> SourceManager::addFile(const std::string &path,
-                                               std::string &error) {
+                                               std::string &error,
+                                               bool allowStreams) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    error = "is a directory";
+  support::InputLimits limits;
+  limits.allowStreams = allowStreams;
+  std::string text;
+  if (!support::readInputFile(path, text, error, limits))
     return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = fs::exists(path, ec) ? "cannot be read" : "no such file";
-    return std::nullopt;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    error = "read error";
-    return std::nullopt;
-  }
-  uint32_t id = addBuffer(path, ss.str());
+  uint32_t id = addBuffer(path, std::move(text));
   fs::path canon = fs::weakly_canonical(path, ec);
   files_[id].canonical = ec ? path : canon.string();
   return id;

@@ -341,6 +341,7 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
           if (v.type == dsl::Type::IntArray)
             arrays[name] = v.array;
         dsl::Selections sel = parseSelections(mask.selects, mask.head);
+        checkSelectionsApply(sel, program, pattern);
         if (sel.columns)
           arrays["topk_columns"] = *sel.columns;
         if (sel.diagonals)

@@ -1,8 +1,11 @@
 //===- Inputs.cpp - Options shared by maskc commands ----------------------===//
 #include "Inputs.h"
 
+#include "maskjit/support/InputFile.h"
+
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -60,14 +63,25 @@ const dsl::PatternDecl &choosePattern(const dsl::Program &program,
   return *main.front();
 }
 
+namespace {
+/// The content of an `@FILE` argument (a regular file or a pipe, 256 MiB at
+/// most), or a usage error naming the option.
+std::string readArgumentFile(const std::string &path, const std::string &what) {
+  support::InputLimits limits;
+  limits.allowStreams = true;
+  limits.maxBytes = size_t{256} << 20;
+  std::string text, error;
+  if (!support::readInputFile(path, text, error, limits))
+    throw UsageError("cannot read " + what + " from '" + path + "': " + error);
+  return text;
+}
+} // namespace
+
 std::vector<int64_t> parseIntList(const std::string &text,
                                   const std::string &what) {
   std::string body = text;
   if (!text.empty() && text[0] == '@') {
-    std::ifstream in(text.substr(1));
-    if (!in)
-      throw UsageError("cannot read " + what + " from '" + text.substr(1) +
-                       "'");
+    std::istringstream in(readArgumentFile(text.substr(1), what));
     std::ostringstream ss;
     std::string line;
     while (std::getline(in, line)) {
@@ -80,12 +94,28 @@ std::vector<int64_t> parseIntList(const std::string &text,
   }
   std::vector<int64_t> out;
   size_t i = 0;
+  // A comma stands between two values: `1,,2`, `,1` and `1,` have an
+  // empty element (whitespace alone also separates, as in a file).
+  bool valueSinceComma = false;
+  auto emptyElement = [&]() {
+    throw UsageError("empty element in " + what + " ('" +
+                     (text.size() > 40 ? text.substr(0, 40) + "..." : text) +
+                     "')");
+  };
   while (i < body.size()) {
     char c = body[i];
-    if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+    if (c == ',') {
+      if (!valueSinceComma)
+        emptyElement();
+      valueSinceComma = false;
       ++i;
       continue;
     }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      ++i;
+      continue;
+    }
+    valueSinceComma = true;
     size_t j = i;
     if (body[j] == '-' || body[j] == '+')
       ++j;
@@ -106,6 +136,8 @@ std::vector<int64_t> parseIntList(const std::string &text,
     out.push_back(v);
     i = j;
   }
+  if (!out.empty() && !valueSinceComma)
+    emptyElement();
   return out;
 }
 
@@ -185,10 +217,8 @@ parseHeadSets(const std::vector<std::string> &selects) {
       throw UsageError("--select sets=@FILE takes the JSON file `maskc run "
                        "--export-sets` writes");
     const std::string path = value.substr(1);
-    std::ifstream in(path);
-    if (!in)
-      throw UsageError("cannot read --select sets from '" + path + "'");
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    nlohmann::json j = nlohmann::json::parse(
+        readArgumentFile(path, "--select sets"), nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("heads") ||
         !j["heads"].is_array())
       throw UsageError(
@@ -255,10 +285,8 @@ dsl::Selections parseSelections(const std::vector<std::string> &selects,
       // file).
       std::string body = value;
       if (!value.empty() && value[0] == '@') {
-        std::ifstream in(value.substr(1));
-        if (!in)
-          throw UsageError("cannot read --select blocks from '" +
-                           value.substr(1) + "'");
+        std::istringstream in(
+            readArgumentFile(value.substr(1), "--select blocks"));
         std::ostringstream ss;
         std::string line;
         while (std::getline(in, line))
@@ -281,12 +309,38 @@ dsl::Selections parseSelections(const std::vector<std::string> &selects,
   return sel;
 }
 
+void checkSelectionsApply(const dsl::Selections &sel,
+                          const dsl::Program &program,
+                          const dsl::PatternDecl &pattern) {
+  const std::vector<dsl::Builtin> used = dsl::selectorsUsed(program, pattern);
+  auto has = [&](dsl::Builtin b) {
+    return std::find(used.begin(), used.end(), b) != used.end();
+  };
+  const std::pair<bool, dsl::Builtin> given[] = {
+      {sel.columns.has_value(), dsl::Builtin::TopkColumns},
+      {sel.diagonals.has_value(), dsl::Builtin::TopkDiagonals},
+      {sel.blocks.has_value(), dsl::Builtin::TopkBlocks}};
+  for (const auto &[present, b] : given) {
+    if (!present || has(b))
+      continue;
+    std::string list;
+    for (dsl::Builtin u : used)
+      list += std::string(list.empty() ? "" : ", ") + dsl::builtinName(u);
+    throw UsageError(
+        "--select: pattern `" + pattern.name + "` has no `" +
+        dsl::builtinName(b) + "` to choose for (" +
+        (list.empty() ? "it uses no dynamic selector" : "it uses " + list) +
+        ")");
+  }
+}
+
 std::unique_ptr<dsl::MaskEvaluator>
 makeEvaluator(const dsl::Program &program, const dsl::PatternDecl &pattern,
               const MaskOptions &opts, const dsl::Selections *selections) {
   dsl::ParamBindings params = splitSets(pattern, opts.sets).all;
   dsl::Selections sel =
       selections ? *selections : parseSelections(opts.selects, opts.head);
+  checkSelectionsApply(sel, program, pattern);
   if (opts.lq < 0 || opts.lk < -1)
     throw UsageError("sequence lengths must not be negative");
   dsl::EvalShape shape{opts.lq, opts.lk < 0 ? opts.lq : opts.lk, opts.head,

@@ -64,6 +64,12 @@ SplitSets splitSets(const dsl::PatternDecl &pattern,
 /// The chosen sets of `--select` options, for head `head` where a sets
 /// file (`sets=@FILE`, as `maskc run --export-sets` writes) gives them per
 /// head.
+/// A usage error when `sel` chooses a set for a selector `pattern` does not
+/// have (a `--select` that would be silently ignored).
+void checkSelectionsApply(const dsl::Selections &sel,
+                          const dsl::Program &program,
+                          const dsl::PatternDecl &pattern);
+
 dsl::Selections parseSelections(const std::vector<std::string> &selects,
                                 int64_t head = 0);
 /// Every head's sets from a `sets=@FILE` option (empty without one).

@@ -431,6 +431,9 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
                            " heads, the run has " + std::to_string(H));
         if (call.headSelections.empty())
           call.selections = parseSelections(mask.selects);
+        checkSelectionsApply(call.selections, program, pattern);
+        for (const dsl::Selections &h : call.headSelections)
+          checkSelectionsApply(h, program, pattern);
         // With --check, a schedule the GPU builds is compared with the
         // host's.
         launcher.setCheckSchedule(opts.check);

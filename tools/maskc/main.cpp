@@ -11,10 +11,46 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <regex>
+#include <sstream>
 
 using namespace maskjit::maskc;
 
 namespace {
+
+/// `sm_NN` or `sm_NNa` (a cubin); with `ptx`, also `compute_NN[a]`.
+CLI::Validator archValidator(bool ptx, bool list) {
+  return CLI::Validator(
+      [ptx, list](std::string &value) -> std::string {
+        const std::regex one(ptx ? "(sm|compute)_[0-9]{2,3}a?"
+                                 : "sm_[0-9]{2,3}a?");
+        std::stringstream ss(value);
+        std::string item;
+        bool any = false;
+        while (std::getline(ss, item, list ? ',' : '\0')) {
+          any = true;
+          if (!ptx && item.rfind("compute_", 0) == 0)
+            return "takes real architectures such as sm_80 or sm_90a, not " +
+                   item;
+          if (!std::regex_match(item, one))
+            return "'" + item + "' is not an architecture (expected " +
+                   (ptx ? "sm_NN[a] or compute_NN[a]" : "sm_NN[a]") +
+                   ", e.g. sm_90a)";
+        }
+        return any ? "" : "an architecture is expected";
+      },
+      ptx ? "ARCH" : "SM_ARCH");
+}
+
+/// An index: an integer, 0 or more.
+const CLI::Validator kIndex(
+    [](std::string &value) -> std::string {
+      long long v = 0;
+      if (!CLI::detail::lexical_cast(value, v))
+        return "expects an integer, got '" + value + "'";
+      return v < 0 ? "must be 0 or more, got " + value : "";
+    },
+    "INDEX");
 
 void addMaskOptions(CLI::App *cmd, MaskOptions &m) {
   cmd->add_option("file", m.file, "The .mask file")->required();
@@ -26,8 +62,9 @@ void addMaskOptions(CLI::App *cmd, MaskOptions &m) {
                   "Set a param: name=value; arrays as 0,0,1,1 or @file")
       ->take_all()
       ->allow_extra_args(false);
-  cmd->add_option("--head", m.head, "Head index h (default 0)");
-  cmd->add_option("--batch-index", m.batchIndex, "Batch index b (default 0)");
+  cmd->add_option("--head", m.head, "Head index h (default 0)")->check(kIndex);
+  cmd->add_option("--batch-index", m.batchIndex, "Batch index b (default 0)")
+      ->check(kIndex);
   cmd->add_option("--select", m.selects,
                   "Chosen sets of dynamic selectors: columns=1,5,9 | "
                   "diagonals=0,64 | blocks=0,1;0,2 (one list per query block) "
@@ -110,8 +147,10 @@ int main(int argc, char **argv) {
       "\"classes\":[{...},...] for a dilated pattern");
   blocksCmd->add_option("--head-dim", blocks.headDim,
                         "Head dimension (default 128)");
-  blocksCmd->add_option("--arch", blocks.arch,
-                        "Target architecture (default sm_90a)");
+  blocksCmd
+      ->add_option("--arch", blocks.arch,
+                   "Target architecture (default sm_90a)")
+      ->check(archValidator(false, false));
 
   MaskOptions compileMask;
   CompileCmdOptions compileOpts;
@@ -128,9 +167,10 @@ int main(int argc, char **argv) {
       ->add_option("--set", compileMask.sets, "Compile-time param: name=value")
       ->take_all()
       ->allow_extra_args(false);
-  compileCmd->add_option(
-      "--arch", compileOpts.arch,
-      "sm_80, sm_90a, ... (cubin) or compute_90a (PTX only)");
+  compileCmd
+      ->add_option("--arch", compileOpts.arch,
+                   "sm_80, sm_90a, ... (cubin) or compute_90a (PTX only)")
+      ->check(archValidator(true, false));
   compileCmd->add_option("--head-dim", compileOpts.headDim,
                          "64 or 128 (default 128)");
   compileCmd->add_option("--dtype", compileOpts.dtype,
@@ -168,9 +208,11 @@ int main(int argc, char **argv) {
   aotCmd->add_option("--set", aotMask.sets, "Compile-time param: name=value")
       ->take_all()
       ->allow_extra_args(false);
-  aotCmd->add_option("--arch", aotOpts.archs,
-                     "Comma-separated real architectures (default "
-                     "sm_80,sm_90a); PTX for the oldest is added");
+  aotCmd
+      ->add_option("--arch", aotOpts.archs,
+                   "Comma-separated real architectures (default "
+                   "sm_80,sm_90a); PTX for the oldest is added")
+      ->check(archValidator(false, true));
   aotCmd->add_option("--head-dim", aotOpts.headDim, "64 or 128 (default 128)");
   aotCmd->add_option("--dtype", aotOpts.dtype, "bf16 or fp16 (default bf16)");
   aotCmd->add_option("-o,--output", aotOpts.outDir, "Output folder")
@@ -234,13 +276,16 @@ int main(int argc, char **argv) {
       ->add_option("--set", emit.sets, "Bind a compile-time param: name=value")
       ->take_all()
       ->allow_extra_args(false);
-  emitCmd->add_option("--head", emit.head,
-                      "Specialize per-head dispatch for this head");
+  emitCmd
+      ->add_option("--head", emit.head,
+                   "Specialize per-head dispatch for this head")
+      ->check(kIndex);
   emitCmd->add_option("--head-dim", emit.headDim,
                       "Head dimension (default 128)");
   emitCmd->add_option("--dtype", emit.dtype, "bf16 or fp16 (default bf16)");
-  emitCmd->add_option("--arch", emit.arch,
-                      "Target architecture (default sm_90a)");
+  emitCmd
+      ->add_option("--arch", emit.arch, "Target architecture (default sm_90a)")
+      ->check(archValidator(false, false));
   emitCmd->add_option("--tile", emit.tile, "Force the tile size BMxBN");
   emitCmd->add_flag("--print-ir-after-all", emit.printIrAfterAll,
                     "Print the IR after every pass (on stderr)");

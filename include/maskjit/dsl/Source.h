@@ -42,7 +42,10 @@ public:
   /// Adds a buffer; returns its file id.
   uint32_t addBuffer(std::string name, std::string text);
   /// Reads a file from disk. Returns std::nullopt and sets `error` on failure.
-  std::optional<uint32_t> addFile(const std::string &path, std::string &error);
+  /// Reads `path` (support::readInputFile: regular files only unless
+  /// `allowStreams`, 16 MiB at most).
+  std::optional<uint32_t> addFile(const std::string &path, std::string &error,
+                                  bool allowStreams = false);
 
   const std::string &name(uint32_t file) const { return files_[file].name; }
   const std::string &text(uint32_t file) const { return files_[file].text; }
