@@ -148,6 +148,9 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   if (compile) {
     // The key covers what decides the binary: the generated source (pattern,
     // bindings, head_dim, dtype, template), the arch and both versions.
+    std::string versions = "arch=" + request.arch +
+                           "\nmaskjit=" + maskjitVersion() +
+                           "\nnvrtc=" + Nvrtc::get().version();
     std::string material = out.source.code + "\n//arch=" + request.arch +
                            "\n//maskjit=" + maskjitVersion() +
                            "\n//nvrtc=" + Nvrtc::get().version();
@@ -159,9 +162,13 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
       for (std::string w; words >> w;)
         options.push_back(w);
       material += "\n//flags=" + std::string(extra);
+      versions += "\nflags=" + std::string(extra);
       out.nvrtcFlags = extra;
     }
     out.cacheKey = contentHash(material);
+    // What the entry must record to be loaded under this key.
+    const std::string identity =
+        "source=" + contentDigest128(material) + "\n" + versions;
     auto build = [&] {
       Nvrtc::Output o = Nvrtc::get().compile(
           out.source.code, pattern.name + ".cu", request.arch, options);
@@ -171,7 +178,8 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
     std::shared_ptr<const KernelBinary> bin;
     out.registry = registry;
     if (registry) {
-      bin = registry->getOrBuild(out.cacheKey, build, &out.cacheSource);
+      bin =
+          registry->getOrBuild(out.cacheKey, build, &out.cacheSource, identity);
     } else {
       bin = std::make_shared<KernelBinary>(build());
     }
@@ -354,11 +362,15 @@ Driver::Module loadHelperModule(const std::string &code,
     Nvrtc::Output o = Nvrtc::get().compile(code, fileName, arch, {"-lineinfo"});
     return KernelBinary{std::move(o.ptx), std::move(o.cubin), std::move(o.log)};
   };
-  const std::string key = contentHash(code + "\n//arch=" + arch +
-                                      "\n//maskjit=" + maskjitVersion() +
-                                      "\n//nvrtc=" + Nvrtc::get().version());
+  const std::string material = code + "\n//arch=" + arch +
+                               "\n//maskjit=" + maskjitVersion() +
+                               "\n//nvrtc=" + Nvrtc::get().version();
+  const std::string key = contentHash(material);
+  const std::string identity =
+      "source=" + contentDigest128(material) + "\narch=" + arch +
+      "\nmaskjit=" + maskjitVersion() + "\nnvrtc=" + Nvrtc::get().version();
   std::shared_ptr<const KernelBinary> bin =
-      registry ? registry->getOrBuild(key, build)
+      registry ? registry->getOrBuild(key, build, nullptr, identity)
                : std::make_shared<KernelBinary>(build());
   return Driver::get().loadModule(
       bin->cubin.empty() ? static_cast<const void *>(bin->ptx.c_str())

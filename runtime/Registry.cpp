@@ -5,12 +5,14 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -18,23 +20,62 @@ namespace maskjit::runtime {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr char kMagic[8] = {'M', 'J', 'K', 'E', 'R', 'N', '0', '1'};
+/// Version 02 records the entry's own key and identity; entries of other
+/// versions are rebuilt.
+constexpr char kMagic[8] = {'M', 'J', 'K', 'E', 'R', 'N', '0', '2'};
 
 struct Header {
   char magic[8];
-  uint64_t ptxSize, cubinSize, metaSize;
-  uint64_t checksum; ///< xxHash64 of the three payloads, in order.
+  uint64_t keySize, identitySize, ptxSize, cubinSize, metaSize;
+  uint64_t checksum; ///< xxHash64 of everything after the header, in order.
 };
 
-uint64_t payloadHash(const KernelBinary &k) {
+/// An entry's parts, in file order.
+struct EntryParts {
+  const std::string &key, &identity;
+  const KernelBinary &kernel;
+};
+
+uint64_t entryHash(const EntryParts &e) {
   XXH64_state_t *st = XXH64_createState();
   XXH64_reset(st, 0);
-  XXH64_update(st, k.ptx.data(), k.ptx.size());
-  XXH64_update(st, k.cubin.data(), k.cubin.size());
-  XXH64_update(st, k.meta.data(), k.meta.size());
+  XXH64_update(st, e.key.data(), e.key.size());
+  XXH64_update(st, e.identity.data(), e.identity.size());
+  XXH64_update(st, e.kernel.ptx.data(), e.kernel.ptx.size());
+  XXH64_update(st, e.kernel.cubin.data(), e.kernel.cubin.size());
+  XXH64_update(st, e.kernel.meta.data(), e.kernel.meta.size());
   uint64_t h = XXH64_digest(st);
   XXH64_freeState(st);
   return h;
+}
+
+/// Reads exactly `n` bytes into `dst`.
+bool readExactly(int fd, void *dst, size_t n) {
+  char *p = static_cast<char *>(dst);
+  while (n > 0) {
+    ssize_t r = ::read(fd, p, n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return false;
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+bool writeExactly(int fd, const void *src, size_t n) {
+  const char *p = static_cast<const char *>(src);
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
 }
 } // namespace
 
@@ -60,6 +101,15 @@ std::string contentHash(const std::string &data) {
   return buf;
 }
 
+std::string contentDigest128(const std::string &data) {
+  XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx",
+                static_cast<unsigned long long>(h.high64),
+                static_cast<unsigned long long>(h.low64));
+  return buf;
+}
+
 KernelRegistry::KernelRegistry(std::string cacheDir, uint64_t maxBytes)
     : dir_(std::move(cacheDir)), maxBytes_(maxBytes) {}
 
@@ -82,38 +132,69 @@ void KernelRegistry::clearMemory() {
   memory_.clear();
 }
 
-std::shared_ptr<KernelBinary> KernelRegistry::readDisk(const std::string &key,
-                                                       bool &corrupt) {
+std::shared_ptr<KernelBinary>
+KernelRegistry::readDisk(const std::string &key, const std::string &identity,
+                         bool &corrupt) {
   corrupt = false;
-  std::string path = entryPath(key);
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  const std::string path = entryPath(key);
+  // Never follow a link, never wait on a FIFO: what is not a regular file
+  // is not an entry.
+  const int fd =
+      ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    corrupt = errno != ENOENT; // a link, a folder we may not read, ...
     return nullptr;
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
   Header h{};
-  auto k = std::make_shared<KernelBinary>();
-  std::error_code ec;
-  uint64_t fileSize = fs::file_size(path, ec);
-  if (ec || !in.read(reinterpret_cast<char *>(&h), sizeof h) ||
-      std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 ||
-      h.ptxSize + h.cubinSize + h.metaSize + sizeof h != fileSize) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      !readExactly(fd, &h, sizeof h) ||
+      std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
     corrupt = true;
     return nullptr;
   }
+  // The sizes must add up to the file's, without overflow, before anything
+  // is allocated; the key and identity must be this entry's.
+  uint64_t total = sizeof h;
+  for (uint64_t part :
+       {h.keySize, h.identitySize, h.ptxSize, h.cubinSize, h.metaSize})
+    if (__builtin_add_overflow(total, part, &total)) {
+      corrupt = true;
+      return nullptr;
+    }
+  if (total != static_cast<uint64_t>(st.st_size) || h.keySize != key.size() ||
+      h.identitySize != identity.size() ||
+      (h.ptxSize == 0 && h.cubinSize == 0)) {
+    corrupt = true;
+    return nullptr;
+  }
+  std::string storedKey(h.keySize, '\0'), storedIdentity(h.identitySize, '\0');
+  auto k = std::make_shared<KernelBinary>();
   k->ptx.resize(h.ptxSize);
   k->cubin.resize(h.cubinSize);
   k->meta.resize(h.metaSize);
-  if (!in.read(k->ptx.data(), static_cast<std::streamsize>(h.ptxSize)) ||
-      !in.read(k->cubin.data(), static_cast<std::streamsize>(h.cubinSize)) ||
-      !in.read(k->meta.data(), static_cast<std::streamsize>(h.metaSize)) ||
-      payloadHash(*k) != h.checksum) {
+  if (!readExactly(fd, storedKey.data(), h.keySize) ||
+      !readExactly(fd, storedIdentity.data(), h.identitySize) ||
+      !readExactly(fd, k->ptx.data(), h.ptxSize) ||
+      !readExactly(fd, k->cubin.data(), h.cubinSize) ||
+      !readExactly(fd, k->meta.data(), h.metaSize) || storedKey != key ||
+      storedIdentity != identity ||
+      entryHash({storedKey, storedIdentity, *k}) != h.checksum) {
     corrupt = true;
     return nullptr;
   }
+  std::error_code ec;
   fs::last_write_time(path, fs::file_time_type::clock::now(), ec); // LRU order.
   return k;
 }
 
-void KernelRegistry::writeDisk(const std::string &key, const KernelBinary &k) {
+void KernelRegistry::writeDisk(const std::string &key,
+                               const std::string &identity,
+                               const KernelBinary &k) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec)
@@ -121,22 +202,26 @@ void KernelRegistry::writeDisk(const std::string &key, const KernelBinary &k) {
   std::ostringstream tmpName;
   tmpName << entryPath(key) << ".tmp." << getpid() << "."
           << std::this_thread::get_id();
-  std::string tmp = tmpName.str();
+  const std::string tmp = tmpName.str();
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
+  h.keySize = key.size();
+  h.identitySize = identity.size();
   h.ptxSize = k.ptx.size();
   h.cubinSize = k.cubin.size();
   h.metaSize = k.meta.size();
-  h.checksum = payloadHash(k);
-  FILE *f = std::fopen(tmp.c_str(), "wb");
-  if (!f)
+  h.checksum = entryHash({key, identity, k});
+  const int fd = ::open(
+      tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
     return;
-  bool ok = std::fwrite(&h, sizeof h, 1, f) == 1;
-  ok &= std::fwrite(k.ptx.data(), 1, k.ptx.size(), f) == k.ptx.size();
-  ok &= std::fwrite(k.cubin.data(), 1, k.cubin.size(), f) == k.cubin.size();
-  ok &= std::fwrite(k.meta.data(), 1, k.meta.size(), f) == k.meta.size();
-  ok &= std::fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok &= std::fclose(f) == 0;
+  bool ok = writeExactly(fd, &h, sizeof h) &&
+            writeExactly(fd, key.data(), key.size()) &&
+            writeExactly(fd, identity.data(), identity.size()) &&
+            writeExactly(fd, k.ptx.data(), k.ptx.size()) &&
+            writeExactly(fd, k.cubin.data(), k.cubin.size()) &&
+            writeExactly(fd, k.meta.data(), k.meta.size()) && ::fsync(fd) == 0;
+  ok &= ::close(fd) == 0;
   if (ok)
     fs::rename(tmp, entryPath(key), ec); // Atomic: readers see old or new.
   if (!ok || ec)
@@ -173,7 +258,7 @@ void KernelRegistry::evict() {
 std::shared_ptr<const KernelBinary>
 KernelRegistry::getOrBuild(const std::string &key,
                            const std::function<KernelBinary()> &build,
-                           CacheSource *where) {
+                           CacheSource *where, const std::string &identity) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = memory_.find(key);
@@ -184,15 +269,22 @@ KernelRegistry::getOrBuild(const std::string &key,
     }
   }
   bool corrupt = false;
-  std::shared_ptr<const KernelBinary> k = readDisk(key, corrupt);
+  const std::string &id = identity.empty() ? key : identity;
+  std::shared_ptr<const KernelBinary> k = readDisk(key, id, corrupt);
   CacheSource source = CacheSource::Disk;
   if (!k) {
     if (corrupt) {
+      // Whatever is there (a bad file, a link, a folder) goes, so that the
+      // rebuilt entry can take its place.
       std::error_code ec;
-      fs::remove(entryPath(key), ec);
+      const fs::path entry = entryPath(key);
+      if (fs::is_directory(fs::symlink_status(entry, ec)))
+        fs::remove_all(entry, ec);
+      else
+        fs::remove(entry, ec);
     }
     auto built = std::make_shared<KernelBinary>(build());
-    writeDisk(key, *built);
+    writeDisk(key, id, *built);
     k = built;
     source = corrupt ? CacheSource::Rebuilt : CacheSource::Built;
   }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -95,6 +96,136 @@ TEST(Registry, CorruptOrTruncatedEntriesAreRebuilt) {
   // And the rebuilt entry is good again.
   KernelRegistry(dir.path).getOrBuild("k", build, &where);
   EXPECT_EQ(where, CacheSource::Disk);
+}
+
+namespace {
+/// An entry header as version 02 writes it (the test forges its own).
+struct ForgedHeader {
+  char magic[8] = {'M', 'J', 'K', 'E', 'R', 'N', '0', '2'};
+  uint64_t keySize = 0, identitySize = 0, ptxSize = 0, cubinSize = 0,
+           metaSize = 0;
+  uint64_t checksum = 0;
+};
+
+void writeBytes(const std::string &path, const std::string &bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string headerBytes(const ForgedHeader &h) {
+  return std::string(reinterpret_cast<const char *>(&h), sizeof h);
+}
+} // namespace
+
+TEST(Registry, AnotherKernelsEntryIsNeverLoaded) {
+  TempDir dir;
+  int builds = 0;
+  auto buildA = [&] {
+    ++builds;
+    return binary("a");
+  };
+  auto buildB = [&] {
+    ++builds;
+    return binary("bb");
+  };
+  KernelRegistry(dir.path).getOrBuild("ka", buildA, nullptr, "source=A");
+  KernelRegistry(dir.path).getOrBuild("kb", buildB, nullptr, "source=B");
+  const KernelRegistry reg(dir.path);
+  // A valid entry of kernel A copied under B's key.
+  fs::copy_file(reg.entryPath("ka"), reg.entryPath("kb"),
+                fs::copy_options::overwrite_existing);
+  CacheSource where;
+  auto k =
+      KernelRegistry(dir.path).getOrBuild("kb", buildB, &where, "source=B");
+  EXPECT_EQ(where, CacheSource::Rebuilt);
+  EXPECT_EQ(k->meta, "meta bb");
+  // The same key with another identity (another maskjit or NVRTC version,
+  // a colliding 64-bit key): rebuilt, not loaded.
+  k = KernelRegistry(dir.path).getOrBuild("kb", buildA, &where, "source=B2");
+  EXPECT_EQ(where, CacheSource::Rebuilt);
+  EXPECT_EQ(k->meta, "meta a");
+  EXPECT_EQ(builds, 4);
+}
+
+TEST(Registry, ForgedEntriesAreNeverLoaded) {
+  TempDir dir;
+  int builds = 0;
+  auto build = [&] {
+    ++builds;
+    return binary("c");
+  };
+  const std::string path = KernelRegistry(dir.path).entryPath("k");
+  fs::create_directories(dir.path);
+  CacheSource where;
+  // Right magic, zero sizes, the checksum of nothing but the key: a kernel
+  // with no code.
+  {
+    ForgedHeader h;
+    h.keySize = 1;
+    h.identitySize = 1;
+    writeBytes(path, headerBytes(h) + "kk");
+  }
+  auto k = KernelRegistry(dir.path).getOrBuild("k", build, &where);
+  EXPECT_EQ(where, CacheSource::Rebuilt);
+  EXPECT_FALSE(k->cubin.empty());
+  // Sizes whose sum overflows 64 bits to the file's size.
+  {
+    ForgedHeader h;
+    h.keySize = 1;
+    h.identitySize = 1;
+    h.ptxSize = ~uint64_t{0};
+    h.cubinSize = sizeof(ForgedHeader) + 3;
+    writeBytes(path, headerBytes(h) + "kk");
+  }
+  k = KernelRegistry(dir.path).getOrBuild("k", build, &where);
+  EXPECT_EQ(where, CacheSource::Rebuilt);
+  // An entry of the previous format.
+  {
+    ForgedHeader h;
+    h.magic[7] = '1';
+    writeBytes(path, headerBytes(h));
+  }
+  KernelRegistry(dir.path).getOrBuild("k", build, &where);
+  EXPECT_EQ(where, CacheSource::Rebuilt);
+  EXPECT_EQ(builds, 3);
+  KernelRegistry(dir.path).getOrBuild("k", build, &where);
+  EXPECT_EQ(where, CacheSource::Disk);
+}
+
+TEST(Registry, WhatIsNotARegularFileIsReplaced) {
+  TempDir dir;
+  int builds = 0;
+  auto build = [&] {
+    ++builds;
+    return binary("d");
+  };
+  const std::string path = KernelRegistry(dir.path).entryPath("k");
+  fs::create_directories(dir.path);
+  CacheSource where;
+  // A link to a FIFO: never opened (it would block), replaced.
+  const std::string fifo = dir.path + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  fs::create_symlink(fifo, path);
+  KernelRegistry(dir.path).getOrBuild("k", build, &where);
+  EXPECT_EQ(where, CacheSource::Rebuilt);
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(path)));
+  EXPECT_TRUE(fs::exists(fs::symlink_status(fifo))); // the target is left
+  // A link to another kernel's valid entry: not loaded either.
+  fs::remove(path);
+  KernelRegistry(dir.path).getOrBuild("other", build);
+  fs::create_symlink(KernelRegistry(dir.path).entryPath("other"), path);
+  KernelRegistry(dir.path).getOrBuild("k", build, &where);
+  EXPECT_EQ(where, CacheSource::Rebuilt);
+  // A non-empty folder in its place: removed and rebuilt, once.
+  fs::remove(path);
+  fs::create_directories(path + "/inner");
+  writeBytes(path + "/inner/x", "x");
+  KernelRegistry(dir.path).getOrBuild("k", build, &where);
+  EXPECT_EQ(where, CacheSource::Rebuilt);
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(path)));
+  KernelRegistry(dir.path).getOrBuild("k", build, &where);
+  EXPECT_EQ(where, CacheSource::Disk);
+  EXPECT_EQ(builds, 4);
 }
 
 TEST(Registry, FailedBuildStoresNothing) {

@@ -35,6 +35,10 @@ const char *cacheSourceName(CacheSource s);
 
 /// 64-bit content hash (xxHash64) as 16 hex digits.
 std::string contentHash(const std::string &data);
+/// A second, independent digest (XXH3 128-bit) as 32 hex digits: a cache
+/// entry records it, so that one whose 64-bit key collides or was copied
+/// from another's is told apart.
+std::string contentDigest128(const std::string &data);
 
 class KernelRegistry {
 public:
@@ -45,11 +49,13 @@ public:
   static std::string defaultCacheDir();
 
   /// The kernel for `key`, from memory, disk, or `build()` (whose result is
-  /// stored). `where` says which. Exceptions from `build` propagate and
-  /// nothing is stored.
+  /// stored). `where` says which. `identity` (default: the key itself) is
+  /// what the key was hashed from, or a digest of it with the versions in
+  /// words; a disk entry is loaded only when it records the same. Exceptions
+  /// from `build` propagate and nothing is stored.
   std::shared_ptr<const KernelBinary>
   getOrBuild(const std::string &key, const std::function<KernelBinary()> &build,
-             CacheSource *where = nullptr);
+             CacheSource *where = nullptr, const std::string &identity = {});
 
   /// Drops the in-memory entries (the disk cache stays).
   void clearMemory();
@@ -58,8 +64,10 @@ public:
   std::string entryPath(const std::string &key) const;
 
 private:
-  std::shared_ptr<KernelBinary> readDisk(const std::string &key, bool &corrupt);
-  void writeDisk(const std::string &key, const KernelBinary &k);
+  std::shared_ptr<KernelBinary>
+  readDisk(const std::string &key, const std::string &identity, bool &corrupt);
+  void writeDisk(const std::string &key, const std::string &identity,
+                 const KernelBinary &k);
   void evict();
 
   std::string dir_;
