@@ -3,7 +3,8 @@
 #   1. clang-format check
 #   2. Release build: unit tests (GoogleTest) and lit/FileCheck tests via CTest
 #   3. ASan+UBSan build of the same tests
-#   4. the libFuzzer target over the checked-in corpus for a bounded time
+#   4. the libFuzzer targets (front end, back end, cache entries) over their
+#      checked-in corpora for a bounded time
 # Set FUZZ_SECONDS (default 60) to fuzz longer or shorter; SKIP_SANITIZERS=1
 # and SKIP_FUZZ=1 skip steps 3 and 4 for a quick local run.
 set -euo pipefail
@@ -35,13 +36,26 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
 fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
-  echo "== libFuzzer: parser + sema + evaluator, ${FUZZ_SECONDS:-60} s"
+  # Three targets: the front end (parser, sema, evaluator); the back end
+  # (specialize, schedule, EmitC, kernel source; the evaluator as oracle of
+  # the block map); the kernel cache's entry reader. Each starts from its
+  # kept corpus, copied so that the run's new inputs stay out of the tree.
   CC=clang-14 CXX=clang++-14 BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo \
-    TARGETS=maskjit_frontend_fuzzer bash scripts/build.sh -DMASKJIT_FUZZ=ON -DMASKJIT_BUILD_TESTS=OFF
+    TARGETS="maskjit_frontend_fuzzer maskjit_backend_fuzzer maskjit_cache_fuzzer" \
+    bash scripts/build.sh -DMASKJIT_FUZZ=ON -DMASKJIT_BUILD_TESTS=OFF
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  cp tests/fuzz/corpus/* "$work"/
-  build-fuzz/tests/fuzz/maskjit_frontend_fuzzer -max_total_time="${FUZZ_SECONDS:-60}" \
-    -max_len=4096 -dict=tests/fuzz/mask.dict -print_final_stats=1 "$work" 2>&1 | tail -n 12
+  fuzz() { # target corpus seconds max_len [extra libFuzzer flags]
+    local target=$1 corpus=$2 seconds=$3 maxlen=$4
+    shift 4
+    echo "== libFuzzer: $target, $seconds s"
+    mkdir -p "$work/$target"
+    cp "$corpus"/* "$work/$target"/
+    "build-fuzz/tests/fuzz/$target" -max_total_time="$seconds" -max_len="$maxlen" \
+      -rss_limit_mb=4096 -print_final_stats=1 "$@" "$work/$target" 2>&1 | tail -n 6
+  }
+  fuzz maskjit_frontend_fuzzer tests/fuzz/corpus "${FUZZ_SECONDS:-60}" 4096 -dict=tests/fuzz/mask.dict
+  fuzz maskjit_backend_fuzzer tests/fuzz/backend-corpus "${FUZZ_SECONDS:-60}" 4096 -dict=tests/fuzz/mask.dict
+  fuzz maskjit_cache_fuzzer tests/fuzz/cache-corpus "${CACHE_FUZZ_SECONDS:-20}" 512
 fi
 echo "== all tests passed"

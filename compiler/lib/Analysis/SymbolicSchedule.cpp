@@ -278,7 +278,8 @@ struct DnfBuilder {
       SymExpr s;
       if (!addInto(s, l.s, -1))
         return opaque();
-      s.constant += 1; // -l.s + 1 would overflow only at the limits.
+      if (__builtin_add_overflow(s.constant, 1, &s.constant))
+        return opaque();
       l.s = s;
     }
     SymAtom t;
@@ -495,14 +496,17 @@ struct DnfBuilder {
       return opaque();
     Lin l = *d;
     Lin minusOne = l; // l + 1, for strict forms: l < 0 <=> l + 1 <= 0
-    minusOne.s.constant += 1;
+    if (__builtin_add_overflow(minusOne.s.constant, 1, &minusOne.s.constant))
+      return opaque();
     Lin negL;
     if (auto n = combine(Lin{}, l, -1))
       negL = *n;
     else
       return opaque();
     Lin negPlusOne = negL;
-    negPlusOne.s.constant += 1;
+    if (__builtin_add_overflow(negPlusOne.s.constant, 1,
+                               &negPlusOne.s.constant))
+      return opaque();
     using P = arith::CmpIPredicate;
     switch (op.getPredicate()) {
     case P::slt:

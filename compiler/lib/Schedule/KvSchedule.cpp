@@ -213,8 +213,10 @@ KvSchedule::gather(int64_t qt, const std::vector<KvSegment> *visited) const {
     auto [kl, kh] = keyRange(clauses[i], q0, q1, lk);
     if (kl > kh)
       continue;
-    auto [fl, fh] = fullKeyRange(clauses[i], q0, q1, lk);
-    auto isFull = [&](int64_t k) { return k >= fl && k <= fh; };
+    const std::pair<int64_t, int64_t> full =
+        fullKeyRange(clauses[i], q0, q1, lk);
+    const int64_t fl = full.first, fh = full.second;
+    auto isFull = [fl, fh](int64_t k) { return k >= fl && k <= fh; };
     if (set) {
       // The set's keys in range, consecutive ones of one kind as runs.
       const size_t first = runs.size();

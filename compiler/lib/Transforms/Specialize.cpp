@@ -38,7 +38,8 @@ public:
     OpBuilder builder(&getContext());
     SmallVector<ParamOp> params;
     module.walk([&](ParamOp p) { params.push_back(p); });
-    for (const auto &[name, value] : values) {
+    for (const auto &binding : values) {
+      const std::string &name = binding.first;
       bool known = llvm::any_of(params, [&](ParamOp p) {
         return p.getName() == name && !p.getRuntime() && !p.getPerHead();
       });
