@@ -200,4 +200,39 @@ BENCHMARK(BM_ExactMapTables)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// The search for a pair where the evaluator would stop, which binding a
+// schedule runs once per shape and values before any table: its share of
+// the map build above, on the same masks and on documents.
+static void BM_TrapSearch(benchmark::State &state) {
+  const int64_t s = state.range(0);
+  const int which = static_cast<int>(state.range(1));
+  const std::string rows = std::to_string(s / 128);
+  SymbolicSchedule sched =
+      which == 0   ? compiledSchedule("video3d.mask", {})
+      : which == 1 ? compiledSchedule("natten_exact.mask", {"height=" + rows})
+      : which == 2 ? compiledSchedule("s2_shards.mask", {})
+                   : compiledSchedule("image_spans.mask", {});
+  std::map<std::string, std::vector<int64_t>> arrays;
+  if (which == 3) {
+    std::vector<int64_t> img(static_cast<size_t>(s));
+    for (int64_t i = 0; i < s; ++i)
+      img[i] = (i / 150) % 3 == 1 ? 1 + i / 300 : 0;
+    arrays["img"] = img;
+  }
+  state.SetLabel(which == 0   ? "video3d"
+                 : which == 1 ? "natten_exact"
+                 : which == 2 ? "s2_shards"
+                              : "image_spans");
+  for (auto _ : state) {
+    auto trap = predicateTrap(sched, {{"h", 0}, {"b", 0}}, s, s, arrays);
+    if (trap)
+      state.SkipWithError(trap->c_str());
+    benchmark::DoNotOptimize(trap);
+  }
+}
+BENCHMARK(BM_TrapSearch)
+    ->ArgsProduct({{16384, 131072}, {0, 1, 2, 3}})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
 BENCHMARK_MAIN();
