@@ -79,9 +79,12 @@ public:
     module.walk([&](PatternOp p) { bad |= failed(checkStaticTraps(p)); });
     if (bad)
       return signalPassFailure();
+    // Folding only (constants, `x + 0`, a select on a constant), no
+    // canonicalization patterns: those reassociate `(a - c1) - c2` into
+    // `a - (c1 + c2)`, which is the same value modulo 2^64 but may overflow
+    // where the pattern as written does not, and the trap search (like the
+    // evaluator) judges the pattern as written.
     RewritePatternSet patterns(&getContext());
-    for (RegisteredOperationName op : getContext().getRegisteredOperations())
-      op.getCanonicalizationPatterns(patterns, &getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
   }
