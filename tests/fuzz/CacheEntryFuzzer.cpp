@@ -24,19 +24,22 @@ using maskjit::runtime::CacheSource;
 using maskjit::runtime::KernelBinary;
 using maskjit::runtime::KernelRegistry;
 
-const std::string &cacheDir() {
-  static const std::string dir = [] {
-    char tmpl[] = "/tmp/maskjit-cache-fuzz-XXXXXX";
-    const char *d = mkdtemp(tmpl);
-    if (!d)
+/// The fuzzer's own cache folder, removed at exit (a plain array: the
+/// exit handler runs after static strings are destroyed).
+char gDir[] = "/tmp/maskjit-cache-fuzz-XXXXXX";
+
+std::string cacheDir() {
+  static const bool made = [] {
+    if (!mkdtemp(gDir))
       std::abort();
     std::atexit([] {
       std::error_code ec;
-      fs::remove_all(cacheDir(), ec);
+      fs::remove_all(fs::path(gDir), ec);
     });
-    return std::string(d);
+    return true;
   }();
-  return dir;
+  (void)made;
+  return gDir;
 }
 
 std::string readAll(const std::string &path) {
