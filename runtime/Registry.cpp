@@ -1,5 +1,6 @@
 //===- Registry.cpp - Compiled kernels in memory and on disk --------------===//
 #include "maskjit/runtime/Registry.h"
+#include "maskjit/support/FileDescriptor.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -49,34 +50,6 @@ uint64_t entryHash(const EntryParts &e) {
   return h;
 }
 
-/// Reads exactly `n` bytes into `dst`.
-bool readExactly(int fd, void *dst, size_t n) {
-  char *p = static_cast<char *>(dst);
-  while (n > 0) {
-    ssize_t r = ::read(fd, p, n);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
-
-bool writeExactly(int fd, const void *src, size_t n) {
-  const char *p = static_cast<const char *>(src);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 } // namespace
 
 const char *cacheSourceName(CacheSource s) {
@@ -139,20 +112,17 @@ KernelRegistry::readDisk(const std::string &key, const std::string &identity,
   const std::string path = entryPath(key);
   // Never follow a link, never wait on a FIFO: what is not a regular file
   // is not an entry.
-  const int fd =
-      ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  const support::UniqueFd owned(
+      ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  const int fd = owned.get();
   if (fd < 0) {
     corrupt = errno != ENOENT; // a link, a folder we may not read, ...
     return nullptr;
   }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
   struct stat st {};
   Header h{};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-      !readExactly(fd, &h, sizeof h) ||
+      !support::readExactly(fd, &h, sizeof h) ||
       std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
     corrupt = true;
     return nullptr;
@@ -177,12 +147,12 @@ KernelRegistry::readDisk(const std::string &key, const std::string &identity,
   k->ptx.resize(h.ptxSize);
   k->cubin.resize(h.cubinSize);
   k->meta.resize(h.metaSize);
-  if (!readExactly(fd, storedKey.data(), h.keySize) ||
-      !readExactly(fd, storedIdentity.data(), h.identitySize) ||
-      !readExactly(fd, k->ptx.data(), h.ptxSize) ||
-      !readExactly(fd, k->cubin.data(), h.cubinSize) ||
-      !readExactly(fd, k->meta.data(), h.metaSize) || storedKey != key ||
-      storedIdentity != identity ||
+  if (!support::readExactly(fd, storedKey.data(), h.keySize) ||
+      !support::readExactly(fd, storedIdentity.data(), h.identitySize) ||
+      !support::readExactly(fd, k->ptx.data(), h.ptxSize) ||
+      !support::readExactly(fd, k->cubin.data(), h.cubinSize) ||
+      !support::readExactly(fd, k->meta.data(), h.metaSize) ||
+      storedKey != key || storedIdentity != identity ||
       entryHash({storedKey, storedIdentity, *k}) != h.checksum) {
     corrupt = true;
     return nullptr;
@@ -215,12 +185,13 @@ void KernelRegistry::writeDisk(const std::string &key,
       tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
     return;
-  bool ok = writeExactly(fd, &h, sizeof h) &&
-            writeExactly(fd, key.data(), key.size()) &&
-            writeExactly(fd, identity.data(), identity.size()) &&
-            writeExactly(fd, k.ptx.data(), k.ptx.size()) &&
-            writeExactly(fd, k.cubin.data(), k.cubin.size()) &&
-            writeExactly(fd, k.meta.data(), k.meta.size()) && ::fsync(fd) == 0;
+  bool ok = support::writeAll(fd, &h, sizeof h) &&
+            support::writeAll(fd, key.data(), key.size()) &&
+            support::writeAll(fd, identity.data(), identity.size()) &&
+            support::writeAll(fd, k.ptx.data(), k.ptx.size()) &&
+            support::writeAll(fd, k.cubin.data(), k.cubin.size()) &&
+            support::writeAll(fd, k.meta.data(), k.meta.size()) &&
+            ::fsync(fd) == 0;
   ok &= ::close(fd) == 0;
   if (ok)
     fs::rename(tmp, entryPath(key), ec); // Atomic: readers see old or new.

@@ -51,8 +51,11 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     echo "== libFuzzer: $target, $seconds s"
     mkdir -p "$work/$target"
     cp "$corpus"/* "$work/$target"/
+    # A crashing input is kept under build-fuzz/artifacts/, not in the tree.
+    mkdir -p build-fuzz/artifacts
     "build-fuzz/tests/fuzz/$target" -max_total_time="$seconds" -max_len="$maxlen" \
-      -rss_limit_mb=4096 -print_final_stats=1 "$@" "$work/$target" 2>&1 | tail -n 6
+      -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/ \
+      "$@" "$work/$target" 2>&1 | tail -n 6
   }
   fuzz maskjit_frontend_fuzzer tests/fuzz/corpus "${FUZZ_SECONDS:-60}" 4096 -dict=tests/fuzz/mask.dict
   fuzz maskjit_backend_fuzzer tests/fuzz/backend-corpus "${FUZZ_SECONDS:-60}" 4096 -dict=tests/fuzz/mask.dict

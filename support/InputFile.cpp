@@ -1,5 +1,6 @@
 //===- InputFile.cpp - Reading a file a user or an import names -----------===//
 #include "maskjit/support/InputFile.h"
+#include "maskjit/support/FileDescriptor.h"
 
 #include <cerrno>
 #include <cstring>
@@ -12,15 +13,12 @@ namespace maskjit::support {
 bool readInputFile(const std::string &path, std::string &out,
                    std::string &error, const InputLimits &limits) {
   out.clear();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  const UniqueFd owned(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  const int fd = owned.get();
   if (fd < 0) {
     error = errno == ENOENT ? "no such file" : std::strerror(errno);
     return false;
   }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     error = std::strerror(errno);

@@ -1,5 +1,6 @@
 //===- OutputFile.cpp - Writing a file a user named -----------------------===//
 #include "maskjit/support/OutputFile.h"
+#include "maskjit/support/FileDescriptor.h"
 
 #include <cerrno>
 #include <climits>
@@ -18,30 +19,15 @@ namespace {
   throw std::runtime_error("cannot write '" + path + "': " + why);
 }
 
-/// Writes everything to `fd`, retrying short writes and interrupts.
-bool writeAll(int fd, const void *data, size_t size) {
-  const char *p = static_cast<const char *>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-/// Into what `path` already is (a device, a FIFO): no temporary, no rename.
-void writeThrough(const std::string &path, const void *data, size_t size) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0)
+/// Into what `path` already is (a device, a FIFO, or with `extraFlags`
+/// O_CREAT a dangling link's target): no temporary, no rename.
+void writeThrough(const std::string &path, const void *data, size_t size,
+                  int extraFlags = 0) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | extraFlags, 0666));
+  if (!fd)
     fail(path, std::strerror(errno));
-  const bool ok = writeAll(fd, data, size);
-  const int err = errno;
-  if (::close(fd) != 0 || !ok)
-    fail(path, std::strerror(ok ? errno : err));
+  if (!writeAll(fd.get(), data, size) || !fd.close())
+    fail(path, std::strerror(errno));
 }
 
 /// A temporary file beside `path`, renamed over it once complete.
@@ -105,15 +91,7 @@ void writeOutputFile(const std::string &path, const void *data, size_t size) {
       return writeReplacing(resolved, data, size, target.st_mode & 07777);
     }
     // A dangling link: write through it (open creates the target).
-    int fd =
-        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0)
-      fail(path, std::strerror(errno));
-    const bool ok = writeAll(fd, data, size);
-    const int err = errno;
-    if (::close(fd) != 0 || !ok)
-      fail(path, std::strerror(ok ? errno : err));
-    return;
+    return writeThrough(path, data, size, O_CREAT | O_TRUNC);
   }
   if (S_ISDIR(st.st_mode))
     fail(path, "it is a directory");

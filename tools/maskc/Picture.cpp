@@ -5,11 +5,8 @@
 
 #include <png.h>
 
-#include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace maskjit::maskc {
 namespace {
