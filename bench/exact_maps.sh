@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Exact tile maps on the GPU, one device command: the masks the closed forms
-# cannot read are checked against the CPU reference (three kernels, Lq != Lk
+# cannot read are checked against the CPU reference (four kernels, Lq != Lk
 # included), then timed at B=1, H=32, D=128, bf16, S in SIZES (default
 # 16384 32768) beside FlexAttention in the same run; the host's map build
 # time (maskjit_schedule_bench) beside create_block_mask's, 16k to 128k.
@@ -23,7 +23,8 @@ check() {
   fi
 }
 python3 -c "print(','.join(str(1 + (i // 300) if (i // 150) % 3 == 1 else 0) for i in range(3000)))" > /tmp/img.txt
-for kern in "--kernel auto" "--kernel portable" "--kernel hopper --tile-m 64"; do
+for kern in "--kernel auto" "--kernel portable" "--kernel hopper --tile-m 64" \
+  "--kernel hopper --tile-m 128 --tile-n 64"; do
   common="$kern --batch 2 --heads 8 --kv-heads 2 --head-dim 128"
   check $BP/video3d.mask $common --lq 2048 --set width=16 --set height=8 --set radius=2
   check $BP/video3d.mask $common --lq 1000 --lk 1500 --set width=8 --set height=8 --set radius=1
@@ -35,11 +36,20 @@ for kern in "--kernel auto" "--kernel portable" "--kernel hopper --tile-m 64"; d
 done
 echo "checks: $((total - fail)) of $total passed"
 
-for s in $SIZES; do
-  common="--lq $s --batch 1 --heads 32 --head-dim 128 --bench --iters ${ITERS:-20}"
-  $M run $BP/video3d.mask $common --json "$OUTDIR/mj_video3d_$s.json" | grep -E "^(schedule|bench|compile)"
-  $M run $BP/natten_exact.mask $common --set height=$((s / 128)) --json "$OUTDIR/mj_natten_exact_$s.json" | grep -E "^(schedule|bench|compile)"
-  $M run $BP/s2_shards.mask $common --json "$OUTDIR/mj_s2_shards_$s.json" | grep -E "^(schedule|bench|compile)"
+# PARTIAL tiles by their bits (the default: mj_*.json, which report.py
+# reads), then by the predicate per element (MASKJIT_TILE_BITS=0:
+# pred_*.json), in the same run.
+for tb in 1 0; do
+  prefix=$([ "$tb" = 1 ] && echo mj || echo pred)
+  for s in $SIZES; do
+    common="--lq $s --batch 1 --heads 32 --head-dim 128 --bench --iters ${ITERS:-20}"
+    for c in video3d natten_exact s2_shards; do
+      extra=$([ "$c" = natten_exact ] && echo "--set height=$((s / 128))")
+      echo "== $c, S=$s, tile bits $tb"
+      MASKJIT_TILE_BITS=$tb $M run $BP/$c.mask $common $extra \
+        --json "$OUTDIR/${prefix}_${c}_$s.json" | grep -E "^(schedule|bench|compile)"
+    done
+  done
 done
 python3 bench/exact_maps_peers.py "$(echo $SIZES | tr ' ' ','),131072" > "$OUTDIR/peers.jsonl" 2> "$OUTDIR/peers.err"
 tail -3 "$OUTDIR/peers.err"

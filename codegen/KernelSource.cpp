@@ -195,8 +195,14 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
           predicateCpp + "\n";
   code += "#define MASKJIT_ALLOWED(q, k, h, b, Lq, Lk, a) " + pattern.name +
           "_allowed(q, k, h, b, Lq, Lk, a)\n\n";
+  // Tile bits replace the per-element predicate of PARTIAL tiles where no
+  // row mask does: the Hopper kernel, tiles of consecutive positions.
+  out.tileBits = config.tileBits && rowMaskCpp.empty() &&
+                 config.family == KernelFamily::Hopper && config.dilation == 1;
   if (!rowMaskCpp.empty())
     code += std::string(rowMaskHelpers()) + "\n" + rowMaskCpp + "\n";
+  else if (out.tileBits)
+    code += std::string(rowMaskHelpers()) + "\n#define MASKJIT_TILE_BITS 1\n";
   code += attentionTemplate(config.family);
   out.code = std::move(code);
   checkTiles(config);

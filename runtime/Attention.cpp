@@ -80,16 +80,23 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   out.schedule = *sym;
   for (const dsl::ParamDecl &p : pattern.params)
     out.scheduleNeedsHead |= p.type == dsl::Type::HeadArray;
+  // Whether the schedule's atoms or the predicate its exact tiers read name
+  // a symbol.
+  auto scheduleReads = [&](const std::string &symbol) {
+    for (const auto *dnf : {&out.schedule.clauses, &out.schedule.complement})
+      for (const mask::SymClause &c : *dnf)
+        for (const mask::SymAtom &t : c)
+          for (const mask::SymExpr *e : {&t.rhs, &t.offset})
+            for (auto &[name, coef] : e->terms)
+              if (name == symbol)
+                return true;
+    for (const std::string &name : out.schedule.predicate.names)
+      if (name == symbol)
+        return true;
+    return false;
+  };
   // Per-head dispatch puts the head index in the schedule.
-  for (const auto *dnf : {&out.schedule.clauses, &out.schedule.complement})
-    for (const mask::SymClause &c : *dnf)
-      for (const mask::SymAtom &t : c)
-        for (const mask::SymExpr *e : {&t.rhs, &t.offset})
-          for (auto &[name, coef] : e->terms)
-            out.scheduleNeedsHead |= name == "h";
-  // The exact tiers read the predicate, which may read the head.
-  for (const std::string &name : out.schedule.predicate.names)
-    out.scheduleNeedsHead |= name == "h";
+  out.scheduleNeedsHead |= scheduleReads("h");
   // The selectors' arguments, from the specialized pattern (the EmitC stage
   // has lowered the selector ops away).
   if (!dsl::selectorsUsed(program, pattern).empty()) {
@@ -137,6 +144,10 @@ compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
   // A dilated pattern runs each class of positions on its own; its tiles
   // are then not of consecutive keys, which the row mask assumes.
   config.dilation = mask::scheduleDilation(out.schedule);
+  // PARTIAL tiles read bits built per schedule, whose rows are per head
+  // where the schedule is, never per sequence: not for a predicate that
+  // reads the batch index.
+  config.tileBits = !out.schedule.predicate.empty() && !scheduleReads("b");
   // PARTIAL tiles are masked a row at a time where the DNF allows it.
   out.source = codegen::buildKernelSource(
       pattern, dsl::selectorsUsed(program, pattern), predicate, config,
@@ -207,6 +218,8 @@ Launcher::Launcher(const CompiledKernel &kernel) : kernel_(kernel) {
       threads_ = d.maxThreadsPerBlock(function_);
     workCounter_ = d.alloc(4);
   }
+  if (kernel.source.tileBits)
+    tileBitsFn_ = d.function(module_, "maskjit_tile_bits");
 }
 
 Launcher::~Launcher() {
@@ -307,6 +320,8 @@ void Launcher::launch(const AttentionCall &c) {
   p.workCounter = workCounter_;
   p.schedHeads = schedHeads_;
   p.numQTiles = numQTiles_;
+  p.segBits = bitTiles_ > 0 ? segBits_.get() : 0;
+  p.tileBits = bitTiles_ > 0 ? tileBits_.get() : 0;
   // The Hopper kernel copies key tiles with the TMA: one tensor map each
   // for K and V, dimensions (head_dim, then sequence, head and batch in
   // order of stride), a box of 64 columns by one tile of keys.
@@ -330,6 +345,8 @@ void Launcher::launch(const AttentionCall &c) {
   std::memcpy(buf.data() + sizeof p, argWords_.data(), argWords_.size() * 8);
   void *args[] = {buf.data(), &maps};
   Driver &d = Driver::get();
+  if (tileBitsPending_)
+    buildTileBits(buf.data(), c);
   if (kernel_.source.family == codegen::KernelFamily::Hopper) {
     // Persistent: one CTA (two for 64 x 64 tiles) per SM, each taking works
     // from a counter that starts at zero (ordered on the stream before the

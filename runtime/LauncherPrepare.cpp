@@ -312,6 +312,8 @@ void Launcher::prepare(const AttentionCall &c) {
                    : scheduleBuilder_->build(**plan, planKey_, sets, c.stream);
       onGpuTables_ = true;
       builder_ = "gpu";
+      bitTiles_ = 0; // (the GPU-built tables hold no slots)
+      tileBitsPending_ = false;
       numQTiles_ = gpuTables_.queryTiles;
       gatheredKeys_ = gpuTables_.gatheredKeys;
       scheduleCheck_.clear();
@@ -385,6 +387,12 @@ void Launcher::prepare(const AttentionCall &c) {
   upload32(segs_, tables.segs);
   upload32(gatherPtr_, tables.gatherPtr);
   upload32(gatherKeys_, tables.gatherKeys);
+  bitTiles_ = 0;
+  tileBitsPending_ = false;
+  if (tileBitsFn_) {
+    waitForLastLaunch();
+    prepareTileBits(tables, c);
+  }
   prepared_ = c;
   hasPrepared_ = true;
 }

@@ -13,6 +13,9 @@
 #ifndef MASKJIT_DILATION
 #define MASKJIT_DILATION 1
 #endif
+#ifndef MASKJIT_TILE_BITS
+#define MASKJIT_TILE_BITS 0
+#endif
 
 struct maskjit_params {
   const uint16_t *q, *k, *v;
@@ -37,6 +40,13 @@ struct maskjit_params {
   // sequence, the head and the batch (the host orders them by stride).
   int tma_seq_dim, tma_head_dim, tma_batch_dim;
   int batch;
+  // Tile bits (MASKJIT_TILE_BITS): for each segment of `segs`, the slot of
+  // its first tile's bits when it is PARTIAL (-1: none, or full); null
+  // when the launch has none (the predicate then decides element by
+  // element). A slot holds MJ_BM rows of MJ_BN / 32 words, bit j of word w
+  // of row i saying whether (q0 + i, k0 + 32 w + j) is allowed.
+  const int *seg_bits;
+  const uint32_t *tile_bits;
   maskjit_args args;
 };
 
@@ -90,7 +100,7 @@ static __device__ __forceinline__ int mj_entry_key(int e) { return e >= -1 ? e :
 // r + d * (t * bn + j), and its gathered keys are indices j of the class.
 // entry() and key() hand out positions.
 struct mj_schedule {
-  const int *segs, *gather_keys;
+  const int *segs, *gather_keys, *seg_bits;
   int seg_begin, seg_end, g_begin, g_end, num_tiles, num_items, bn;
   int lk;  // keys of the class (all keys without dilation)
   int res; // the class
@@ -98,7 +108,7 @@ struct mj_schedule {
 
   __device__ __forceinline__ mj_schedule(const maskjit_params &p, int h, int b, int qt,
                                          int tile_n, int cls = 0)
-      : segs(p.segs), gather_keys(p.gather_keys), bn(tile_n),
+      : segs(p.segs), gather_keys(p.gather_keys), seg_bits(p.seg_bits), bn(tile_n),
         lk(MASKJIT_DILATION == 1 ? p.lk
                                  : (p.lk > cls ? (p.lk - cls - 1) / MASKJIT_DILATION + 1 : 0)),
         res(cls) {
@@ -149,6 +159,15 @@ struct mj_schedule {
     return 0;
   }
 
+  // The tile-bits slot of the tile item() returned last, -1 when it has
+  // none (a full tile, a gathered chunk, or no bits in this launch).
+  __device__ __forceinline__ int bits_slot(int kind, int tile) const {
+    if (kind != 0 || seg_bits == nullptr)
+      return -1;
+    const int base = seg_bits[cursor_seg];
+    return base < 0 ? -1 : base + tile - segs[3 * cursor_seg];
+  }
+
   // The entry at row `r` of an item: its key when every query row of the
   // tile may see it, -(key + 2) when the predicate decides (gathered keys
   // only), -1 past the keys.
@@ -173,3 +192,32 @@ struct mj_schedule {
     return mj_entry_key(entry(kind, tile, r));
   }
 };
+
+#if MASKJIT_TILE_BITS
+// The bits of the schedule's PARTIAL tiles, one CTA per tile (`tiles`: h,
+// b, first query, first key of each slot): evaluated once per schedule
+// from the same predicate the attention kernel would run per element, so
+// that a PARTIAL tile costs the attention kernel a 16-byte load per row
+// instead of 2 x 32 predicate evaluations per thread. Positions past Lq or
+// Lk are never allowed.
+extern "C" __global__ void __launch_bounds__(128)
+    maskjit_tile_bits(const maskjit_params p, const int4 *tiles, int n_tiles, uint32_t *bits) {
+  constexpr int W = MASKJIT_TILE_N / 32;
+  const int t = blockIdx.x;
+  if (t >= n_tiles)
+    return;
+  const int4 at = tiles[t];
+  uint32_t *out = bits + (size_t)t * MASKJIT_TILE_M * W;
+  for (int e = threadIdx.x; e < MASKJIT_TILE_M * W; e += blockDim.x) {
+    const int q = at.z + e / W, k0 = at.w + 32 * (e % W);
+    uint32_t word = 0;
+    if (q < p.lq) {
+#pragma unroll 1
+      for (int j = 0; j < 32; ++j)
+        if (k0 + j < p.lk && MASKJIT_ALLOWED(q, k0 + j, at.x, at.y, p.lq, p.lk, &p.args))
+          word |= 1u << j;
+    }
+    out[e] = word;
+  }
+}
+#endif

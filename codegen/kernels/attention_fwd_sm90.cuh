@@ -361,6 +361,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     const int kind = sched.item(item, tile);
     sItem[stage][0] = kind;
     sItem[stage][1] = tile;
+    sItem[stage][2] = MASKJIT_TILE_BITS ? sched.bits_slot(kind, tile) : -1;
     tmaTile(tile, stage, bar0 + stage * 8);
   };
   // Gathered keys: every thread copies 16-byte pieces of the rows. So do
@@ -484,6 +485,26 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
           maskjit_row_mask<MJ_BN / 32>(r == 0 ? row0 : row1, k0, h, b, p.lq, p.lk, &p.args,
                                        words);
         mj_rm_keep_range(words, k0, 0, p.lk - 1);
+        bits[r] = mj_rm_thread_bits(words, t4);
+      }
+      return true;
+    }
+#endif
+#if MASKJIT_TILE_BITS
+    // A PARTIAL tile whose bits the launch built: a row's words at once.
+    if (kind == 0 && sItem[stage][2] >= 0) {
+      const uint32_t *tb = p.tile_bits + (size_t)sItem[stage][2] * MJ_BM * (MJ_BN / 32);
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const uint32_t *row = tb + ((r == 0 ? row0 : row1) - q0) * (MJ_BN / 32);
+        uint32_t words[MJ_BN / 32];
+#if MJ_BN == 128
+        const uint4 v = *reinterpret_cast<const uint4 *>(row);
+        words[0] = v.x, words[1] = v.y, words[2] = v.z, words[3] = v.w;
+#else
+        const uint2 v = *reinterpret_cast<const uint2 *>(row);
+        words[0] = v.x, words[1] = v.y;
+#endif
         bits[r] = mj_rm_thread_bits(words, t4);
       }
       return true;

@@ -55,6 +55,7 @@
         if (lane == 0) {
           sItem[stage][0] = kind;
           sItem[stage][1] = tile;
+          sItem[stage][2] = MASKJIT_TILE_BITS ? sched.bits_slot(kind, tile) : -1;
           tmaTile(tile, stage, full);
         } else {
           mj_mbar_arrive(full);

@@ -142,4 +142,47 @@ pattern c { causal })");
   EXPECT_EQ(tiles("c", {}, "sm_80", 128), P(128, 64));
 }
 
+// PARTIAL tiles read bits built per schedule where no row mask decides
+// them: the Hopper kernel's undilated tiles, a predicate that does not
+// read the batch index (the bits are per head at most).
+TEST(KernelTiles, TileBitsWhereNoRowMaskDecides) {
+  maskjit::test::Loaded l = maskjit::test::load(R"(
+pattern video(w: int = 32, plane: int = 1024) {
+  abs(q / plane - k / plane) <= 1 and abs((q % plane) / w - (k % plane) / w) <= 3
+    and abs(q % w - k % w) <= 3
+}
+pattern c { causal }
+pattern dilated { causal and q - k < 64 and (q - k) % 2 == 0 }
+pattern per_seq {
+  abs(q / 1024 - k / 1024) <= b and abs((q % 1024) / 32 - (k % 1024) / 32) <= 3
+    and abs(q % 32 - k % 32) <= 3
+}
+)");
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  auto source = [&](const std::string &name, const std::string &arch,
+                    int64_t tileM = 0) {
+    runtime::CompileRequest req;
+    req.arch = arch;
+    req.tileM = tileM;
+    std::ostringstream errors;
+    return runtime::compileKernel(*l.program, l.pattern(name), l.fe->sources(),
+                                  req, errors, false)
+        .source;
+  };
+  for (int64_t tileM : {0, 64}) {
+    codegen::KernelSource v = source("video", "sm_90a", tileM);
+    EXPECT_TRUE(v.tileBits);
+    EXPECT_NE(v.code.find("#define MASKJIT_TILE_BITS 1"), std::string::npos);
+    EXPECT_EQ(v.code.find("#define MASKJIT_ROW_MASK 1"), std::string::npos);
+  }
+  EXPECT_FALSE(source("video", "sm_80").tileBits);
+  EXPECT_FALSE(source("c", "sm_90a").tileBits); // its row mask decides
+  EXPECT_FALSE(source("dilated", "sm_90a").tileBits);
+  codegen::KernelSource perSeq = source("per_seq", "sm_90a");
+  EXPECT_FALSE(perSeq.tileBits);
+  // (No row mask either: the batch index is what rules the bits out.)
+  EXPECT_EQ(perSeq.code.find("#define MASKJIT_ROW_MASK 1"), std::string::npos);
+  EXPECT_EQ(perSeq.code.find("#define MASKJIT_TILE_BITS 1"), std::string::npos);
+}
+
 } // namespace

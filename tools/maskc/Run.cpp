@@ -481,10 +481,15 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           result["kernel_flags"] = flags;
         std::cout << fmt::format(
             "compile {:.0f} ms (kernel cache: {}{}); schedule (built on the "
-            "{} in {:.2f} ms): {} key tiles, {} gathered keys{}\n",
+            "{} in {:.2f} ms): {} key tiles, {} gathered keys{}{}\n",
             compileMs, runtime::cacheSourceName(kernel.cacheSource), experiment,
             launcher.scheduleBuilder(), launcher.scheduleBuildMs(),
-            launcher.visitedTiles(), launcher.gatheredKeys(), classes);
+            launcher.visitedTiles(), launcher.gatheredKeys(), classes,
+            launcher.bitTiles() > 0
+                ? fmt::format("; bits of {} PARTIAL tiles built on the GPU",
+                              launcher.bitTiles())
+                : std::string());
+        result["bit_tiles"] = launcher.bitTiles();
         result["first_schedule_build_ms"] = launcher.scheduleBuildMs();
         std::cout << "kernel: " << kernelStats(kernel, cubinInfo) << "\n";
         result["schedule_builder"] = launcher.scheduleBuilder();

@@ -102,7 +102,8 @@ int main(int argc, char **argv) {
       "MASKJIT_NVRTC_FLAGS (extra NVRTC\n"
       "options for kernel experiments, e.g. -DMJ_EXP_NO_WS; JIT only: maskc "
       "aot "
-      "refuses them).\n"
+      "refuses them), MASKJIT_TILE_BITS=0 (PARTIAL tiles by the predicate\n"
+      "per element instead of bits built per schedule, to compare).\n"
       "Exit status: 0 success, 1 errors in the input, 2 bad usage.");
 
   std::vector<std::string> checkFiles;

@@ -41,6 +41,10 @@ struct KernelConfig {
   /// 64 share the key tiles either chose; each warpgroup skips the tiles
   /// its rows may not see).
   int64_t tileN = 0;
+  /// PARTIAL tiles read bits built once per schedule (the kernel's
+  /// maskjit_tile_bits) instead of evaluating the predicate per element:
+  /// for patterns with no row mask, on undilated Hopper tiles.
+  bool tileBits = false;
 };
 
 /// Query and key tile sizes of a configuration (the schedule's tiles).
@@ -68,6 +72,9 @@ struct KernelSource {
   int sharedBytes = 0; ///< Dynamic shared memory per CTA.
   int ctasPerSm = 1;   ///< Hopper: CTAs of the persistent grid per SM.
   int dilation = 1;    ///< KernelConfig::dilation: works per query tile.
+  /// The module also holds maskjit_tile_bits, and PARTIAL tiles read its
+  /// bits where the launch gives them (KernelConfig::tileBits).
+  bool tileBits = false;
 };
 
 /// The kernel of `pattern`: a prelude (types, helpers, the args struct and

@@ -128,6 +128,10 @@ public:
     return onGpuTables_ ? scheduleBuilder_->visitedTiles() : visitedTiles_;
   }
   int64_t gatheredKeys() const { return gatheredKeys_; }
+  /// PARTIAL tiles of the last launch's schedule whose bits were built on
+  /// the GPU (the kernel then reads them instead of evaluating the
+  /// predicate per element); 0 when it evaluates the predicate.
+  int64_t bitTiles() const { return bitTiles_; }
   /// The sets the last launch estimated on the GPU, per head, or per
   /// (sequence, head) (b * heads + h) for a batch (empty when the call gave
   /// them; read back at the first call after the launch, which waits for
@@ -155,6 +159,13 @@ public:
 
 private:
   void prepare(const AttentionCall &call);
+  /// Plans the bits of the PARTIAL tiles of host-built `tables`, launched
+  /// before the next attention (LauncherTileBits.cpp).
+  void prepareTileBits(const mask::KernelTables &tables,
+                       const AttentionCall &call);
+  /// Launches the tile-bits build a prepare planned, with the attention's
+  /// parameter block.
+  void buildTileBits(void *params, const AttentionCall &call);
   /// Runs the GPU estimators a call without sets needs (LauncherSets.cpp).
   void estimate(const AttentionCall &call);
   bool needsColumnEstimate(const AttentionCall &call) const;
@@ -176,7 +187,11 @@ private:
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   std::vector<uint64_t> argWords_;
   Driver::DevicePtr segPtr_ = 0, segs_ = 0, gatherPtr_ = 0, gatherKeys_ = 0;
-  Driver::DevicePtr workCounter_ = 0; ///< Hopper kernel's work counter.
+  Driver::DevicePtr workCounter_ = 0;     ///< Hopper kernel's work counter.
+  Driver::Function tileBitsFn_ = nullptr; ///< maskjit_tile_bits, if built.
+  DeviceBuffer segBits_, bitTileList_, tileBits_;
+  int64_t bitTiles_ = 0;
+  bool tileBitsPending_ = false; ///< Planned, not yet launched.
   int schedHeads_ = 1, numQTiles_ = 0;
   AttentionCall prepared_; ///< The inputs the schedule was built for.
   bool hasPrepared_ = false, launched_ = false;

@@ -26,6 +26,10 @@ struct KernelParams {
   int schedHeads, numQTiles;
   int tmaSeqDim, tmaHeadDim, tmaBatchDim;
   int batch;
+  /// PARTIAL tiles' bits (kernels with tile bits): per segment of `segs`
+  /// the slot of its first tile's bits (-1: none), and the bits; 0 when
+  /// the launch has none (the predicate then decides per element).
+  uint64_t segBits, tileBits;
 };
 
 /// Two CUtensorMap (128 opaque bytes, 64-byte aligned).
