@@ -1,6 +1,7 @@
 //===- Api.cpp - The public C++ API ---------------------------------------===//
 #include "maskjit/maskjit.h"
 
+#include "maskjit/dsl/BlockMap.h"
 #include "maskjit/dsl/Frontend.h"
 #include "maskjit/runtime/Attention.h"
 
@@ -103,6 +104,40 @@ MaskOracle Pattern::oracle(int64_t lq, int64_t lk, const Params &params,
     throw Error(e.what());
   }
   return o;
+}
+
+std::vector<uint8_t> Pattern::blockMap(int64_t lq, int64_t lk, int64_t tileQ,
+                                       int64_t tileK, const Params &params,
+                                       int64_t head, int64_t batch) const {
+  if (lq < 1 || lk < 1)
+    throw Error("block map: lengths must be positive, not lq=" +
+                std::to_string(lq) + ", lk=" + std::to_string(lk));
+  if (tileQ < 1 || tileK < 1)
+    throw Error("block map: tiles must be positive, not " +
+                std::to_string(tileQ) + " x " + std::to_string(tileK));
+  // Bounded up front, as `maskc blocks` is: the map is evaluated pair by
+  // pair.
+  const int64_t rows = (lq + tileQ - 1) / tileQ,
+                cols = (lk + tileK - 1) / tileK;
+  if (rows > (int64_t{1} << 26) / cols)
+    throw Error("block map: " + std::to_string(rows) + " x " +
+                std::to_string(cols) + " tiles is more than 2^26");
+  if (lq > (int64_t{1} << 32) / lk)
+    throw Error("block map: " + std::to_string(lq) + " x " +
+                std::to_string(lk) +
+                " pairs is more than the reference evaluates (2^32)");
+  MaskOracle o = oracle(lq, lk, params, head, batch);
+  try {
+    dsl::BlockMap map = dsl::computeBlockMap(*o.impl_->evaluator, tileQ, tileK);
+    std::vector<uint8_t> out(map.tiles.size());
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = map.tiles[i] == dsl::TileClass::Empty     ? 0
+               : map.tiles[i] == dsl::TileClass::Partial ? 1
+                                                         : 2;
+    return out;
+  } catch (const std::exception &e) {
+    throw Error(e.what());
+  }
 }
 
 Kernel Kernel::compile(const Pattern &pattern, const CompileOptions &options) {

@@ -2,11 +2,12 @@
 # Sets up a fresh machine and runs every test that needs no GPU:
 #   1. clang-format check
 #   2. Release build: unit tests (GoogleTest) and lit/FileCheck tests via CTest
-#   3. ASan+UBSan build of the same tests
-#   4. the libFuzzer targets (front end, back end, cache entries) over their
+#   3. the Python package: installed with pip, its pytest suite
+#   4. ASan+UBSan build of the same tests
+#   5. the libFuzzer targets (front end, back end, cache entries) over their
 #      checked-in corpora for a bounded time
 # Set FUZZ_SECONDS (default 60) to fuzz longer or shorter; SKIP_SANITIZERS=1
-# and SKIP_FUZZ=1 skip steps 3 and 4 for a quick local run.
+# and SKIP_FUZZ=1 skip steps 4 and 5 for a quick local run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -20,6 +21,14 @@ clang-format-14 --dry-run --Werror $files
 echo "== release build and tests"
 BUILD_DIR=build bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== Python package: pip install ., then pytest"
+# The README's install line (scikit-build-core builds libmaskjit in
+# build/python); the tests then import the installed package, from outside
+# the tree. GPU tests skip themselves without torch and a GPU.
+python3 -m pip install --root-user-action=ignore --quiet numpy pytest
+python3 -m pip install --root-user-action=ignore --quiet .
+(cd /tmp && python3 -m pytest -q "$OLDPWD/python/tests")
 
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== ASan+UBSan build and tests"

@@ -73,6 +73,13 @@ public:
   /// The pattern's mask for one shape, head and batch (reference, CPU).
   MaskOracle oracle(int64_t lq, int64_t lk, const Params &params = {},
                     int64_t head = 0, int64_t batch = 0) const;
+  /// The reference tile map for one shape (CPU, row by row: no S^2
+  /// memory): for each query tile of `tileQ` rows and key tile of `tileK`
+  /// keys, row-major, 0 when no pair is allowed, 1 when some are, 2 when
+  /// every in-range pair is.
+  std::vector<uint8_t> blockMap(int64_t lq, int64_t lk, int64_t tileQ,
+                                int64_t tileK, const Params &params = {},
+                                int64_t head = 0, int64_t batch = 0) const;
 
   struct Impl;
 

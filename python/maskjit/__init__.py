@@ -1,0 +1,199 @@
+"""maskjit: attention masks written in a small language, compiled to
+block-sparse FlashAttention-style kernels.
+
+    import maskjit
+    kernel = maskjit.compile("pattern sw(window: int) { causal and q - k < window }",
+                             window=4096)
+    kernel.block_map(8192, 8192)        # numpy array: 0 empty, 1 partial, 2 full
+    out = kernel(q, k, v)               # torch tensors on the GPU, BHSD
+
+Patterns come from a string or a `.mask` file; compile-time params are
+keyword arguments of compile(), runtime params (and arrays) of the call.
+Errors in a pattern raise MaskError with the compiler's diagnostic.
+"""
+import ctypes
+import math
+import os
+
+import numpy as np
+
+from . import _lib
+from ._lib import lib as _c
+
+__all__ = ["MaskError", "Pattern", "Kernel", "compile", "gpu_available",
+           "nvrtc_available", "PATTERNS"]
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# The shipped patterns: installed beside the package, or a checkout's.
+_SHIPPED = next((d for d in (os.path.join(_HERE, "patterns"),
+                             os.path.join(_HERE, "..", "..", "examples", "patterns"))
+                 if os.path.isdir(d)), "")
+
+
+class MaskError(Exception):
+    """A pattern that does not check or compile; str() is the diagnostic."""
+
+
+def _fail(default=RuntimeError):
+    kind = _c.mj_last_error_kind()
+    msg = _c.mj_last_error().decode(errors="replace")
+    if kind == _lib.MJ_ERROR_MASK:
+        return MaskError(msg)
+    if kind == _lib.MJ_ERROR_ARGUMENT:
+        return ValueError(msg)
+    return default(msg)
+
+
+def _plain(values):
+    """Param values as ints or lists of ints (numpy arrays, torch tensors)."""
+    out = {}
+    for name, v in values.items():
+        if hasattr(v, "detach"):  # a torch tensor, on any device
+            v = v.detach().cpu().tolist()
+        elif isinstance(v, np.ndarray):
+            v = v.tolist()
+        if isinstance(v, (list, tuple)):
+            v = [int(x) for x in v]
+        elif isinstance(v, bool) or not hasattr(v, "__index__"):
+            raise TypeError(f"param `{name}`: expected an int or a sequence of ints, "
+                            f"not {type(v).__name__}")
+        out[name] = v if isinstance(v, list) else int(v)
+    return out
+
+
+def _shipped():
+    if not os.path.isdir(_SHIPPED):
+        return []
+    return sorted(f[:-5] for f in os.listdir(_SHIPPED) if f.endswith(".mask"))
+
+
+PATTERNS = _shipped()
+
+
+class Pattern:
+    """A checked pattern: from source text, a `.mask` path, or the name of
+    a shipped pattern (maskjit.PATTERNS)."""
+
+    def __init__(self, source, pattern=None):
+        name = pattern.encode() if pattern else None
+        if os.path.exists(str(source)) or str(source).endswith(".mask"):
+            h = _c.mj_pattern_from_file(os.fsencode(source), name)
+        elif source in PATTERNS:
+            h = _c.mj_pattern_from_file(
+                os.fsencode(os.path.join(_SHIPPED, source + ".mask")), name)
+        else:
+            h = _c.mj_pattern_from_string(source.encode(), name, b"<string>")
+        if not h:
+            raise _fail()
+        self._h = h
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            _c.mj_pattern_free(self._h)
+            self._h = None
+
+    @property
+    def name(self):
+        return _c.mj_pattern_name(self._h).decode()
+
+    def block_map(self, lq, lk=None, tile=(128, 128), head=0, batch=0, **params):
+        """The reference tile map: an int8 array [query tiles, key tiles],
+        0 where no pair is allowed, 1 where some are, 2 where all are."""
+        lk = lq if lk is None else lk
+        tq, tk = tile
+        if tq < 1 or tk < 1 or lq < 1 or lk < 1:
+            raise ValueError(f"block_map: lengths and tiles must be positive "
+                             f"(lq={lq}, lk={lk}, tile={tile})")
+        rows, cols = -(-lq // tq), -(-lk // tk)
+        out = np.zeros((rows, cols), dtype=np.uint8)
+        arr, n, _keep = _lib.params(_plain(params))
+        if _c.mj_pattern_block_map(self._h, lq, lk, tq, tk, arr, n, head, batch,
+                                   out.ctypes.data, out.size):
+            raise _fail()
+        return out
+
+    def mask(self, lq, lk=None, head=0, batch=0, **params):
+        """The reference mask as a bool array [lq, lk] (small shapes)."""
+        lk = lq if lk is None else lk
+        if lq < 1 or lk < 1 or lq * lk > (1 << 28):
+            raise ValueError(f"mask: {lq} x {lk} pairs (the dense reference "
+                             "takes 1 to 2^28)")
+        out = np.zeros((lq, lk), dtype=np.uint8)
+        arr, n, _keep = _lib.params(_plain(params))
+        if _c.mj_pattern_mask(self._h, lq, lk, arr, n, head, batch,
+                              out.ctypes.data, out.size):
+            raise _fail()
+        return out.astype(bool)
+
+
+class Kernel:
+    """A compiled attention kernel. Calling it needs a GPU; compiling only
+    NVRTC."""
+
+    def __init__(self, pattern, head_dim=128, dtype="bf16", arch=None,
+                 kernel="auto", cache=True, **constants):
+        if dtype not in ("bf16", "fp16"):
+            raise ValueError(f"dtype must be 'bf16' or 'fp16', not {dtype!r}")
+        self.pattern = pattern
+        self.constants = _plain(constants)
+        self.head_dim, self.dtype = head_dim, dtype
+        arr, n, _keep = _lib.params(self.constants)
+        opts = _lib.CompileOptions(head_dim, dtype.encode(),
+                                   arch.encode() if arch else None,
+                                   kernel.encode(), arr, n, 1 if cache else 0)
+        h = _c.mj_kernel_compile(pattern._h, ctypes.byref(opts))
+        if not h:
+            raise _fail()
+        self._h = h
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            _c.mj_kernel_free(self._h)
+            self._h = None
+
+    @property
+    def family(self):
+        return _c.mj_kernel_family(self._h).decode()
+
+    @property
+    def cuda_source(self):
+        return _c.mj_kernel_cuda_source(self._h).decode()
+
+    @property
+    def ptx(self):
+        return _c.mj_kernel_ptx(self._h).decode()
+
+    @property
+    def cache_key(self):
+        return _c.mj_kernel_cache_key(self._h).decode()
+
+    def block_map(self, lq, lk=None, tile=(128, 128), head=0, batch=0, **params):
+        """The reference tile map under the kernel's constants and `params`."""
+        return self.pattern.block_map(lq, lk, tile, head, batch,
+                                      **{**self.constants, **params})
+
+    def __call__(self, q, k, v, *, scale=None, layout="bhsd", return_lse=False,
+                 out=None, **params):
+        """Attention of torch tensors on the GPU. `layout` "bhsd" (as SDPA
+        and FlexAttention) or "bshd"; any strides with a contiguous last
+        dimension; K and V may have fewer heads (GQA). Runtime params and
+        arrays are keyword arguments."""
+        from ._torch import launch
+        return launch(self, q, k, v, scale, layout, return_lse, out, _plain(params))
+
+
+def compile(source, pattern=None, **kwargs):
+    """Checks and compiles a pattern (source text, a `.mask` path, or a
+    shipped pattern's name); compile-time params as keyword arguments, and
+    head_dim, dtype, arch, kernel, cache. Raises MaskError on a bad pattern."""
+    options = {k: kwargs.pop(k) for k in ("head_dim", "dtype", "arch", "kernel", "cache")
+               if k in kwargs}
+    return Kernel(Pattern(source, pattern), **options, **kwargs)
+
+
+def gpu_available():
+    return bool(_c.mj_gpu_available())
+
+
+def nvrtc_available():
+    return bool(_c.mj_nvrtc_available())

@@ -1,0 +1,120 @@
+"""ctypes declarations of libmaskjit's C API (include/maskjit/maskjit_c.h).
+
+The library is found, in order: $MASKJIT_LIBRARY, beside this module (an
+installed package), or in the build folder of a source checkout.
+"""
+import ctypes
+import numbers
+import glob
+import os
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+ABI_VERSION = 1
+
+
+class Param(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p),
+                ("values", ctypes.POINTER(ctypes.c_int64)),
+                ("count", ctypes.c_int64),
+                ("is_array", ctypes.c_int)]
+
+
+class CompileOptions(ctypes.Structure):
+    _fields_ = [("head_dim", ctypes.c_int64),
+                ("dtype", ctypes.c_char_p),
+                ("arch", ctypes.c_char_p),
+                ("kernel", ctypes.c_char_p),
+                ("constants", ctypes.POINTER(Param)),
+                ("n_constants", ctypes.c_int),
+                ("use_cache", ctypes.c_int)]
+
+
+class AttentionCall(ctypes.Structure):
+    _fields_ = [("batch", ctypes.c_int64), ("heads", ctypes.c_int64),
+                ("kv_heads", ctypes.c_int64), ("lq", ctypes.c_int64),
+                ("lk", ctypes.c_int64),
+                ("q", ctypes.c_uint64), ("k", ctypes.c_uint64),
+                ("v", ctypes.c_uint64), ("o", ctypes.c_uint64),
+                ("lse", ctypes.c_uint64),
+                ("q_strides", ctypes.c_int64 * 3),
+                ("k_strides", ctypes.c_int64 * 3),
+                ("v_strides", ctypes.c_int64 * 3),
+                ("o_strides", ctypes.c_int64 * 3),
+                ("softmax_scale", ctypes.c_float),
+                ("params", ctypes.POINTER(Param)),
+                ("n_params", ctypes.c_int),
+                ("stream", ctypes.c_void_p)]
+
+
+def _candidates():
+    env = os.environ.get("MASKJIT_LIBRARY")
+    if env:
+        yield env
+    for pattern in ("libmaskjit.so*",
+                    os.path.join("..", "..", "build", "runtime", "libmaskjit.so*")):
+        yield from sorted(glob.glob(os.path.join(_HERE, pattern)))
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        tried.append(path)
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            tried[-1] += f" ({e})"
+    raise ImportError(
+        "maskjit: libmaskjit.so not found (tried: " + (", ".join(tried) or "nothing") +
+        "); install the package (pip install .) or set MASKJIT_LIBRARY")
+
+
+lib = _load()
+_P = ctypes.c_void_p
+for name, res, args in (
+        ("mj_last_error", ctypes.c_char_p, []),
+        ("mj_last_error_kind", ctypes.c_int, []),
+        ("mj_abi_version", ctypes.c_int, []),
+        ("mj_pattern_from_string", _P, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]),
+        ("mj_pattern_from_file", _P, [ctypes.c_char_p, ctypes.c_char_p]),
+        ("mj_pattern_free", None, [_P]),
+        ("mj_pattern_name", ctypes.c_char_p, [_P]),
+        ("mj_pattern_block_map", ctypes.c_int,
+         [_P, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+          ctypes.POINTER(Param), ctypes.c_int, ctypes.c_int64, ctypes.c_int64,
+          ctypes.c_void_p, ctypes.c_int64]),
+        ("mj_pattern_mask", ctypes.c_int,
+         [_P, ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(Param), ctypes.c_int,
+          ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64]),
+        ("mj_kernel_compile", _P, [_P, ctypes.POINTER(CompileOptions)]),
+        ("mj_kernel_free", None, [_P]),
+        ("mj_kernel_family", ctypes.c_char_p, [_P]),
+        ("mj_kernel_cuda_source", ctypes.c_char_p, [_P]),
+        ("mj_kernel_ptx", ctypes.c_char_p, [_P]),
+        ("mj_kernel_cache_key", ctypes.c_char_p, [_P]),
+        ("mj_kernel_launch", ctypes.c_int, [_P, ctypes.POINTER(AttentionCall)]),
+        ("mj_gpu_available", ctypes.c_int, []),
+        ("mj_nvrtc_available", ctypes.c_int, [])):
+    fn = getattr(lib, name)
+    fn.restype = res
+    fn.argtypes = args
+
+if lib.mj_abi_version() != ABI_VERSION:
+    raise ImportError(f"maskjit: libmaskjit's C API is version {lib.mj_abi_version()}, "
+                      f"this package expects {ABI_VERSION}")
+
+MJ_ERROR_MASK, MJ_ERROR_ARGUMENT, MJ_ERROR_RUNTIME = 1, 2, 3
+
+
+def params(values):
+    """A dict of name -> int or sequence of ints as a ctypes Param array
+    (kept alive by the returned tuple's second element)."""
+    keep = []
+    arr = (Param * max(len(values), 1))()
+    for i, (name, value) in enumerate(sorted(values.items())):
+        is_array = not isinstance(value, numbers.Integral)
+        seq = [int(x) for x in (value if is_array else [value])]
+        buf = (ctypes.c_int64 * max(len(seq), 1))(*seq)
+        keep.append(buf)
+        arr[i] = Param(name.encode(), ctypes.cast(buf, ctypes.POINTER(ctypes.c_int64)),
+                       len(seq), 1 if is_array else 0)
+    return arr, len(values), keep
