@@ -26,7 +26,7 @@ echo "== Python package: pip install ., then pytest"
 # The README's install line (scikit-build-core builds libmaskjit in
 # build/python); the tests then import the installed package, from outside
 # the tree. GPU tests skip themselves without torch and a GPU.
-python3 -m pip install --root-user-action=ignore --quiet numpy pytest
+python3 -m pip install --root-user-action=ignore --quiet numpy pytest matplotlib
 python3 -m pip install --root-user-action=ignore --quiet .
 (cd /tmp && python3 -m pytest -q "$OLDPWD/python/tests")
 

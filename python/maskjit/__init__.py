@@ -20,8 +20,8 @@ import numpy as np
 from . import _lib
 from ._lib import lib as _c
 
-__all__ = ["MaskError", "Pattern", "Kernel", "compile", "gpu_available",
-           "nvrtc_available", "PATTERNS"]
+__all__ = ["MaskError", "Pattern", "Kernel", "compile", "attention", "show",
+           "gpu_available", "nvrtc_available", "PATTERNS"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The shipped patterns: installed beside the package, or a checkout's.
@@ -189,6 +189,51 @@ def compile(source, pattern=None, **kwargs):
     options = {k: kwargs.pop(k) for k in ("head_dim", "dtype", "arch", "kernel", "cache")
                if k in kwargs}
     return Kernel(Pattern(source, pattern), **options, **kwargs)
+
+
+_KERNELS = {}
+
+
+def attention(q, k, v, mask="causal", *, pattern=None, scale=None, layout="bhsd",
+              return_lse=False, constants=None, **params):
+    """One call: attention of torch tensors under `mask` (a shipped
+    pattern's name, source text or a `.mask` path). `constants` are the
+    compile-time params (a dict); the other keyword arguments the runtime
+    ones. The kernel is compiled once per (mask, constants, head_dim,
+    dtype) and kept."""
+    import torch
+    dtype = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(q.dtype)
+    if dtype is None:
+        raise ValueError(f"q: dtype {q.dtype}; maskjit runs bfloat16 and float16")
+    constants = dict(constants or {})
+    key = (mask, pattern, tuple(sorted(constants.items())), q.shape[-1], dtype)
+    kernel = _KERNELS.get(key)
+    if kernel is None:
+        kernel = _KERNELS[key] = compile(mask, pattern, head_dim=q.shape[-1], dtype=dtype,
+                                         **constants)
+    return kernel(q, k, v, scale=scale, layout=layout, return_lse=return_lse, **params)
+
+
+def show(kernel_or_pattern, lq, lk=None, tile=(128, 128), ax=None, **params):
+    """A matplotlib picture of the tile map (full tiles dark, partial ones
+    lighter, skipped ones white); returns the figure."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    m = kernel_or_pattern.block_map(lq, lk, tile, **params)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 5 * m.shape[0] / max(m.shape[1], 1) + 0.5))
+    else:
+        fig = ax.figure
+    cmap = matplotlib.colors.ListedColormap(["white", "#7fa7d9", "#1f4e8c"])
+    ax.imshow(m, cmap=cmap, vmin=0, vmax=2, interpolation="nearest")
+    name = kernel_or_pattern.pattern.name if isinstance(kernel_or_pattern, Kernel) \
+        else kernel_or_pattern.name
+    visited = int((m > 0).sum())
+    ax.set_title(f"{name}: {visited} of {m.size} tiles visited "
+                 f"({int((m == 2).sum())} full), {tile[0]}x{tile[1]}")
+    ax.set_xlabel("key tile")
+    ax.set_ylabel("query tile")
+    return fig
 
 
 def gpu_available():

@@ -122,3 +122,14 @@ def test_compile_errors():
 def test_compile_without_a_gpu_asks_for_the_architecture():
     with pytest.raises(ValueError, match="architecture"):
         maskjit.compile(SLIDING, window=4)
+
+
+def test_show_draws_the_tile_map(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    fig = maskjit.show(maskjit.Pattern(SLIDING), 1024, window=300)
+    assert "sw: " in fig.axes[0].get_title() and "of 64 tiles" in fig.axes[0].get_title()
+    out = tmp_path / "sw.png"
+    fig.savefig(out)
+    assert out.read_bytes()[:4] == b"\x89PNG"
