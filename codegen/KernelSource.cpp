@@ -1,5 +1,8 @@
 //===- KernelSource.cpp - CUDA source of a pattern's attention kernel -----===//
 #include "maskjit/codegen/KernelSource.h"
+#include "maskjit/runtime/KernelAbi.h"
+
+#include <cstddef>
 
 #include <stdexcept>
 
@@ -131,6 +134,42 @@ void checkTiles(const KernelConfig &config) {
                 : "portable kernel (its key tiles are 64 wide)"));
 }
 
+namespace {
+/// Where the host's KernelParams puts each field of `maskjit_params`, as
+/// macros the kernel's static_asserts compare with its own layout: one
+/// ABI, checked wherever a kernel is compiled (NVRTC, CI, AOT).
+std::string abiLayout() {
+  using P = runtime::KernelParams;
+  std::string out = "// The host's layout of maskjit_params "
+                    "(runtime/KernelAbi.h).\n";
+  auto field = [&](const char *name, size_t offset) {
+    out += "#define MJ_ABI_" + std::string(name) + " " +
+           std::to_string(offset) + "\n";
+  };
+  field("q", offsetof(P, q));
+  field("o", offsetof(P, o));
+  field("lse", offsetof(P, lse));
+  field("q_sb", offsetof(P, qStrides));
+  field("k_sb", offsetof(P, kStrides));
+  field("v_sb", offsetof(P, vStrides));
+  field("o_sb", offsetof(P, oStrides));
+  field("lq", offsetof(P, lq));
+  field("kv_heads", offsetof(P, kvHeads));
+  field("scale_log2", offsetof(P, scaleLog2));
+  field("seg_ptr", offsetof(P, segPtr));
+  field("gather_keys", offsetof(P, gatherKeys));
+  field("work_counter", offsetof(P, workCounter));
+  field("sched_heads", offsetof(P, schedHeads));
+  field("num_q_tiles", offsetof(P, numQTiles));
+  field("tma_seq_dim", offsetof(P, tmaSeqDim));
+  field("batch", offsetof(P, batch));
+  field("seg_bits", offsetof(P, segBits));
+  field("tile_bits", offsetof(P, tileBits));
+  field("args", sizeof(P));
+  return out;
+}
+} // namespace
+
 KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
                                const std::vector<dsl::Builtin> &selectors,
                                const std::string &predicateCpp,
@@ -179,6 +218,7 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
   }
   fields += "  int64_t maskjit_unused;\n";
   std::string code = kPrelude;
+  code += abiLayout();
   code += "#define MASKJIT_HEAD_DIM " + std::to_string(config.headDim) + "\n";
   code += std::string("#define MASKJIT_DTYPE_FP16 ") +
           (config.dtype == "fp16" ? "1" : "0") + "\n";

@@ -50,6 +50,38 @@ struct maskjit_params {
   maskjit_args args;
 };
 
+// The host packs this block from its own struct (KernelParams in
+// runtime/KernelAbi.h, whose offsets the prelude states): they must agree.
+// (NVRTC before 13.4 has no __builtin_offsetof; EDG's __INTADDR__ makes the
+// classic null-pointer offset a constant expression.)
+#ifdef MJ_ABI_args
+#define MJ_ABI_CHECK(field)                                                                        \
+  static_assert((unsigned long long)__INTADDR__(&(((maskjit_params *)0)->field)) ==                \
+                    MJ_ABI_##field,                                                                \
+                "maskjit_params." #field " is not where runtime/KernelAbi.h puts it")
+MJ_ABI_CHECK(q);
+MJ_ABI_CHECK(o);
+MJ_ABI_CHECK(lse);
+MJ_ABI_CHECK(q_sb);
+MJ_ABI_CHECK(k_sb);
+MJ_ABI_CHECK(v_sb);
+MJ_ABI_CHECK(o_sb);
+MJ_ABI_CHECK(lq);
+MJ_ABI_CHECK(kv_heads);
+MJ_ABI_CHECK(scale_log2);
+MJ_ABI_CHECK(seg_ptr);
+MJ_ABI_CHECK(gather_keys);
+MJ_ABI_CHECK(work_counter);
+MJ_ABI_CHECK(sched_heads);
+MJ_ABI_CHECK(num_q_tiles);
+MJ_ABI_CHECK(tma_seq_dim);
+MJ_ABI_CHECK(batch);
+MJ_ABI_CHECK(seg_bits);
+MJ_ABI_CHECK(tile_bits);
+MJ_ABI_CHECK(args);
+#undef MJ_ABI_CHECK
+#endif
+
 static __device__ __forceinline__ unsigned mj_smem(const void *p) {
   return static_cast<unsigned>(__cvta_generic_to_shared(p));
 }
