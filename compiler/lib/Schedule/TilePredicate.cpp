@@ -529,6 +529,11 @@ int TileMask::split(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
     ++stats.pairs;
     return 3; // a value the domain cannot know: either
   }
+  return halves(q0, q1, k0, k1, seen, stats, budget);
+}
+
+int TileMask::halves(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
+                     TileDecisionStats &stats, int64_t &budget) const {
   if (q1 - q0 >= k1 - k0) {
     const int64_t mid = q0 + (q1 - q0) / 2;
     seen = split(q0, mid, k0, k1, seen, stats, budget);
@@ -543,12 +548,37 @@ int TileMask::classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
                        TileDecisionStats *stats) const {
   TileDecisionStats local;
   TileDecisionStats &s = stats ? *stats : local;
-  int64_t budget = kBoxBudget;
-  const int64_t before = s.boxes;
-  const int seen = split(q0, q1, k0, k1, 0, s, budget);
-  if (s.boxes - before > 1)
-    ++s.splitTiles;
-  return seen;
+  int64_t budget = kBoxBudget - 1;
+  ++s.boxes;
+  const AbstractInt whole = evaluate(q0, q1, k0, k1);
+  if (!whole.top && whole.lo == whole.hi)
+    return whole.lo != 0 ? 1 : 2;
+  ++s.splitTiles;
+  if (q0 == q1 && k0 == k1) {
+    ++s.pairs;
+    return 3;
+  }
+  // A box the domain cannot decide is most often a mixed one, and a few
+  // single pairs (its centre and corners) then show an allowed and a masked
+  // pair at once, where halving needs tens of evaluations to reach boxes
+  // small enough to decide. (Each pair is exact: a known fact either way.)
+  const int64_t qm = q0 + (q1 - q0) / 2, km = k0 + (k1 - k0) / 2;
+  const int64_t probes[5][2] = {
+      {qm, km}, {q0, k0}, {q1, k1}, {q0, k1}, {q1, k0}};
+  int seen = 0;
+  for (const auto &pair : probes) {
+    --budget;
+    ++s.boxes;
+    const AbstractInt v = evaluate(pair[0], pair[0], pair[1], pair[1]);
+    if (v.top || v.lo != v.hi) {
+      ++s.pairs;
+      return 3; // a value the domain cannot know: either
+    }
+    seen |= v.lo != 0 ? 1 : 2;
+    if (seen == 3)
+      return 3;
+  }
+  return halves(q0, q1, k0, k1, seen, s, budget);
 }
 
 } // namespace maskjit

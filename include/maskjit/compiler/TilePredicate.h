@@ -171,6 +171,9 @@ private:
   static AbstractInt contains(const Array &a, const AbstractInt &x);
   int split(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
             TileDecisionStats &stats, int64_t &budget) const;
+  /// split() of the two halves of a box already found undecided.
+  int halves(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
+             TileDecisionStats &stats, int64_t &budget) const;
   /// The first instruction the evaluator reaches that may trap over the
   /// box last evaluated (values in `v`), or -1; its description in `what`.
   int32_t firstPossibleTrap(const std::vector<AbstractInt> &v,
