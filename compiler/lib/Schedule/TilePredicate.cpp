@@ -529,7 +529,25 @@ int TileMask::split(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
     ++stats.pairs;
     return 3; // a value the domain cannot know: either
   }
+  // The centre pair of an undecided box: mixed boxes hold both kinds near
+  // their middle far more often than at a half's border, so one exact
+  // evaluation here often ends the search a few levels early.
+  seen = probe(q0 + (q1 - q0) / 2, k0 + (k1 - k0) / 2, seen, stats, budget);
+  if (seen == 3)
+    return 3;
   return halves(q0, q1, k0, k1, seen, stats, budget);
+}
+
+int TileMask::probe(int64_t q, int64_t k, int seen, TileDecisionStats &stats,
+                    int64_t &budget) const {
+  --budget;
+  ++stats.boxes;
+  const AbstractInt v = evaluate(q, q, k, k);
+  if (v.top || v.lo != v.hi) {
+    ++stats.pairs;
+    return 3; // a value the domain cannot know: either
+  }
+  return seen | (v.lo != 0 ? 1 : 2);
 }
 
 int TileMask::halves(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
@@ -567,14 +585,7 @@ int TileMask::classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
       {qm, km}, {q0, k0}, {q1, k1}, {q0, k1}, {q1, k0}};
   int seen = 0;
   for (const auto &pair : probes) {
-    --budget;
-    ++s.boxes;
-    const AbstractInt v = evaluate(pair[0], pair[0], pair[1], pair[1]);
-    if (v.top || v.lo != v.hi) {
-      ++s.pairs;
-      return 3; // a value the domain cannot know: either
-    }
-    seen |= v.lo != 0 ? 1 : 2;
+    seen = probe(pair[0], pair[1], seen, s, budget);
     if (seen == 3)
       return 3;
   }

@@ -171,6 +171,10 @@ private:
   static AbstractInt contains(const Array &a, const AbstractInt &x);
   int split(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
             TileDecisionStats &stats, int64_t &budget) const;
+  /// `seen` with the exact value at one pair (3 when the domain cannot
+  /// know it).
+  int probe(int64_t q, int64_t k, int seen, TileDecisionStats &stats,
+            int64_t &budget) const;
   /// split() of the two halves of a box already found undecided.
   int halves(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
              TileDecisionStats &stats, int64_t &budget) const;
