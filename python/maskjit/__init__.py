@@ -75,8 +75,13 @@ class Pattern:
     a shipped pattern (maskjit.PATTERNS)."""
 
     def __init__(self, source, pattern=None):
+        if isinstance(source, os.PathLike):
+            source = os.fspath(source)
+        if not isinstance(source, str):
+            raise TypeError("a pattern is source text, a .mask path or a shipped "
+                            f"pattern's name, not {type(source).__name__}")
         name = pattern.encode() if pattern else None
-        if os.path.exists(str(source)) or str(source).endswith(".mask"):
+        if os.path.exists(source) or source.endswith(".mask"):
             h = _c.mj_pattern_from_file(os.fsencode(source), name)
         elif source in PATTERNS:
             h = _c.mj_pattern_from_file(

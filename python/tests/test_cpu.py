@@ -77,6 +77,14 @@ def test_a_bad_pattern_raises_mask_error_with_the_diagnostic():
         maskjit.Pattern("/nonexistent/dir/x.mask")
 
 
+def test_a_mask_file_by_path(tmp_path):
+    f = tmp_path / "w.mask"
+    f.write_text(SLIDING + "\n")
+    assert maskjit.Pattern(f).name == "sw"  # a pathlib.Path
+    with pytest.raises(TypeError, match="pattern"):
+        maskjit.Pattern(42)
+
+
 def test_argument_errors_are_exceptions():
     p = maskjit.Pattern("document")
     with pytest.raises(ValueError, match="out of range"):
