@@ -15,11 +15,22 @@ constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
 bool fits(i128 v) { return v >= kMin && v <= kMax; }
 
+/// Whether b is a positive power of two: floor division and modulo are
+/// then a shift and a mask (most masks' divisors are; a 64-bit division
+/// costs tens of cycles, and the exact tier's time was mostly those).
+bool powerOfTwo(int64_t b) { return b > 0 && (b & (b - 1)) == 0; }
+
 int64_t divFloor(int64_t a, int64_t b) {
+  if (powerOfTwo(b))
+    return a >> __builtin_ctzll(static_cast<uint64_t>(b));
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 int64_t modFloor(int64_t a, int64_t b) {
+  if (a >= 0 && a < b) // most calls: a residue already (no division)
+    return a;
+  if (powerOfTwo(b))
+    return a & (b - 1); // floor modulo, two's complement
   if (b == -1)
     return 0;
   int64_t m = a % b;
@@ -28,8 +39,14 @@ int64_t modFloor(int64_t a, int64_t b) {
 
 /// gcd of magnitudes; 0 with 0 is 0 (no constraint beyond exactness).
 int64_t gcd(int64_t a, int64_t b) {
+  if (a == 1 || b == 1)
+    return 1;
   if (a == kMin || b == kMin)
     return 1;
+  if (a == b || b == 0)
+    return std::abs(a);
+  if (a == 0)
+    return std::abs(b);
   return std::gcd(std::abs(a), std::abs(b));
 }
 
@@ -128,10 +145,13 @@ AbstractInt div(const AbstractInt &x, const AbstractInt &y) {
     return AbstractInt::any();
   // Floor division is monotone in each argument on a divisor of one sign:
   // the extremes are at the corners.
-  const int64_t c[4] = {divFloor(x.lo, y.lo), divFloor(x.lo, y.hi),
-                        divFloor(x.hi, y.lo), divFloor(x.hi, y.hi)};
+  int64_t c[4];
+  c[0] = divFloor(x.lo, y.lo);
+  c[1] = x.isConstant() ? c[0] : divFloor(x.hi, y.lo);
+  c[2] = y.isConstant() ? c[0] : divFloor(x.lo, y.hi);
+  c[3] = y.isConstant() ? c[1] : divFloor(x.hi, y.hi);
   int64_t mod = 1, rem = 0;
-  if (y.isConstant() && x.mod > 0 && x.mod % y.lo == 0) {
+  if (y.isConstant() && x.mod > 0 && modFloor(x.mod, y.lo) == 0) {
     // x = r + m*t: floor(x / d) = floor(r / d) + (m / d)*t.
     mod = std::abs(x.mod / y.lo);
     rem = mod > 0 ? modFloor(divFloor(x.rem, y.lo), mod) : 0;
@@ -157,7 +177,7 @@ AbstractInt mod(const AbstractInt &x, const AbstractInt &y) {
     return AbstractInt::range(y.lo + 1, 0);
   }
   const int64_t d = y.lo;
-  if (x.mod == 0 || x.mod % d == 0)
+  if (x.mod == 0 || modFloor(x.mod, d) == 0)
     return AbstractInt::constant(modFloor(rep(x), d));
   if (divFloor(x.lo, d) == divFloor(x.hi, d)) {
     // One block: x mod d = x - d*block, increasing in x.
@@ -517,18 +537,164 @@ AbstractInt TileMask::evaluate(int64_t q0, int64_t q1, int64_t k0,
   return v[result_];
 }
 
+namespace {
+/// Per-instruction values of a single pair's evaluation, with whether each
+/// is "any value" (an overflow or a division by zero on the way).
+struct PairScratch {
+  std::vector<int64_t> value;
+  std::vector<uint8_t> top;
+};
+PairScratch &pairScratch() {
+  thread_local PairScratch s;
+  return s;
+}
+} // namespace
+
+bool TileMask::evaluatePair(int64_t qi, int64_t ki, int64_t &out) const {
+  // The abstract domain's answer on a box of one pair, on plain integers:
+  // each rule below is that domain's rule for constants, at a fraction of
+  // the cost (the probes and the splitting's last level are half the exact
+  // tier's evaluations). Where nothing overflows or divides by zero the
+  // value is the same; past such an operation this says "unknown" where the
+  // domain may still narrow an interval (sound either way, and binding
+  // rejects a shape where the evaluator would trap). A unit test holds the
+  // two to each other.
+  PairScratch &s = pairScratch();
+  const size_t n = code_.size();
+  s.value.resize(n);
+  s.top.resize(n);
+  int64_t *v = s.value.data();
+  uint8_t *t = s.top.data();
+  auto position = [](const PositionMap &m, int64_t i, int64_t &p) {
+    const i128 x = static_cast<i128>(m.scale) * i + m.offset;
+    p = static_cast<int64_t>(x);
+    return !fits(x);
+  };
+  auto result = [&](size_t i, i128 x) {
+    t[i] = !fits(x);
+    v[i] = t[i] ? 0 : static_cast<int64_t>(x);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const PredInstr &p = code_[i];
+    const int32_t a = p.a, b = p.b;
+    switch (p.op) {
+    case PredOp::Const:
+    case PredOp::Symbol:
+      t[i] = !constants_[i].isConstant();
+      v[i] = constants_[i].lo;
+      continue;
+    case PredOp::Query:
+      t[i] = position(qMap_, qi, v[i]);
+      continue;
+    case PredOp::Key:
+      t[i] = position(kMap_, ki, v[i]);
+      continue;
+    case PredOp::And:
+    case PredOp::Or: {
+      const bool isAnd = p.op == PredOp::And;
+      // A known operand that decides the result decides it, whatever the
+      // other one is.
+      const bool decides =
+          (!t[a] && (v[a] != 0) != isAnd) || (!t[b] && (v[b] != 0) != isAnd);
+      t[i] = !decides && (t[a] || t[b]);
+      v[i] = decides ? !isAnd : isAnd;
+      continue;
+    }
+    case PredOp::Select:
+      if (!t[a]) {
+        const int32_t arm = v[a] != 0 ? b : p.c;
+        t[i] = t[arm];
+        v[i] = v[arm];
+      } else {
+        t[i] = t[b] || t[p.c] || v[b] != v[p.c];
+        v[i] = v[b];
+      }
+      continue;
+    default:
+      break;
+    }
+    // The rest is "any value" when an operand is.
+    if (t[a] || (b >= 0 && t[b])) {
+      t[i] = 1;
+      v[i] = 0;
+      continue;
+    }
+    const int64_t x = v[a], y = b >= 0 ? v[b] : 0;
+    t[i] = 0;
+    switch (p.op) {
+    case PredOp::Load: {
+      const Array &arr = *arrays_[p.name];
+      const int64_t size = static_cast<int64_t>(arr.values.size());
+      v[i] = x >= 0 && x < size ? arr.values[x] : kMin;
+      break;
+    }
+    case PredOp::InArray:
+      v[i] = std::binary_search(arrays_[p.name]->sorted.begin(),
+                                arrays_[p.name]->sorted.end(), x);
+      break;
+    case PredOp::Add:
+      result(i, static_cast<i128>(x) + y);
+      break;
+    case PredOp::Sub:
+      result(i, static_cast<i128>(x) - y);
+      break;
+    case PredOp::Mul:
+      result(i, static_cast<i128>(x) * y);
+      break;
+    case PredOp::Div:
+      if (y == 0)
+        v[i] = 0; // the kernels' value
+      else if (x == kMin && y == -1)
+        t[i] = 1;
+      else
+        v[i] = divFloor(x, y);
+      break;
+    case PredOp::Mod:
+      v[i] = y == 0 ? 0 : modFloor(x, y);
+      break;
+    case PredOp::Min:
+      v[i] = std::min(x, y);
+      break;
+    case PredOp::Max:
+      v[i] = std::max(x, y);
+      break;
+    case PredOp::Lt:
+      v[i] = x < y;
+      break;
+    case PredOp::Le:
+      v[i] = x <= y;
+      break;
+    case PredOp::Gt:
+      v[i] = x > y;
+      break;
+    case PredOp::Ge:
+      v[i] = x >= y;
+      break;
+    case PredOp::Eq:
+      v[i] = x == y;
+      break;
+    case PredOp::Ne:
+      v[i] = x != y;
+      break;
+    default: // Xor
+      v[i] = (x != 0) != (y != 0);
+      break;
+    }
+  }
+  out = v[result_];
+  return !t[result_];
+}
+
 int TileMask::split(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
                     TileDecisionStats &stats, int64_t &budget) const {
   if (--budget < 0)
     return 3;
+  if (q0 == q1 && k0 == k1)
+    return probe(q0, k0, seen, stats, budget);
   ++stats.boxes;
   const AbstractInt r = evaluate(q0, q1, k0, k1);
   if (!r.top && r.lo == r.hi)
     return seen | (r.lo != 0 ? 1 : 2);
-  if (q0 == q1 && k0 == k1) {
-    ++stats.pairs;
-    return 3; // a value the domain cannot know: either
-  }
   // The centre pair of an undecided box: mixed boxes hold both kinds near
   // their middle far more often than at a half's border, so one exact
   // evaluation here often ends the search a few levels early.
@@ -542,12 +708,12 @@ int TileMask::probe(int64_t q, int64_t k, int seen, TileDecisionStats &stats,
                     int64_t &budget) const {
   --budget;
   ++stats.boxes;
-  const AbstractInt v = evaluate(q, q, k, k);
-  if (v.top || v.lo != v.hi) {
+  int64_t v = 0;
+  if (!evaluatePair(q, k, v)) {
     ++stats.pairs;
     return 3; // a value the domain cannot know: either
   }
-  return seen | (v.lo != 0 ? 1 : 2);
+  return seen | (v != 0 ? 1 : 2);
 }
 
 int TileMask::halves(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,

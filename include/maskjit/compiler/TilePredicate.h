@@ -138,6 +138,11 @@ public:
   /// mapped to positions by `qMap` and `kMap`).
   AbstractInt evaluate(int64_t q0, int64_t q1, int64_t k0, int64_t k1) const;
 
+  /// The mask's value at one pair of indices into `out`; false when an
+  /// operation on the way overflows or divides by zero (the abstract
+  /// domain's "any value"). Cheaper than evaluate() on a one-pair box.
+  bool evaluatePair(int64_t q, int64_t k, int64_t &out) const;
+
   /// The value of instruction `instr` (of one free of q and k: its value
   /// anywhere); `any()` when out of range or not a single value.
   AbstractInt valueOf(int32_t instr) const;
