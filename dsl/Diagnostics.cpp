@@ -36,6 +36,11 @@ void DiagnosticEngine::note(Diagnostic &diag, const Location &loc,
       Diagnostic{Severity::Note, loc, std::move(message), {}, {}});
 }
 
+Diagnostic &DiagnosticEngine::remark(std::optional<Location> loc,
+                                     std::string message) {
+  return add(Severity::Remark, loc, std::move(message));
+}
+
 namespace {
 const char *severityName(Severity s) {
   switch (s) {
@@ -45,6 +50,8 @@ const char *severityName(Severity s) {
     return "warning";
   case Severity::Note:
     return "note";
+  case Severity::Remark:
+    return "remark";
   }
   return "error";
 }
@@ -56,6 +63,8 @@ const char *severityColor(Severity s) {
     return "\033[1;35m";
   case Severity::Note:
     return "\033[1;36m";
+  case Severity::Remark:
+    return "\033[1;34m";
   }
   return "";
 }

@@ -4,6 +4,7 @@
 
 #include "maskjit/compiler/MaskDialect.h"
 #include "maskjit/compiler/Pipeline.h"
+#include "maskjit/compiler/ScheduleRemarks.h"
 #include "maskjit/compiler/SymbolicSchedule.h"
 #include "maskjit/dsl/BlockMap.h"
 
@@ -22,6 +23,42 @@
 
 namespace maskjit::maskc {
 namespace {
+
+/// `file:line:col` (as the compiler's locations say it) in `sources`.
+std::optional<dsl::Location> locationOf(const dsl::SourceManager &sources,
+                                        const std::string &where) {
+  const size_t c2 = where.rfind(':');
+  const size_t c1 = c2 == std::string::npos || c2 == 0
+                        ? std::string::npos
+                        : where.rfind(':', c2 - 1);
+  if (c1 == std::string::npos)
+    return std::nullopt;
+  const std::string file = where.substr(0, c1);
+  for (uint32_t id = 0; id < sources.size(); ++id) {
+    if (sources.name(id) != file)
+      continue;
+    dsl::Location loc;
+    loc.begin.file = id;
+    loc.begin.line = static_cast<uint32_t>(
+        std::strtoul(where.c_str() + c1 + 1, nullptr, 10));
+    loc.begin.column = static_cast<uint32_t>(
+        std::strtoul(where.c_str() + c2 + 1, nullptr, 10));
+    loc.end = loc.begin;
+    return loc;
+  }
+  return std::nullopt;
+}
+
+/// The schedule's remarks as diagnostics: `file:line:col: remark: ...` with
+/// the source line and a caret where they name a sub-expression.
+void printRemarks(const dsl::SourceManager &sources,
+                  const std::vector<ScheduleRemark> &remarks,
+                  std::ostream &os) {
+  dsl::DiagnosticEngine diags(sources);
+  for (const ScheduleRemark &r : remarks)
+    diags.remark(locationOf(sources, r.where), r.message);
+  diags.print(os, isatty(STDERR_FILENO) && &os == &std::cerr);
+}
 
 std::pair<int64_t, int64_t> parseTile(const std::string &tile) {
   auto x = tile.find('x');
@@ -363,8 +400,20 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
         std::vector<KvSchedule> classes;
         for (int64_t r = 0; dilation > 1 && r < dilation; ++r)
           classes.push_back(mask::residueSchedule(*schedule, dilation, r));
+        std::vector<ScheduleRemark> remarks;
+        if (blocks.remarks) {
+          remarks = scheduleRemarks(*sym, *schedule);
+          printRemarks(fe.sources(), remarks, std::cerr);
+        }
         if (blocks.json) {
           std::string json = blockRowsJson(*schedule);
+          if (blocks.remarks) {
+            nlohmann::json list = nlohmann::json::array();
+            for (const ScheduleRemark &r : remarks)
+              list.push_back({{"where", r.where}, {"message", r.message}});
+            json.pop_back();
+            json += ",\"remarks\":" + list.dump() + "}";
+          }
           if (dilation > 1) {
             json.pop_back();
             json +=

@@ -30,6 +30,7 @@ struct EmitOptions {
 struct BlocksOptions {
   std::string tile; ///< BMxBN; empty: the tile chosen for the target.
   bool json = false;
+  bool remarks = false; ///< Say which tier decided the tiles.
   int64_t headDim = 128;
   std::string arch = "sm_90a";
 };

@@ -146,6 +146,13 @@ int main(int argc, char **argv) {
       "Print {\"tile\":[BM,BN],\"rows\":[\"FP..\",...],\"kernel_tiles\":"
       "[...],\"gathered_keys\":[...]}, plus \"dilation\":d and "
       "\"classes\":[{...},...] for a dilated pattern");
+  blocksCmd->add_flag(
+      "--remarks", blocks.remarks,
+      "Also say which tier decided the tiles: for each clause whether the "
+      "closed forms read it, each comparison they cannot read (file:line:col), "
+      "how many tiles the closed forms, the abstract domain and the exact "
+      "evaluation decided, and where the domain gave up most often (remarks "
+      "on stderr; with --json also as \"remarks\":[{\"where\",\"message\"}])");
   blocksCmd->add_option("--head-dim", blocks.headDim,
                         "Head dimension (default 128)");
   blocksCmd

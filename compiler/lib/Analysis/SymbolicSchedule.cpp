@@ -236,20 +236,44 @@ constexpr size_t kMaxChoices = 4;
 
 using Dnf = std::vector<SymClause>; // {} is false; {{}} is true.
 
+/// file:line:col of `op`, as remarks name a sub-expression; empty when the
+/// op has no file location.
+std::string whereOf(Operation *op) {
+  if (op)
+    if (auto l = dyn_cast<FileLineColLoc>(op->getLoc()))
+      return l.getFilename().str() + ":" + std::to_string(l.getLine()) + ":" +
+             std::to_string(l.getColumn());
+  return "";
+}
+
 struct DnfBuilder {
   bool overflow = false;
   int64_t splitsLeft = kMaxSplits;
+  /// The comparison (or membership) being read: an atom it cannot become
+  /// is an opaque one at its location.
+  Operation *current = nullptr;
+  /// The innermost `and`, `or` or boolean `if` being built: where a DNF
+  /// that grows past its budget is cut.
+  Operation *logic = nullptr;
 
   Dnf opaque() {
     SymAtom t;
     t.opaque = true;
+    t.where = whereOf(current);
+    return {SymClause{t}};
+  }
+  Dnf overBudget() {
+    SymAtom t;
+    t.opaque = true;
+    t.overBudget = true;
+    t.where = whereOf(logic);
     return {SymClause{t}};
   }
 
   Dnf conj(const Dnf &x, const Dnf &y) {
     if (x.size() * y.size() > kMaxClauses) {
       overflow = true;
-      return opaque();
+      return overBudget();
     }
     Dnf out;
     for (const SymClause &cx : x)
@@ -263,7 +287,7 @@ struct DnfBuilder {
   Dnf disj(Dnf x, const Dnf &y) {
     if (x.size() + y.size() > kMaxClauses) {
       overflow = true;
-      return opaque();
+      return overBudget();
     }
     x.insert(x.end(), y.begin(), y.end());
     return x;
@@ -571,6 +595,18 @@ struct DnfBuilder {
     return disj(std::move(out), headRange(next, -1));
   }
 
+  Dnf leaf(Operation *op, bool neg) {
+    if (auto c = dyn_cast<arith::CmpIOp>(op))
+      return cmp(c, neg);
+    if (auto s = dyn_cast<InSelectedOp>(op)) {
+      if (s.getSelector() == "topk_blocks")
+        return blockMembership(s, neg);
+      return membership(s.getValue(), s.getSelector().str(), neg);
+    }
+    auto a = cast<InArrayOp>(op);
+    return membership(a.getValue(), a.getArray().str(), neg);
+  }
+
   Dnf build(Value v, bool neg, int depth = 0) {
     if (depth > 512)
       return opaque();
@@ -590,17 +626,20 @@ struct DnfBuilder {
       bool isAnd = isa<arith::AndIOp>(op) != neg; // De Morgan.
       Dnf a = build(op->getOperand(0), neg, depth + 1);
       Dnf b = build(op->getOperand(1), neg, depth + 1);
-      return isAnd ? conj(a, b) : disj(std::move(a), b);
+      Operation *outer = logic;
+      logic = op;
+      Dnf both = isAnd ? conj(a, b) : disj(std::move(a), b);
+      logic = outer;
+      return both;
     }
-    if (auto c = dyn_cast<arith::CmpIOp>(op))
-      return cmp(c, neg);
-    if (auto s = dyn_cast<InSelectedOp>(op)) {
-      if (s.getSelector() == "topk_blocks")
-        return blockMembership(s, neg);
-      return membership(s.getValue(), s.getSelector().str(), neg);
+    // A leaf: what it cannot say is opaque at its location.
+    if (isa<arith::CmpIOp, InSelectedOp, InArrayOp>(op)) {
+      Operation *outer = current;
+      current = op;
+      Dnf leaf = this->leaf(op, neg);
+      current = outer;
+      return leaf;
     }
-    if (auto s = dyn_cast<InArrayOp>(op))
-      return membership(s.getValue(), s.getArray().str(), neg);
     if (isa<CausalOp>(op)) {
       // k - q <= Lk - Lq.
       Lin l;
@@ -619,7 +658,11 @@ struct DnfBuilder {
       Dnf nc = build(s.getCondition(), true, depth + 1);
       Dnf t = build(s.getTrueValue(), neg, depth + 1);
       Dnf f = build(s.getFalseValue(), neg, depth + 1);
-      return disj(conj(c, t), conj(nc, f));
+      Operation *outer = logic;
+      logic = op;
+      Dnf either = disj(conj(c, t), conj(nc, f));
+      logic = outer;
+      return either;
     }
     return opaque();
   }
@@ -639,6 +682,14 @@ DictionaryAttr atomAttr(MLIRContext *ctx, const SymAtom &t) {
         {b.getNamedAttr("opaque", b.getUnitAttr()),
          b.getNamedAttr("residue", b.getI64IntegerAttr(t.residue)),
          b.getNamedAttr("negated", b.getBoolAttr(t.negated))});
+  if (t.opaque && !t.where.empty()) {
+    SmallVector<NamedAttribute> fields = {
+        b.getNamedAttr("opaque", b.getUnitAttr()),
+        b.getNamedAttr("where", b.getStringAttr(t.where))};
+    if (t.overBudget)
+      fields.push_back(b.getNamedAttr("over_budget", b.getUnitAttr()));
+    return b.getDictionaryAttr(fields);
+  }
   if (t.opaque)
     return b.getDictionaryAttr({b.getNamedAttr("opaque", b.getUnitAttr())});
   if (!t.runArray.empty())
@@ -717,6 +768,9 @@ std::optional<std::vector<SymClause>> dnfFromAttr(Attribute attr) {
       SymAtom t;
       if (d.get("opaque")) {
         t.opaque = true;
+        if (auto where = dyn_cast_or_null<StringAttr>(d.get("where")))
+          t.where = where.str();
+        t.overBudget = static_cast<bool>(d.get("over_budget"));
         if (auto res = dyn_cast_or_null<IntegerAttr>(d.get("residue"))) {
           auto negated = dyn_cast_or_null<BoolAttr>(d.get("negated"));
           if (!negated || res.getInt() < 2)

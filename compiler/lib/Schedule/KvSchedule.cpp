@@ -99,6 +99,8 @@ TileKind KvSchedule::classify(int64_t q0, int64_t q1, int64_t k0,
   TileKind kind = classifyImpl(q0, q1, k0, k1, /*skipGathered=*/false);
   if (kind != TileKind::Partial || !exactMask || q0 > q1 || k0 > k1)
     return kind;
+  if (exactStats)
+    ++exactStats->refinedTiles;
   const int seen = exactMask->classify(q0, q1, k0, k1, exactStats.get());
   return seen == 1   ? TileKind::Full
          : seen == 2 ? TileKind::Empty
@@ -127,6 +129,8 @@ KvSchedule::refineSegments(int64_t qt, const std::vector<KvSegment> &in) const {
         ++exactStats->boxes;
       const AbstractInt v = exactMask->evaluate(q0, q1, k0, k1);
       if (!v.top && v.lo == v.hi) {
+        if (exactStats)
+          exactStats->domainTiles += end - begin;
         emit(begin, end, v.lo != 0 ? TileKind::Full : TileKind::Empty);
         return;
       }
@@ -142,6 +146,8 @@ KvSchedule::refineSegments(int64_t qt, const std::vector<KvSegment> &in) const {
                      : TileKind::Partial);
   };
   for (const KvSegment &seg : in) {
+    if (seg.kind == TileKind::Partial && exactStats)
+      exactStats->refinedTiles += seg.end - seg.begin;
     if (seg.kind == TileKind::Partial)
       refine(refine, seg.begin, seg.end);
     else

@@ -221,6 +221,7 @@ bindSchedule(const SymbolicSchedule &s,
           continue;
         }
         atom.opaque = t.opaque;
+        atom.where = t.where;
         atom.residue = t.residue;
         atom.negated = t.residue > 0 && t.negated;
         atom.a = t.a;
@@ -388,16 +389,15 @@ void buildHeadTables(const KvSchedule &sched, int64_t queryTiles,
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
       copies[t].exactStats = std::make_shared<TileDecisionStats>();
+      if (sched.exactStats)
+        copies[t].exactStats->blame.resize(sched.exactStats->blame.size());
       pool.emplace_back([&, t] { rows(copies[t], t, threads); });
     }
     for (std::thread &th : pool)
       th.join();
     if (sched.exactStats)
-      for (const KvSchedule &c : copies) {
-        sched.exactStats->boxes += c.exactStats->boxes;
-        sched.exactStats->pairs += c.exactStats->pairs;
-        sched.exactStats->splitTiles += c.exactStats->splitTiles;
-      }
+      for (const KvSchedule &c : copies)
+        sched.exactStats->merge(*c.exactStats);
   } else {
     rows(sched, 0, 1);
   }

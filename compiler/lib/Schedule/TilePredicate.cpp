@@ -338,6 +338,23 @@ TileMask::bind(const PredicateProgram &program,
   m->names_ = program.names;
   m->result_ = program.result;
   m->constants_.resize(program.code.size());
+  m->logical_.assign(program.code.size(), 0);
+  for (size_t i = 0; i < program.code.size(); ++i) {
+    const PredInstr &p = program.code[i];
+    // And/Or/Xor of booleans, and a select whose arms are such booleans or
+    // comparisons: their undecided operands are where the blame lies.
+    const bool logic =
+        p.op == PredOp::And || p.op == PredOp::Or || p.op == PredOp::Xor;
+    auto boolean = [&](int32_t j) {
+      if (j < 0)
+        return false;
+      const PredOp o = program.code[j].op;
+      return m->logical_[j] || (o >= PredOp::Lt && o <= PredOp::Ne) ||
+             o == PredOp::InArray;
+    };
+    m->logical_[i] =
+        logic || (p.op == PredOp::Select && boolean(p.b) && boolean(p.c));
+  }
   m->arrays_.resize(program.names.size());
   for (size_t i = 0; i < program.code.size(); ++i) {
     const PredInstr &p = program.code[i];
@@ -728,6 +745,44 @@ int TileMask::halves(int64_t q0, int64_t q1, int64_t k0, int64_t k1, int seen,
   return seen == 3 ? 3 : split(q0, q1, mid + 1, k1, seen, stats, budget);
 }
 
+void TileDecisionStats::merge(const TileDecisionStats &o) {
+  boxes += o.boxes;
+  pairs += o.pairs;
+  splitTiles += o.splitTiles;
+  refinedTiles += o.refinedTiles;
+  domainTiles += o.domainTiles;
+  if (blame.size() < o.blame.size())
+    blame.resize(o.blame.size());
+  for (size_t i = 0; i < o.blame.size(); ++i)
+    blame[i] += o.blame[i];
+}
+
+void TileMask::blameUndecided(std::vector<int64_t> &blame) const {
+  const std::vector<AbstractInt> &v = scratch();
+  const int32_t n = static_cast<int32_t>(code_.size());
+  if (static_cast<int32_t>(blame.size()) < n)
+    blame.resize(n);
+  auto undecided = [&](int32_t i) {
+    return i >= 0 && (v[i].top || v[i].lo != v[i].hi);
+  };
+  std::vector<uint8_t> seen(static_cast<size_t>(n), 0);
+  std::vector<int32_t> stack{result_};
+  while (!stack.empty()) {
+    const int32_t i = stack.back();
+    stack.pop_back();
+    if (!undecided(i) || seen[i])
+      continue;
+    seen[i] = 1;
+    const PredInstr &p = code_[i];
+    if (!logical_[i]) {
+      ++blame[i]; // a comparison (or a value) the domain cannot settle
+      continue;
+    }
+    for (int32_t operand : {p.a, p.b, p.c})
+      stack.push_back(operand);
+  }
+}
+
 int TileMask::classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
                        TileDecisionStats *stats) const {
   TileDecisionStats local;
@@ -735,8 +790,12 @@ int TileMask::classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
   int64_t budget = kBoxBudget - 1;
   ++s.boxes;
   const AbstractInt whole = evaluate(q0, q1, k0, k1);
-  if (!whole.top && whole.lo == whole.hi)
+  if (!whole.top && whole.lo == whole.hi) {
+    ++s.domainTiles;
     return whole.lo != 0 ? 1 : 2;
+  }
+  if (!s.blame.empty())
+    blameUndecided(s.blame);
   ++s.splitTiles;
   if (q0 == q1 && k0 == k1) {
     ++s.pairs;

@@ -74,6 +74,9 @@ struct LinearAtom {
   bool negated = false;
   /// An opaque atom known to be `q ≡ k (mod residue)` (`negated`: not).
   int64_t residue = 0;
+  /// An opaque atom's comparison in the source (file:line:col), for
+  /// remarks.
+  std::string where;
 
   bool isCongruence() const { return modulus > 0; }
   bool hasBlocks() const { return aQ != 0 || bK != 0; }

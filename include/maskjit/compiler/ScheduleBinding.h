@@ -57,6 +57,12 @@ struct SymAtom {
   /// runs as `residue` separate problems, one per class of positions
   /// (scheduleDilation, residueSchedule).
   int64_t residue = 0;
+  /// For an opaque atom: where its comparison is in the source
+  /// (file:line:col), for remarks; empty when not known.
+  std::string where;
+  /// An opaque atom standing for a sub-expression whose DNF grew past the
+  /// budget (`where` is that `and`, `or` or `if`).
+  bool overBudget = false;
 };
 using SymClause = std::vector<SymAtom>;
 

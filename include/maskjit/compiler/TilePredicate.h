@@ -108,9 +108,18 @@ struct PositionMap {
 /// How a box was decided, for remarks: by the abstract domain at the first
 /// look, or by splitting (the exact evaluation).
 struct TileDecisionStats {
-  int64_t boxes = 0;      ///< Abstract evaluations.
-  int64_t pairs = 0;      ///< Boxes split down to one pair.
+  int64_t boxes = 0;      ///< Abstract evaluations (pairs included).
+  int64_t pairs = 0;      ///< Pairs whose value the domain cannot know.
   int64_t splitTiles = 0; ///< Tiles the first look left undecided.
+  /// Tiles whose class the closed forms left open (PARTIAL there), and of
+  /// those the ones the abstract domain decided without a single pair.
+  int64_t refinedTiles = 0, domainTiles = 0;
+  /// With `blame` sized to the program: per instruction, how many tiles the
+  /// domain left undecided at it (a comparison whose operands' intervals
+  /// meet, reached through undecided logic from the result).
+  std::vector<int64_t> blame;
+
+  void merge(const TileDecisionStats &o);
 };
 
 /// A pair at which the reference evaluator stops (division by zero,
@@ -185,6 +194,9 @@ private:
              TileDecisionStats &stats, int64_t &budget) const;
   /// The first instruction the evaluator reaches that may trap over the
   /// box last evaluated (values in `v`), or -1; its description in `what`.
+  /// Counts in `blame` the undecided leaves under the result of the box
+  /// last evaluated.
+  void blameUndecided(std::vector<int64_t> &blame) const;
   int32_t firstPossibleTrap(const std::vector<AbstractInt> &v,
                             std::string &what) const;
   int searchTrap(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
@@ -193,6 +205,9 @@ private:
   std::vector<PredInstr> code_;
   std::vector<std::string> names_;
   std::vector<AbstractInt> constants_; ///< Per instruction, for Const/Symbol.
+  /// Per instruction: its value is a boolean of comparisons (logic, select
+  /// of booleans), whose undecided operands blameUndecided() follows.
+  std::vector<uint8_t> logical_;
   std::vector<std::shared_ptr<const Array>> arrays_; ///< Per name.
   int32_t result_ = -1;
   PositionMap qMap_, kMap_;

@@ -11,7 +11,7 @@
 
 namespace maskjit::dsl {
 
-enum class Severity { Error, Warning, Note };
+enum class Severity { Error, Warning, Note, Remark };
 
 struct Diagnostic {
   Severity severity = Severity::Error;
@@ -35,6 +35,9 @@ public:
   Diagnostic &error(std::string message);
   Diagnostic &warning(const Location &loc, std::string message);
   static void note(Diagnostic &diag, const Location &loc, std::string message);
+  /// What the compiler did, in its own voice (`maskc blocks --remarks`);
+  /// no location for one about the whole pattern.
+  Diagnostic &remark(std::optional<Location> loc, std::string message);
 
   unsigned errorCount() const { return errorCount_; }
   bool hasErrors() const { return errorCount_ != 0; }

@@ -66,7 +66,7 @@ mask.pattern @residue_mod {
 
 // Other modular terms stay opaque.
 // CHECK-LABEL: mask.pattern @opaque_mod
-// CHECK-SAME:  clauses = {{\[\[}}{opaque}]]
+// CHECK-SAME:  clauses = {{\[\[}}{opaque, where = "{{[^"]*}}classify_tiles.mlir:77:8"}]]
 mask.pattern @opaque_mod {
   %q = mask.var "q"
   %k = mask.var "k"
@@ -98,8 +98,8 @@ mask.pattern @documents {
 // Membership in a chosen set: `k in cols` is a column set (gathered by the
 // kernel), `q - k in diagonals` a diagonal set; `q in cols` stays opaque.
 // CHECK-LABEL: mask.pattern @sets
-// CHECK-SAME:  clauses = {{\[\[}}{diagonal = false, negated = false, set = "topk_columns"}], [{diagonal = true, negated = false, set = "topk_diagonals"}], [{opaque}]]
-// CHECK-SAME:  complement = {{\[\[}}{diagonal = false, negated = true, set = "topk_columns"}, {diagonal = true, negated = true, set = "topk_diagonals"}, {opaque}]]
+// CHECK-SAME:  clauses = {{\[\[}}{diagonal = false, negated = false, set = "topk_columns"}], [{diagonal = true, negated = false, set = "topk_diagonals"}], [{opaque, where = "{{[^"]*}}"}]]
+// CHECK-SAME:  complement = {{\[\[}}{diagonal = false, negated = true, set = "topk_columns"}, {diagonal = true, negated = true, set = "topk_diagonals"}, {opaque, where = "{{[^"]*}}"}]]
 mask.pattern @sets {
   %n = arith.constant 8 : i64
   %q = mask.var "q"
