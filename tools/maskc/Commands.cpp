@@ -1,5 +1,6 @@
 //===- Commands.cpp - maskc subcommands -----------------------------------===//
 #include "Commands.h"
+#include "KernelSchedule.h"
 #include "Picture.h"
 
 #include "maskjit/compiler/MaskDialect.h"
@@ -60,33 +61,6 @@ void printRemarks(const dsl::SourceManager &sources,
   diags.print(os, isatty(STDERR_FILENO) && &os == &std::cerr);
 }
 
-std::pair<int64_t, int64_t> parseTile(const std::string &tile) {
-  auto x = tile.find('x');
-  std::string a = tile.substr(0, x),
-              b = x == std::string::npos ? a : tile.substr(x + 1);
-  auto num = [&](const std::string &s) {
-    std::vector<int64_t> v = parseIntList(s, "--tile");
-    if (v.size() != 1 || v[0] <= 0 || v[0] > 4096 ||
-        s.find(',') != std::string::npos)
-      throw UsageError("--tile expects BMxBN with sizes in 1..4096, got '" +
-                       tile + "'");
-    return v[0];
-  };
-  return {num(a), num(b)};
-}
-
-/// Tiles a printed or drawn block map may have (a byte or more each).
-constexpr int64_t kMaxMapTiles = int64_t{1} << 26;
-
-void checkTileCount(int64_t lq, int64_t lk, int64_t bm, int64_t bn) {
-  const int64_t tiles = ((lq + bm - 1) / bm) * ((lk + bn - 1) / bn);
-  if (tiles > kMaxMapTiles)
-    throw UsageError(fmt::format(
-        "{}x{} tiles over {}x{} pairs make {} tiles, over the limit of {}; "
-        "use larger tiles (--tile) or shorter sequences",
-        bm, bn, lq, lk, tiles, kMaxMapTiles));
-}
-
 /// Operations `show` evaluates at most (pairs times the program's size):
 /// about a minute of the reference evaluator on one core.
 constexpr double kMaxShowWork = 68719476736.0; // 2^36
@@ -123,11 +97,82 @@ int runCheck(const std::vector<std::string> &files,
   return status;
 }
 
+/// What the kernel visits against the mask's own tiles: a line for
+/// `show`, and per tile whether it is visited in vain (no allowed pair).
+struct KernelWork {
+  std::string line;
+  std::vector<uint8_t> vain; ///< rows * cols of the map; empty: not known.
+};
+
+KernelWork kernelWork(const dsl::Frontend &fe, const dsl::Program &program,
+                      const dsl::PatternDecl &pattern, const MaskOptions &mask,
+                      const dsl::BlockMap &map) {
+  KernelWork out;
+  auto tileOk = [](int64_t t) { return t % 16 == 0 && t <= 256; };
+  if (!tileOk(map.tileQ) || !tileOk(map.tileK)) {
+    out.line = "kernel work: not shown (the kernels' tiles are multiples of "
+               "16 up to 256)";
+    return out;
+  }
+  auto bound = bindKernelSchedule(
+      fe, program, pattern, mask,
+      ScheduleTarget{fmt::format("{}x{}", map.tileQ, map.tileK), 128,
+                     "sm_90a"});
+  if (!bound)
+    throw std::runtime_error("the pattern's kernel schedule did not compile");
+  if (bound->dilation > 1) {
+    out.line = fmt::format(
+        "kernel work: {} classes of positions, each with its own tiles (`maskc "
+        "blocks` shows them)",
+        bound->dilation);
+    return out;
+  }
+  const KvSchedule &s = bound->schedule;
+  out.vain.assign(map.tiles.size(), 0);
+  std::vector<uint8_t> visited(map.tiles.size(), 0);
+  int64_t full = 0, partial = 0, vain = 0, gathered = 0;
+  for (int64_t qt = 0; qt < map.rows; ++qt) {
+    const std::vector<KvSegment> segs = s.kernelSegments(qt);
+    for (const KvSegment &seg : segs)
+      for (int64_t kt = seg.begin; kt < seg.end; ++kt) {
+        const size_t i = static_cast<size_t>(qt * map.cols + kt);
+        const dsl::TileClass truth = map.tiles[i];
+        visited[i] = 1;
+        (seg.kind == TileKind::Full ? full : partial) += 1;
+        if (seg.kind == TileKind::Full && truth != dsl::TileClass::Full)
+          throw std::runtime_error(fmt::format(
+              "internal error: the kernel's schedule calls tile ({}, {}) "
+              "FULL, which holds masked pairs",
+              qt, kt));
+        if (truth == dsl::TileClass::Empty) {
+          out.vain[i] = 1;
+          ++vain;
+        }
+      }
+    for (const KeyRun &r : s.gather(qt, &segs))
+      gathered += r.count;
+  }
+  // Allowed pairs off the whole tiles must be among the gathered keys.
+  int64_t skipped = 0;
+  for (size_t i = 0; i < map.tiles.size(); ++i)
+    skipped += !visited[i] && map.tiles[i] != dsl::TileClass::Empty;
+  out.line = fmt::format(
+      "kernel work: {} whole tiles ({} full, {} partial){}; {} visited in "
+      "vain (no allowed pair){}",
+      full + partial, full, partial,
+      gathered ? fmt::format(" and {} gathered keys", gathered) : "", vain,
+      skipped ? fmt::format("; {} tiles with allowed pairs served by the "
+                            "gathered keys",
+                            skipped)
+              : "");
+  return out;
+}
+
 int runShow(const MaskOptions &mask, const ShowOptions &show,
             const CommonOptions &common) {
   return withPattern(
       mask.file, mask.pattern, common,
-      [&](dsl::Frontend &, const dsl::Program &program,
+      [&](dsl::Frontend &fe, const dsl::Program &program,
           const dsl::PatternDecl &pattern) {
         checkLengths(mask, int64_t{1} << 20);
         auto [bm, bn] = parseTile(show.tile);
@@ -194,8 +239,10 @@ int runShow(const MaskOptions &mask, const ShowOptions &show,
                 static_cast<double>(tiles - map.count(dsl::TileClass::Empty)) /
                 static_cast<double>(std::max<int64_t>(1, tiles)),
             eval->programSize(), ms);
+        const KernelWork kernel = kernelWork(fe, program, pattern, mask, map);
+        std::cout << kernel.line << "\n";
         if (!show.png.empty()) {
-          writeMaskPng(show.png, map, grid);
+          writeMaskPng(show.png, map, grid, kernel.vain);
           std::cout << "wrote " << show.png << '\n';
         }
         return 0;
@@ -326,77 +373,18 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
       [&](dsl::Frontend &fe, const dsl::Program &program,
           const dsl::PatternDecl &pattern) {
         checkLengths(mask, int64_t{1} << 31);
-        // Compile-time params are compiled in; runtime ones (and per-head
-        // arrays) are bound when the schedule is, as at launch.
-        mask::CompileOptions opts;
-        std::map<std::string, int64_t> runtimeValues{{"h", mask.head},
-                                                     {"b", mask.batchIndex}};
-        SplitSets split = splitSets(pattern, mask.sets);
-        opts.bindings = split.bindings;
-        for (const dsl::ParamDecl &param : pattern.params) {
-          auto it = split.runtime.find(param.name);
-          if (param.type == dsl::Type::HeadArray && it != split.runtime.end()) {
-            const std::vector<int64_t> &v = it->second.array;
-            if (mask.head < 0 || mask.head >= static_cast<int64_t>(v.size()))
-              throw UsageError("--set " + param.name +
-                               " has no value for head " +
-                               std::to_string(mask.head));
-            runtimeValues[param.name] = v[mask.head];
-          } else if (param.runtime && it != split.runtime.end()) {
-            runtimeValues[param.name] = it->second.scalar;
-          } else if (param.runtime && param.defaultConstant) {
-            runtimeValues[param.name] = *param.defaultConstant;
-          }
-        }
-        opts.head = mask.head;
-        opts.headDim = blocks.headDim;
-        opts.arch = blocks.arch;
-        if (!blocks.tile.empty()) {
-          auto [bm, bn] = parseTile(blocks.tile);
-          opts.tileM = bm;
-          opts.tileN = bn;
-        }
-        mlir::MLIRContext context;
-        std::ostringstream errors;
-        auto module =
-            mask::compilePattern(context, program, pattern, fe.sources(), opts,
-                                 mask::Stage::Schedule, errors);
-        std::cerr << errors.str();
-        if (!module)
+        auto bound = bindKernelSchedule(
+            fe, program, pattern, mask,
+            ScheduleTarget{blocks.tile, blocks.headDim, blocks.arch});
+        if (!bound)
           return 1;
-        mask::PatternOp op = *module->getOps<mask::PatternOp>().begin();
-        auto tile = op->getAttrOfType<mlir::DenseI64ArrayAttr>("mask.tile");
-        auto sym = mask::fromAttr(
-            op->getAttrOfType<mlir::DictionaryAttr>("mask.schedule"));
-        if (!sym || !tile)
-          throw std::runtime_error("internal error: no schedule attached");
-        std::string error;
-        int64_t lk = mask.lk < 0 ? mask.lq : mask.lk;
-        checkTileCount(mask.lq, lk, tile[0], tile[1]);
-        std::map<std::string, std::vector<int64_t>> arrays;
-        for (auto &[name, v] : split.runtime)
-          if (v.type == dsl::Type::IntArray)
-            arrays[name] = v.array;
-        dsl::Selections sel = parseSelections(mask.selects, mask.head);
-        checkSelectionsApply(sel, program, pattern);
-        if (sel.columns)
-          arrays["topk_columns"] = *sel.columns;
-        if (sel.diagonals)
-          arrays["topk_diagonals"] = *sel.diagonals;
-        if (sel.blocks)
-          arrays["topk_blocks"] = mask::flattenBlockSets(*sel.blocks);
-        // Where the evaluator would stop, so does `blocks` (exit 1: the
-        // input is wrong, not the command line).
-        if (auto trap =
-                mask::predicateTrap(*sym, runtimeValues, mask.lq, lk, arrays))
-          throw std::runtime_error(*trap);
-        auto schedule = mask::bindSchedule(*sym, runtimeValues, mask.lq, lk,
-                                           tile[0], tile[1], error, arrays);
-        if (!schedule)
-          throw UsageError(error);
+        const mask::SymbolicSchedule *sym = &bound->sym;
+        const KvSchedule *schedule = &bound->schedule;
+        const int64_t lk = schedule->lk;
+        const int64_t tile[2] = {schedule->tileQ, schedule->tileK};
         // A dilated pattern: the kernel runs each class of positions with
         // a schedule of its own.
-        const int64_t dilation = mask::scheduleDilation(*sym);
+        const int64_t dilation = bound->dilation;
         std::vector<KvSchedule> classes;
         for (int64_t r = 0; dilation > 1 && r < dilation; ++r)
           classes.push_back(mask::residueSchedule(*schedule, dilation, r));

@@ -25,7 +25,8 @@ Rgb mix(Rgb a, Rgb b, double t) {
 } // namespace
 
 void writeMaskPng(const std::string &path, const dsl::BlockMap &map,
-                  const dsl::DensityGrid &grid) {
+                  const dsl::DensityGrid &grid,
+                  const std::vector<uint8_t> &vain) {
   // Scale small masks up so one position is several pixels wide.
   const int64_t scale = std::max<int64_t>(
       1, std::min<int64_t>(512 / std::max<int64_t>(grid.rows, 1),
@@ -33,6 +34,8 @@ void writeMaskPng(const std::string &path, const dsl::BlockMap &map,
   const int64_t width = grid.cols * scale, height = grid.rows * scale;
   const Rgb background[3] = {{255, 255, 255}, {255, 226, 170}, {198, 234, 198}};
   const Rgb ink = {24, 64, 176}, gridInk = {150, 150, 150};
+  if (!vain.empty() && vain.size() != map.tiles.size())
+    throw std::runtime_error("internal error: a vain-tile flag per tile");
   std::vector<uint8_t> pixels(width * height * 3);
   for (int64_t y = 0; y < height; ++y) {
     int64_t gy = y / scale, q = gy * grid.cellQ;
@@ -47,6 +50,10 @@ void writeMaskPng(const std::string &path, const dsl::BlockMap &map,
       double density = static_cast<double>(grid.allowed[gy * grid.cols + gx]) /
                        static_cast<double>(std::max<int64_t>(1, h * w));
       Rgb c = mix(bg, ink, std::min(1.0, density));
+      // Visited in vain: red diagonal hatching, every 6th pixel.
+      const int64_t tile = (q / map.tileQ) * map.cols + k / map.tileK;
+      if (!vain.empty() && vain[tile] && (x + y) % 6 < 2)
+        c = {214, 39, 40};
       // Tile boundaries, when a tile spans at least 4 pixels.
       bool edgeK = map.tileK / grid.cellK * scale >= 4 && x % scale == 0 &&
                    k % map.tileK == 0 && k != 0;

@@ -54,7 +54,17 @@ void clauseRemarks(const SymbolicSchedule &sym, const KvSchedule &bound,
   for (size_t i = 0; i < n; ++i) {
     std::map<std::string, int> kinds;
     bool opaque = false;
-    for (const SymAtom &t : sym.clauses[i]) {
+    for (size_t j = 0; j < sym.clauses[i].size(); ++j) {
+      const SymAtom &t = sym.clauses[i][j];
+      // A set, run or block set not given for this shape is opaque here.
+      const bool given = i >= bound.clauses.size() ||
+                         j >= bound.clauses[i].atoms.size() ||
+                         !bound.clauses[i].atoms[j].opaque || t.opaque;
+      if (!given) {
+        ++kinds[std::string(atomKind(t)) + " not given (opaque)"];
+        opaque = true;
+        continue;
+      }
       ++kinds[atomKind(t)];
       if (t.opaque && t.residue == 0) {
         opaque = true;
@@ -73,9 +83,11 @@ void clauseRemarks(const SymbolicSchedule &sym, const KvSchedule &bound,
     const bool gathered = i < bound.clauses.size() && bound.isGathered(i);
     const std::string text = fmt::format(
         "({}): {}{}", parts,
-        opaque ? "the predicate's tiers decide the tiles its opaque atoms "
-                 "touch"
-               : "decided by the closed forms",
+        !opaque ? "decided by the closed forms"
+        : bound.exactMask
+            ? "the predicate's tiers decide the tiles its opaque atoms touch"
+            : "the tiles its opaque atoms touch stay PARTIAL (no predicate "
+              "to decide them)",
         gathered ? "; its keys are gathered" : "");
     auto same = std::find_if(described.begin(), described.end(),
                              [&](auto &d) { return d.first == text; });
