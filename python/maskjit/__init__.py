@@ -183,6 +183,17 @@ class Kernel:
         and FlexAttention) or "bshd"; any strides with a contiguous last
         dimension; K and V may have fewer heads (GQA). Runtime params and
         arrays are keyword arguments."""
+        import torch
+        if torch.compiler.is_compiling() or (torch.is_grad_enabled() and any(
+                t.requires_grad for t in (q, k, v))):
+            # Through the custom op: traced by torch.compile without a graph
+            # break, and backward says it is not there yet.
+            from ._op import call
+            result, lse = call(self, q, k, v, scale, layout, params)
+            if out is not None:
+                out.copy_(result)
+                result = out
+            return (result, lse) if return_lse else result
         from ._torch import launch
         return launch(self, q, k, v, scale, layout, return_lse, out, _plain(params))
 

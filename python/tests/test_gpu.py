@@ -83,3 +83,57 @@ def test_lse_and_scale():
     s = s.masked_fill(~torch.ones(256, 256, dtype=torch.bool, device="cuda").tril(), -math.inf)
     torch.testing.assert_close(lse, torch.logsumexp(s, -1), atol=2e-2, rtol=0)
     torch.testing.assert_close(out.float(), torch.softmax(s, -1) @ v.float(), atol=3e-2, rtol=0)
+
+
+def _small_model(kernel):
+    """Two attention layers around a projection, as a model calls them."""
+    proj = torch.nn.Linear(128, 128, device="cuda", dtype=torch.bfloat16)
+
+    def model(x, window):
+        q = proj(x)
+        y = kernel(q, x, x, window=window)
+        return kernel(proj(y), y, y, window=window)
+    return model
+
+
+def test_custom_op_compiles_once_for_two_lengths_and_two_windows():
+    kernel = maskjit.compile("pattern sw(window: runtime int) { causal and q - k < window }")
+    model = _small_model(kernel)
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    compiled = torch.compile(model, fullgraph=True, dynamic=True)
+    frames = torch._dynamo.utils.counters["stats"]
+    for s, w in ((512, 64), (768, 200)):
+        x = torch.randn(1, 4, s, 128, device="cuda", dtype=torch.bfloat16)
+        with torch.no_grad():
+            got = compiled(x, w)
+            want = model(x, w)
+        assert torch.equal(got, want), f"S={s}: compiled and eager differ"
+    assert frames["unique_graphs"] == 1, f"recompiled: {dict(frames)}"
+
+
+def test_cuda_graph_replays():
+    kernel = maskjit.compile("sliding_window", window=128)
+    q, k, v = (torch.randn(1, 4, 1024, 128, device="cuda", dtype=torch.bfloat16)
+               for _ in range(3))
+    want = kernel(q, k, v)  # warm-up: compiled, schedule built, outside capture
+    graph = torch.cuda.CUDAGraph()
+    out = torch.full_like(q, float("nan"))
+    with torch.cuda.graph(graph):
+        kernel(q, k, v, out=out)
+    for _ in range(2):
+        out.fill_(float("nan"))
+        graph.replay()
+        torch.cuda.synchronize()
+        assert torch.equal(out, want)
+    q.copy_(torch.randn_like(q))  # new inputs in the same buffers
+    graph.replay()
+    assert torch.equal(out, kernel(q, k, v))
+
+
+def test_backward_says_it_is_not_there():
+    kernel = maskjit.compile("causal")
+    q = torch.randn(1, 2, 128, 128, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    out = kernel(q, q.detach(), q.detach())
+    with pytest.raises(RuntimeError, match="backward is not available"):
+        out.float().sum().backward()
