@@ -43,7 +43,9 @@ void Launcher::prepareTileBits(const mask::KernelTables &t,
     for (int qt = 0; qt < q; ++qt) {
       const size_t at = static_cast<size_t>(r) * (q + 1) + qt;
       for (int s = t.segPtr[at]; s < t.segPtr[at + 1]; ++s) {
-        if (t.segs[3 * s + 2] != 0)
+        // FULL, or a segment another head's row shares (the same schedule
+        // and mask: scheduleFingerprint) with its bits built already.
+        if (t.segs[3 * s + 2] != 0 || segBits[s] >= 0)
           continue;
         segBits[s] = static_cast<int>(slots);
         for (int kt = t.segs[3 * s]; kt < t.segs[3 * s + 1]; ++kt) {

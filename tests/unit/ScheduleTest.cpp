@@ -377,6 +377,60 @@ TEST(Schedule, PairEvaluationMatchesTheDomainAndTheEvaluator) {
   EXPECT_LT(unknown, compared / 20);
 }
 
+TEST(Schedule, HeadsWithTheSameScheduleShareTables) {
+  // S2-style shards: heads h and h + 4 see the same keys, so their tables
+  // are built once and shared; `k % 16 == h` differs for every head. Each
+  // head's rows are what a build for that head alone gives.
+  const std::pair<const char *, bool> cases[] = {
+      {"pattern s() { causal and (q - k < 100 or k % 4 == h % 4) }", true},
+      {"pattern s() { causal and (q - k < 100 or k % 16 == h) }", false},
+      {"pattern s() { causal and (q - k < 50 or q % 16 == h % 4) }", true}};
+  for (auto [src, shares] : cases) {
+    test::Loaded l = test::load(src);
+    ASSERT_TRUE(l.program) << src;
+    mask::CompileOptions opts;
+    opts.tileM = opts.tileN = 64;
+    const mask::SymbolicSchedule sym = test::symbolicFor(l, "s", opts);
+    const int heads = 8;
+    const int64_t lq = 1000, lk = 900;
+    mask::KernelTables all;
+    std::string error;
+    ASSERT_TRUE(mask::buildKernelTables(sym, {}, {}, heads, lq, lk, 64, 64, {},
+                                        all, error))
+        << error;
+    int64_t ownSegs = 0;
+    for (int h = 0; h < heads; ++h) {
+      mask::KernelTables one;
+      ASSERT_TRUE(mask::buildKernelTables(sym, {}, {{{"h", h}}}, 1, lq, lk, 64,
+                                          64, {}, one, error))
+          << error;
+      ownSegs += static_cast<int64_t>(one.segs.size());
+      const int q = one.queryTiles;
+      ASSERT_EQ(all.queryTiles, q);
+      for (int qt = 0; qt < q; ++qt) {
+        const size_t at = static_cast<size_t>(h) * (q + 1) + qt;
+        std::vector<int> got(all.segs.begin() + 3 * all.segPtr[at],
+                             all.segs.begin() + 3 * all.segPtr[at + 1]);
+        std::vector<int> want(one.segs.begin() + 3 * one.segPtr[qt],
+                              one.segs.begin() + 3 * one.segPtr[qt + 1]);
+        ASSERT_EQ(got, want) << src << " head " << h << " query tile " << qt;
+        std::vector<int> gotKeys(all.gatherKeys.begin() + all.gatherPtr[at],
+                                 all.gatherKeys.begin() +
+                                     all.gatherPtr[at + 1]);
+        std::vector<int> wantKeys(one.gatherKeys.begin() + one.gatherPtr[qt],
+                                  one.gatherKeys.begin() +
+                                      one.gatherPtr[qt + 1]);
+        ASSERT_EQ(gotKeys, wantKeys) << src << " head " << h << " tile " << qt;
+      }
+    }
+    // Shared: half the heads' entries are stored; otherwise all of them.
+    if (shares)
+      EXPECT_EQ(static_cast<int64_t>(all.segs.size()) * 2, ownSegs) << src;
+    else
+      EXPECT_EQ(static_cast<int64_t>(all.segs.size()), ownSegs) << src;
+  }
+}
+
 namespace {
 /// Masks the closed forms cannot read, from published methods: each must
 /// come out exact (the tiles with an allowed pair, FULL where all are).

@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <numeric>
 #include <thread>
+
+#include <fmt/format.h>
 
 namespace maskjit::mask {
 
@@ -428,6 +431,36 @@ void buildHeadTables(const KvSchedule &sched, int64_t queryTiles,
 }
 } // namespace
 
+std::string scheduleFingerprint(const KvSchedule &s) {
+  // Only schedules whose tables and masks are functions of what is written
+  // here: no sets, runs or chosen blocks (bound per head from arrays), and
+  // no opaque atom unless the predicate (with all its values) decides it.
+  std::string out = fmt::format("{} {} {} {} {}|", s.lq, s.lk, s.tileQ, s.tileK,
+                                s.hasComplement);
+  for (const std::vector<Clause> *dnf : {&s.clauses, &s.complement}) {
+    for (const Clause &c : *dnf) {
+      for (const LinearAtom &t : c.atoms) {
+        if (t.isRun() || t.isSet() || t.isBlockSet() ||
+            (t.opaque && !s.exactMask))
+          return "";
+        out += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} {} {};", t.a,
+                           t.b, t.rhs, t.opaque, t.modulus, t.offset, t.aQ,
+                           t.qDiv, t.qOff, t.bK, t.kDiv, t.kOff, t.negated,
+                           t.residue, t.onDiagonal);
+      }
+      out += '/';
+    }
+    out += '|';
+  }
+  if (s.exactMask) {
+    const std::string mask = s.exactMask->fingerprint();
+    if (mask.empty())
+      return "";
+    out += mask;
+  }
+  return out;
+}
+
 bool buildKernelTables(
     const SymbolicSchedule &s, const std::map<std::string, int64_t> &values,
     const std::vector<std::map<std::string, int64_t>> &perHead, int heads,
@@ -443,66 +476,94 @@ bool buildKernelTables(
   const int units = std::max(heads, 0) * static_cast<int>(dilation);
   std::vector<HeadTables> parts(static_cast<size_t>(units));
   const int cores = std::clamp<int>(std::thread::hardware_concurrency(), 1, 16);
-  // Few units: each spreads its query tiles over the cores left.
-  const int innerThreads = std::max(1, cores / std::max(units, 1));
-  auto build = [&](int unit) {
-    const int h = unit / static_cast<int>(dilation);
-    const int64_t r = unit % dilation;
-    const std::map<std::string, int64_t> bound = headValues(values, perHead, h);
-    HeadTables &part = parts[unit];
-    std::optional<KvSchedule> sched;
-    if (h < static_cast<int>(perHeadArrays.size())) {
-      std::map<std::string, std::vector<int64_t>> own = arrays;
-      for (auto &[name, v] : perHeadArrays[h])
-        own[name] = v;
-      sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, part.error, own);
-    } else {
-      sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, part.error, arrays);
-    }
-    if (!sched)
-      return;
-    buildHeadTables(dilation > 1 ? residueSchedule(*sched, dilation, r)
-                                 : *sched,
-                    queryTiles, part, innerThreads);
-    part.ok = true;
-  };
   // Heads are independent: several at once when there are many (a head's
   // tables for sets chosen at run time take milliseconds).
-  const int threads = std::min<int>(
-      units, std::clamp<int>(std::thread::hardware_concurrency(), 1, 16));
-  if (threads <= 1) {
-    for (int u = 0; u < units; ++u)
-      build(u);
-  } else {
+  auto parallel = [&](const std::function<void(int)> &fn) {
+    const int threads = std::min(units, cores);
+    if (threads <= 1) {
+      for (int u = 0; u < units; ++u)
+        fn(u);
+      return;
+    }
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t)
       pool.emplace_back([&, t] {
         for (int u = t; u < units; u += threads)
-          build(u);
+          fn(u);
       });
     for (std::thread &th : pool)
       th.join();
+  };
+  std::vector<std::optional<KvSchedule>> scheds(static_cast<size_t>(units));
+  std::vector<std::string> prints(static_cast<size_t>(units));
+  parallel([&](int unit) {
+    const int h = unit / static_cast<int>(dilation);
+    const int64_t r = unit % dilation;
+    const std::map<std::string, int64_t> bound = headValues(values, perHead, h);
+    std::optional<KvSchedule> &sched = scheds[unit];
+    std::string &error = parts[unit].error;
+    if (h < static_cast<int>(perHeadArrays.size())) {
+      std::map<std::string, std::vector<int64_t>> own = arrays;
+      for (auto &[name, v] : perHeadArrays[h])
+        own[name] = v;
+      sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, error, own);
+    } else {
+      sched = bindSchedule(s, bound, lq, lk, tileQ, tileK, error, arrays);
+    }
+    if (sched && dilation > 1)
+      sched = residueSchedule(*sched, dilation, r);
+    else if (sched)
+      prints[unit] = scheduleFingerprint(*sched);
+  });
+  // Heads whose bound schedules are the same (S2's `h % 8`: 8 of 32) share
+  // one head's tables: built once, their rows pointing at its entries.
+  std::vector<int> sameAs(static_cast<size_t>(units), -1);
+  std::map<std::string, int> firstWith;
+  int unique = 0;
+  for (int u = 0; u < units; ++u) {
+    if (!prints[u].empty()) {
+      auto [it, fresh] = firstWith.emplace(prints[u], u);
+      if (!fresh)
+        sameAs[u] = it->second;
+    }
+    unique += sameAs[u] < 0;
   }
+  // Few units: each spreads its query tiles over the cores left.
+  const int innerThreads = std::max(1, cores / std::max(unique, 1));
+  parallel([&](int unit) {
+    if (!scheds[unit] || sameAs[unit] >= 0)
+      return;
+    buildHeadTables(*scheds[unit], queryTiles, parts[unit], innerThreads);
+    parts[unit].ok = true;
+  });
   out = KernelTables{};
   out.heads = heads;
   out.dilation = static_cast<int>(dilation);
-  for (HeadTables &part : parts) {
+  std::vector<std::pair<int, int>> bases(static_cast<size_t>(units));
+  for (int u = 0; u < units; ++u) {
+    const int owner = sameAs[u] >= 0 ? sameAs[u] : u;
+    const HeadTables &part = parts[owner];
     if (!part.ok) {
-      error = part.error;
+      error = parts[u].error;
       return false;
     }
-    // Each head's CSR offsets are relative to the whole table.
-    const int segBase = static_cast<int>(out.segs.size() / 3),
-              keyBase = static_cast<int>(out.gatherKeys.size());
+    // Each head's CSR offsets are relative to the whole table; a head with
+    // another's schedule points at that one's entries.
+    if (owner == u)
+      bases[u] = {static_cast<int>(out.segs.size() / 3),
+                  static_cast<int>(out.gatherKeys.size())};
+    const auto [segBase, keyBase] = bases[owner];
     for (int v : part.segPtr)
       out.segPtr.push_back(segBase + v);
     for (int v : part.gatherPtr)
       out.gatherPtr.push_back(keyBase + v);
+    out.visitedTiles += part.visitedTiles;
+    out.queryTiles = static_cast<int>(part.queryTiles);
+    if (owner != u)
+      continue;
     out.segs.insert(out.segs.end(), part.segs.begin(), part.segs.end());
     out.gatherKeys.insert(out.gatherKeys.end(), part.gatherKeys.begin(),
                           part.gatherKeys.end());
-    out.visitedTiles += part.visitedTiles;
-    out.queryTiles = static_cast<int>(part.queryTiles);
   }
   out.gatheredKeys = static_cast<int64_t>(out.gatherKeys.size());
   return true;

@@ -477,6 +477,44 @@ AbstractInt TileMask::valueOf(int32_t instr) const {
   return scratch()[instr];
 }
 
+std::string TileMask::fingerprint() const {
+  for (const auto &a : arrays_)
+    if (a)
+      return "";
+  // The program is the schedule's own (one per pattern): what differs
+  // between heads is the position maps and the values that reach the part
+  // of the program reading q or k (`h % 8`, not h: heads 0 and 8 alike).
+  std::string out =
+      std::to_string(qMap_.scale) + " " + std::to_string(qMap_.offset) + " " +
+      std::to_string(kMap_.scale) + " " + std::to_string(kMap_.offset) + ":";
+  const size_t n = code_.size();
+  std::vector<uint8_t> positional(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const PredInstr &p = code_[i];
+    positional[i] = p.op == PredOp::Query || p.op == PredOp::Key;
+    for (int32_t j : {p.a, p.b, p.c})
+      positional[i] |= j >= 0 && positional[j];
+  }
+  evaluate(0, 0, 0, 0); // every value free of q and k, exactly
+  const std::vector<AbstractInt> &v = scratch();
+  auto value = [&](int32_t j) {
+    out += std::to_string(j) + "=" +
+           (v[j].isConstant() ? std::to_string(v[j].lo) : "?") + ",";
+    return v[j].isConstant();
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const PredInstr &p = code_[i];
+    if (!positional[i])
+      continue;
+    for (int32_t j : {p.a, p.b, p.c})
+      if (j >= 0 && !positional[j] && !value(j))
+        return "";
+  }
+  if (!positional[result_] && !value(result_))
+    return "";
+  return out;
+}
+
 AbstractInt TileMask::evaluate(int64_t q0, int64_t q1, int64_t k0,
                                int64_t k1) const {
   std::vector<AbstractInt> &v = scratch();

@@ -153,6 +153,12 @@ struct KernelTables {
   int64_t visitedTiles = 0, gatheredKeys = 0;
 };
 
+/// A text equal for two bound schedules only when their tables and masks
+/// are the same (heads of `h % 8` alike); empty when that cannot be told
+/// cheaply (sets, runs, chosen blocks, arrays, opaque atoms without the
+/// predicate).
+std::string scheduleFingerprint(const KvSchedule &s);
+
 /// Binds `s` for each head in [0, heads) (`h` and the per-head values
 /// differ) and appends its tables (per class of positions when
 /// scheduleDilation(s) > 1). `perHead` gives, for each head, the

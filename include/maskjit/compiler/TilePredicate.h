@@ -171,6 +171,11 @@ public:
   int findTrap(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
                PredicateTrap &trap, int64_t boxBudget = 1 << 14) const;
 
+  /// A text equal for two bound masks only when they are the same
+  /// predicate with the same values and position maps; empty when the mask
+  /// reads arrays (not compared).
+  std::string fingerprint() const;
+
   /// The same mask over the positions of one class (dilation).
   std::shared_ptr<const TileMask> mapped(PositionMap q, PositionMap k) const;
 
