@@ -11,7 +11,6 @@
 #include <numeric>
 #include <thread>
 
-#include <fmt/format.h>
 
 namespace maskjit::mask {
 
@@ -435,18 +434,22 @@ std::string scheduleFingerprint(const KvSchedule &s) {
   // Only schedules whose tables and masks are functions of what is written
   // here: no sets, runs or chosen blocks (bound per head from arrays), and
   // no opaque atom unless the predicate (with all its values) decides it.
-  std::string out = fmt::format("{} {} {} {} {}|", s.lq, s.lk, s.tileQ, s.tileK,
-                                s.hasComplement);
+  // (Plain C++: `maskc aot` ships this file in its kernels.)
+  std::string out;
+  auto put = [&](int64_t v) { out += std::to_string(v) + ' '; };
+  for (int64_t v : {s.lq, s.lk, s.tileQ, s.tileK, int64_t{s.hasComplement}})
+    put(v);
   for (const std::vector<Clause> *dnf : {&s.clauses, &s.complement}) {
     for (const Clause &c : *dnf) {
       for (const LinearAtom &t : c.atoms) {
         if (t.isRun() || t.isSet() || t.isBlockSet() ||
             (t.opaque && !s.exactMask))
           return "";
-        out += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} {} {};", t.a,
-                           t.b, t.rhs, t.opaque, t.modulus, t.offset, t.aQ,
-                           t.qDiv, t.qOff, t.bK, t.kDiv, t.kOff, t.negated,
-                           t.residue, t.onDiagonal);
+        for (int64_t v : {t.a, t.b, t.rhs, int64_t{t.opaque}, t.modulus,
+                          t.offset, t.aQ, t.qDiv, t.qOff, t.bK, t.kDiv, t.kOff,
+                          int64_t{t.negated}, t.residue, int64_t{t.onDiagonal}})
+          put(v);
+        out += ';';
       }
       out += '/';
     }
