@@ -11,7 +11,6 @@
 #include <numeric>
 #include <thread>
 
-
 namespace maskjit::mask {
 
 namespace {
