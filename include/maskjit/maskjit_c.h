@@ -84,7 +84,8 @@ MASKJIT_C_API const char *mj_kernel_ptx(const mj_kernel *kernel);
 MASKJIT_C_API const char *mj_kernel_cache_key(const mj_kernel *kernel);
 
 /* One attention call: BSHD element strides (batch, sequence, head) of Q,
- * K, V, O (last dimension contiguous), LSE fp32 [batch, heads, lq] or 0. */
+ * K, V, O (last dimension contiguous); LSE fp32 [batch, heads, lq], always
+ * written (required). */
 typedef struct {
   int64_t batch, heads, kv_heads, lq, lk;
   uint64_t q, k, v, o, lse;

@@ -55,13 +55,13 @@ def launch(kernel, q, k, v, scale, layout, return_lse, out, params):
         _check("out", out, dtype, kernel.head_dim, q.device)
         if out.shape != q.shape:
             raise ValueError(f"out: shape {tuple(out.shape)}, q's is {tuple(q.shape)}")
-    lse = torch.empty((b, heads, lq), device=q.device, dtype=torch.float32) \
-        if return_lse else None
+    # The kernels always write the LSE (fp32, [batch, heads, lq]).
+    lse = torch.empty((b, heads, lq), device=q.device, dtype=torch.float32)
     arr, n, _keep = _lib.params(params)
     call = _lib.AttentionCall()
     call.batch, call.heads, call.kv_heads, call.lq, call.lk = b, heads, kv_heads, lq, lk
     call.q, call.k, call.v, call.o = q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr()
-    call.lse = lse.data_ptr() if lse is not None else 0
+    call.lse = lse.data_ptr()
     for field, t in (("q_strides", q), ("k_strides", k), ("v_strides", v),
                      ("o_strides", out)):
         getattr(call, field)[:] = stride(t)

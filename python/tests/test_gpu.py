@@ -67,7 +67,7 @@ def test_wrong_tensors_are_errors():
     with pytest.raises(ValueError, match="head_dim"):
         kernel(q[..., :64], q[..., :64], q[..., :64])
     with pytest.raises(ValueError, match="contiguous"):
-        t = q.transpose(2, 3)
+        t = torch.randn(1, 4, 128, 64, device="cuda", dtype=torch.bfloat16).transpose(2, 3)
         kernel(t, t, t)
     with pytest.raises(ValueError, match="multiple"):
         kernel(q, q[:, :3], q[:, :3])
