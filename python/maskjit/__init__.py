@@ -12,8 +12,10 @@ keyword arguments of compile(), runtime params (and arrays) of the call.
 Errors in a pattern raise MaskError with the compiler's diagnostic.
 """
 import ctypes
+import itertools
 import math
 import os
+import weakref
 
 import numpy as np
 
@@ -131,6 +133,11 @@ class Pattern:
         return out.astype(bool)
 
 
+# Kernels by the id the custom op names them with (_op.py).
+_BY_ID = weakref.WeakValueDictionary()
+_IDS = itertools.count(1)
+
+
 class Kernel:
     """A compiled attention kernel. Calling it needs a GPU; compiling only
     NVRTC."""
@@ -150,6 +157,8 @@ class Kernel:
         if not h:
             raise _fail()
         self._h = h
+        self._op_id = next(_IDS)
+        _BY_ID[self._op_id] = self
 
     def __del__(self):
         if getattr(self, "_h", None):

@@ -3,30 +3,16 @@
 `torch.ops.maskjit.attention(q, k, v, kernel_id, scale, layout, names,
 scalars, arrays) -> (out, lse)`: the kernel is named by an id into a table
 here (an op's arguments are tensors and plain values), runtime params by
-their names, their scalar values (SymInts under torch.compile, so changing
+their names (one comma-separated string), their scalar values (SymInts under torch.compile, so changing
 one does not recompile) and their arrays as tensors. The fake
 implementation gives the output shapes from q alone, so torch.compile
 traces a model that calls it without a graph break, for any sequence
 length. Backward raises until the backward kernels exist.
 """
-import itertools
-
+import numpy as np
 import torch
 
 from ._torch import launch
-
-_KERNELS = {}
-_IDS = itertools.count(1)
-
-
-def kernel_id(kernel):
-    """The id under which the op finds `kernel` (given once per kernel)."""
-    kid = getattr(kernel, "_op_id", None)
-    if kid is None:
-        kid = kernel._op_id = next(_IDS)
-        _KERNELS[kid] = kernel
-    return kid
-
 
 def _shapes(q, layout):
     b = q.shape[0]
@@ -36,13 +22,14 @@ def _shapes(q, layout):
 
 @torch.library.custom_op("maskjit::attention", mutates_args=(), device_types="cuda")
 def attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kernel_id: int,
-                 scale: float, layout: str, names: list[str], scalars: list[int],
+                 scale: float, layout: str, names: str, scalars: list[int],
                  arrays: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    kernel = _KERNELS.get(kernel_id)
+    from . import _BY_ID
+    kernel = _BY_ID.get(kernel_id)
     if kernel is None:
         raise ValueError(f"maskjit: no kernel with id {kernel_id} in this process")
     values = iter(list(scalars) + [a.detach().cpu().tolist() for a in arrays])
-    params = {name: next(values) for name in names}
+    params = {name: next(values) for name in names.split(",") if name}
     out, lse = launch(kernel, q, k, v, scale, layout, True, None, params)
     return out, lse
 
@@ -74,17 +61,24 @@ def call(kernel, q, k, v, scale, layout, params):
         value = params[name]
         if isinstance(value, torch.Tensor) and value.dim() == 0:
             value = int(value.item())
-        if isinstance(value, torch.Tensor):
-            array_names.append(name)
-            arrays.append(value.to(torch.int64))
-        elif hasattr(value, "__len__"):  # a list, tuple or numpy array
-            array_names.append(name)
-            arrays.append(torch.as_tensor(list(value), dtype=torch.int64))
-        elif isinstance(value, bool) or not hasattr(value, "__index__"):
+        if isinstance(value, np.integer):
+            value = int(value)
+        # (isinstance only: torch.compile traces it; a SymInt is a scalar.)
+        if isinstance(value, bool):
             raise TypeError(f"param `{name}`: expected an int or a sequence of ints, "
-                            f"not {type(value).__name__}")
-        else:
+                            "not bool")
+        if isinstance(value, (int, torch.SymInt)):
             scalar_names.append(name)
             scalars.append(value)
-    return torch.ops.maskjit.attention(q, k, v, kernel_id(kernel), float(scale or 0.0),
-                                       layout, scalar_names + array_names, scalars, arrays)
+        elif isinstance(value, torch.Tensor):
+            array_names.append(name)
+            arrays.append(value.to(torch.int64))
+        elif isinstance(value, (list, tuple, np.ndarray)):
+            array_names.append(name)
+            arrays.append(torch.as_tensor(np.asarray(value, dtype=np.int64)))
+        else:
+            raise TypeError(f"param `{name}`: expected an int or a sequence of ints, "
+                            f"not {type(value).__name__}")
+    return torch.ops.maskjit.attention(q, k, v, kernel._op_id, float(scale or 0.0),
+                                       layout, ",".join(scalar_names + array_names), scalars,
+                                       arrays)
