@@ -1,6 +1,7 @@
 //===- Api.cpp - The public C++ API ---------------------------------------===//
 #include "maskjit/maskjit.h"
 
+#include "maskjit/compiler/ScheduleRemarks.h"
 #include "maskjit/dsl/BlockMap.h"
 #include "maskjit/dsl/Frontend.h"
 #include "maskjit/runtime/Attention.h"
@@ -226,6 +227,49 @@ std::vector<HeadSets> Kernel::estimatedSets() const {
     out.push_back({sel.columns.value_or(std::vector<int64_t>{}),
                    sel.diagonals.value_or(std::vector<int64_t>{}),
                    sel.blocks.value_or(std::vector<std::vector<int64_t>>{})});
+  return out;
+}
+
+std::vector<ScheduleRemark> Kernel::scheduleRemarks(int64_t lq, int64_t lk,
+                                                    const Params &params,
+                                                    int64_t head) const {
+  if (lq < 1 || lk < 1)
+    throw Error("schedule remarks: lengths must be positive, not lq=" +
+                std::to_string(lq) + ", lk=" + std::to_string(lk));
+  const runtime::CompiledKernel &c = impl_->compiled;
+  // Values as a launch binds them for this head: scalars, a head's entry
+  // of each `int[heads]` array, the other arrays whole.
+  std::map<std::string, int64_t> values = params.scalars;
+  for (const dsl::ParamDecl &p : c.pattern->params)
+    if (p.runtime && p.defaultConstant && !values.count(p.name))
+      values[p.name] = *p.defaultConstant; // as a launch does
+  values["h"] = head;
+  values["b"] = 0;
+  std::map<std::string, std::vector<int64_t>> arrays;
+  for (const auto &[name, v] : params.arrays) {
+    bool perHead = false;
+    for (const dsl::ParamDecl &p : c.pattern->params)
+      perHead |= p.name == name && p.type == dsl::Type::HeadArray;
+    if (!perHead) {
+      arrays[name] = v;
+    } else if (head < 0 || head >= static_cast<int64_t>(v.size())) {
+      throw Error("schedule remarks: `" + name + "` has no value for head " +
+                  std::to_string(head));
+    } else {
+      values[name] = v[static_cast<size_t>(head)];
+    }
+  }
+  if (auto trap = mask::predicateTrap(c.schedule, values, lq, lk, arrays))
+    throw Error(*trap);
+  std::string error;
+  auto bound = mask::bindSchedule(c.schedule, values, lq, lk, c.source.tileM,
+                                  c.source.tileN, error, arrays);
+  if (!bound)
+    throw Error("schedule remarks: " + error);
+  std::vector<ScheduleRemark> out;
+  for (const mask::ScheduleRemark &r :
+       mask::scheduleRemarks(c.schedule, *bound))
+    out.push_back({r.where, r.message});
   return out;
 }
 

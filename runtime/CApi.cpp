@@ -18,6 +18,7 @@ struct mj_pattern {
 struct mj_kernel {
   maskjit::Kernel kernel;
   std::string family;
+  std::string remarks; ///< The last mj_kernel_schedule_remarks' text.
 };
 
 namespace {
@@ -219,6 +220,21 @@ int mj_kernel_launch(mj_kernel *kernel, const mj_attention_call *call) {
     c.stream = call->stream;
     kernel->kernel.launch(c);
   });
+}
+
+const char *mj_kernel_schedule_remarks(mj_kernel *kernel, int64_t lq,
+                                       int64_t lk, const mj_param *params,
+                                       int n_params, int64_t head) {
+  if (!kernel)
+    return argumentError("schedule remarks: NULL kernel"), nullptr;
+  const bool ok = guard(MJ_ERROR_ARGUMENT, [&] {
+    std::string text;
+    for (const maskjit::ScheduleRemark &r : kernel->kernel.scheduleRemarks(
+             lq, lk, toParams(params, n_params), head))
+      text += r.where + "\t" + r.message + "\n";
+    kernel->remarks = std::move(text);
+  });
+  return ok ? kernel->remarks.c_str() : nullptr;
 }
 
 int mj_gpu_available(void) { return maskjit::gpu::available() ? 1 : 0; }

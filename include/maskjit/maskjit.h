@@ -136,6 +136,13 @@ struct AttentionCall {
   void *stream = nullptr; ///< CUstream; null: the default stream.
 };
 
+/// The compiler's account of how a kernel's tiles were decided, in its own
+/// voice (as `maskc blocks --remarks` prints it).
+struct ScheduleRemark {
+  std::string where;   ///< file:line:col of the sub-expression, or empty
+  std::string message; ///< what was decided there, and by which tier
+};
+
 /// A compiled kernel. Launching needs a GPU; compiling only NVRTC.
 class MASKJIT_API Kernel {
 public:
@@ -152,6 +159,14 @@ public:
   /// per sequence and head: b * heads + h; empty when the call gave them):
   /// to inspect, or to pass back as `headSets` (one sequence's).
   std::vector<HeadSets> estimatedSets() const;
+  /// Remarks on this kernel's schedule for one shape, head and runtime
+  /// values (CPU, no GPU): which tier decided the tiles of each clause, the
+  /// comparisons the closed forms cannot read, the tiles each tier decided
+  /// and where the abstract domain gave up. Throws Error on a value the
+  /// schedule needs and does not get, or a pair where the mask traps.
+  std::vector<ScheduleRemark> scheduleRemarks(int64_t lq, int64_t lk,
+                                              const Params &params = {},
+                                              int64_t head = 0) const;
 
   struct Impl;
 

@@ -98,6 +98,14 @@ typedef struct {
 MASKJIT_C_API int mj_kernel_launch(mj_kernel *kernel,
                                    const mj_attention_call *call);
 
+/* Remarks on the kernel's schedule for one shape, head and runtime values
+ * (maskjit::Kernel::scheduleRemarks; CPU only): one per line as
+ * "where<TAB>message" (where may be empty). Owned by the kernel until its
+ * next call of this; NULL on error. */
+MASKJIT_C_API const char *
+mj_kernel_schedule_remarks(mj_kernel *kernel, int64_t lq, int64_t lk,
+                           const mj_param *params, int n_params, int64_t head);
+
 MASKJIT_C_API int mj_gpu_available(void);
 MASKJIT_C_API int mj_nvrtc_available(void);
 

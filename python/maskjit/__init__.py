@@ -186,6 +186,17 @@ class Kernel:
         return self.pattern.block_map(lq, lk, tile, head, batch,
                                       **{**self.constants, **params})
 
+    def remarks(self, lq, lk=None, head=0, **params):
+        """How the kernel's tiles are decided for one shape, in the
+        compiler's voice: a list of (where, message), where being
+        "file:line:col" of the sub-expression or "" (CPU, no GPU)."""
+        lk = lq if lk is None else lk
+        arr, n, _keep = _lib.params(_plain(params))
+        text = _c.mj_kernel_schedule_remarks(self._h, lq, lk, arr, n, head)
+        if text is None:
+            raise _fail()
+        return [tuple(line.split("\t", 1)) for line in text.decode().splitlines()]
+
     def __call__(self, q, k, v, *, scale=None, layout="bhsd", return_lse=False,
                  out=None, **params):
         """Attention of torch tensors on the GPU. `layout` "bhsd" (as SDPA

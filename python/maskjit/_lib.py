@@ -92,6 +92,9 @@ for name, res, args in (
         ("mj_kernel_ptx", ctypes.c_char_p, [_P]),
         ("mj_kernel_cache_key", ctypes.c_char_p, [_P]),
         ("mj_kernel_launch", ctypes.c_int, [_P, ctypes.POINTER(AttentionCall)]),
+        ("mj_kernel_schedule_remarks", ctypes.c_char_p,
+         [_P, ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(Param), ctypes.c_int,
+          ctypes.c_int64]),
         ("mj_gpu_available", ctypes.c_int, []),
         ("mj_nvrtc_available", ctypes.c_int, [])):
     fn = getattr(lib, name)

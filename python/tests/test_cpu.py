@@ -141,3 +141,13 @@ def test_show_draws_the_tile_map(tmp_path):
     out = tmp_path / "sw.png"
     fig.savefig(out)
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+@needs_nvrtc
+def test_remarks_name_the_tiers():
+    kernel = maskjit.compile("neighborhood_2d", arch="sm_90a", width=64, radius=3)
+    remarks = kernel.remarks(4096)
+    assert all(isinstance(w, str) and isinstance(m, str) for w, m in remarks)
+    assert any("the kernel visits" in m for _, m in remarks), remarks
+    with pytest.raises(ValueError, match="positive"):
+        kernel.remarks(0)

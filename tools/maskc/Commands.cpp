@@ -53,10 +53,10 @@ std::optional<dsl::Location> locationOf(const dsl::SourceManager &sources,
 /// The schedule's remarks as diagnostics: `file:line:col: remark: ...` with
 /// the source line and a caret where they name a sub-expression.
 void printRemarks(const dsl::SourceManager &sources,
-                  const std::vector<ScheduleRemark> &remarks,
+                  const std::vector<mask::ScheduleRemark> &remarks,
                   std::ostream &os) {
   dsl::DiagnosticEngine diags(sources);
-  for (const ScheduleRemark &r : remarks)
+  for (const mask::ScheduleRemark &r : remarks)
     diags.remark(locationOf(sources, r.where), r.message);
   diags.print(os, isatty(STDERR_FILENO) && &os == &std::cerr);
 }
@@ -388,16 +388,16 @@ int runBlocks(const MaskOptions &mask, const BlocksOptions &blocks,
         std::vector<KvSchedule> classes;
         for (int64_t r = 0; dilation > 1 && r < dilation; ++r)
           classes.push_back(mask::residueSchedule(*schedule, dilation, r));
-        std::vector<ScheduleRemark> remarks;
+        std::vector<mask::ScheduleRemark> remarks;
         if (blocks.remarks) {
-          remarks = scheduleRemarks(*sym, *schedule);
+          remarks = mask::scheduleRemarks(*sym, *schedule);
           printRemarks(fe.sources(), remarks, std::cerr);
         }
         if (blocks.json) {
           std::string json = blockRowsJson(*schedule);
           if (blocks.remarks) {
             nlohmann::json list = nlohmann::json::array();
-            for (const ScheduleRemark &r : remarks)
+            for (const mask::ScheduleRemark &r : remarks)
               list.push_back({{"where", r.where}, {"message", r.message}});
             json.pop_back();
             json += ",\"remarks\":" + list.dump() + "}";

@@ -6,9 +6,7 @@
 #include <algorithm>
 #include <map>
 
-namespace maskjit {
-using mask::SymAtom;
-using mask::SymbolicSchedule;
+namespace maskjit::mask {
 namespace {
 
 /// How the closed forms read one atom, in words.
@@ -120,7 +118,7 @@ void clauseRemarks(const SymbolicSchedule &sym, const KvSchedule &bound,
 
 } // namespace
 
-std::vector<ScheduleRemark> scheduleRemarks(const mask::SymbolicSchedule &sym,
+std::vector<ScheduleRemark> scheduleRemarks(const SymbolicSchedule &sym,
                                             const KvSchedule &bound) {
   std::vector<ScheduleRemark> out;
   clauseRemarks(sym, bound, out);
@@ -190,4 +188,4 @@ std::vector<ScheduleRemark> scheduleRemarks(const mask::SymbolicSchedule &sym,
   return out;
 }
 
-} // namespace maskjit
+} // namespace maskjit::mask

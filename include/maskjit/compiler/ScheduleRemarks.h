@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace maskjit {
+namespace maskjit::mask {
 
 struct ScheduleRemark {
   /// The sub-expression the remark is about (file:line:col); empty for one
@@ -30,9 +30,9 @@ struct ScheduleRemark {
 /// Remarks on `bound` (bindSchedule of `sym` for one shape). Builds every
 /// query tile's kernel segments once, with counters of its own (the
 /// schedule's own are left as they are).
-std::vector<ScheduleRemark> scheduleRemarks(const mask::SymbolicSchedule &sym,
+std::vector<ScheduleRemark> scheduleRemarks(const SymbolicSchedule &sym,
                                             const KvSchedule &bound);
 
-} // namespace maskjit
+} // namespace maskjit::mask
 
 #endif
