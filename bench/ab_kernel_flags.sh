@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# The MJ_EXP_* switches are in bench/experiments/kernel_experiments.patch:
+# apply it and rebuild first (bench/experiments/README.md).
 # A/B of kernel experiments: each variant is a set of NVRTC flags
 # (MASKJIT_NVRTC_FLAGS, e.g. -DMJ_EXP_TIMELINE); variants are ';'-separated
 # in EXP_FLAGS, the empty variant (the default kernel) first, and the list

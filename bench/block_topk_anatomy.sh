@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# The MJ_EXP_* switches are in bench/experiments/kernel_experiments.patch:
+# apply it and rebuild first (bench/experiments/README.md).
 # What block top-k's time at 32k is made of (B=1, H=32, D=128, bf16, 64 x 64
 # Hopper tiles, blocks given back: the attention launch alone). Sets of 16
 # blocks per query block with different shapes: the estimator's (random

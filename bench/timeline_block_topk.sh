@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# The MJ_EXP_* switches are in bench/experiments/kernel_experiments.patch:
+# apply it and rebuild first (bench/experiments/README.md).
 # Where the Hopper kernel's time goes per work, for block top-k (keep 8, 16,
 # 32 of 64) and dense with the same 64 x 64 tiles at 32k (B=1, H=32, D=128,
 # bf16): the kernel built with -DMJ_EXP_TIMELINE sums thread 0's SM cycles

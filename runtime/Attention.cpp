@@ -212,7 +212,7 @@ Launcher::Launcher(const CompiledKernel &kernel) : kernel_(kernel) {
   threads_ = kernel.source.threads;
   if (kernel.source.family == codegen::KernelFamily::Hopper) {
     // A kernel experiment may declare another block size in its launch
-    // bounds (MJ_EXP_NO_WS: no producer warpgroup); the default kernels
+    // bounds (bench/experiments/: MJ_EXP_NO_WS, no producer warpgroup); the default kernels
     // run the source's count (a warp-specialized kernel traps on another).
     if (!kernel.nvrtcFlags.empty())
       threads_ = d.maxThreadsPerBlock(function_);

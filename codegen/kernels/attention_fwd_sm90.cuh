@@ -54,10 +54,10 @@
 // H100 (32k, session 11): dense 128 x 128 500 -> 647 useful TFLOP/s, dense
 // 64 x 64 425 -> 517, block top-k keep 16 of 64 1.47 -> 1.26 ms. Main loop:
 // attention_fwd_sm90_ws.cuh, spliced into the kernel's body at build time.
-// The kernel experiment MJ_EXP_NO_WS keeps the one-warpgroup-per-64-rows
-// loop below for every shape (the 128 x 64 and dilated kernels run it
-// always).
-#if !defined(MJ_EXP_NO_WS) && MJ_BM == MJ_BN && MASKJIT_DILATION == 1
+// The 128 x 64 and dilated kernels keep the one-warpgroup-per-64-rows loop
+// below. (Kernel experiments are patches, not switches here:
+// bench/experiments/.)
+#if MJ_BM == MJ_BN && MASKJIT_DILATION == 1
 #define MJ_WS 1
 #define MJ_WS_CONSUMERS (MJ_BM * 2) // consumer threads
 #define MJ_THREADS (MJ_WS_CONSUMERS + 128)
@@ -224,39 +224,6 @@ static __device__ __forceinline__ void mj_wgmma_pv(float (&o)[MJ_D / 2],
 #endif
 }
 
-#ifdef MJ_EXP_TIMELINE
-// Kernel experiment (MASKJIT_NVRTC_FLAGS=-DMJ_EXP_TIMELINE): where a CTA's
-// time goes, as thread 0 sees it, in SM cycles summed over the grid and
-// printed once per launch by the last CTA to finish. Phases: the first
-// item's wait (Q and its K/V), the later items' waits, the items' work,
-// the last PV product, setting up the next work, writing the output.
-__device__ unsigned long long mj_tl_sum[8];
-__device__ unsigned mj_tl_done;
-static __device__ void mj_tl_finish(const unsigned long long (&tl)[8]) {
-  if (threadIdx.x != 0)
-    return;
-  for (int i = 0; i < 8; ++i)
-    atomicAdd(&mj_tl_sum[i], tl[i]);
-  __threadfence();
-  if (atomicAdd(&mj_tl_done, 1u) != gridDim.x - 1)
-    return;
-  __threadfence();
-  unsigned long long s[8];
-  for (int i = 0; i < 8; ++i)
-    s[i] = atomicExch(&mj_tl_sum[i], 0ull);
-  mj_tl_done = 0;
-  printf("timeline (SM cycles over all CTAs): first wait %llu, item waits %llu, items %llu, "
-         "last PV %llu, next work %llu, output %llu; works %llu, items %llu\n",
-         s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
-}
-#define MJ_TL_MARK(i) mjMark(i)
-#define MJ_TL_COUNT(i) ++tl[i]
-#define MJ_TL_FINISH() mj_tl_finish(tl)
-#else
-#define MJ_TL_MARK(i)
-#define MJ_TL_COUNT(i)
-#define MJ_TL_FINISH()
-#endif
 
 extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     maskjit_attention_fwd(const maskjit_params p, const __grid_constant__ mj_tensor_maps tm) {
@@ -297,15 +264,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 
   const int tid = threadIdx.x, wg = tid / 128, lane = tid % 32;
   const int warp = (tid % 128) / 32, g = lane / 4, t4 = lane % 4;
-#ifdef MJ_EXP_TIMELINE
-  unsigned long long tl[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  long long tlAt = clock64();
-  auto mjMark = [&](int phase) {
-    const long long now = clock64();
-    tl[phase] += now - tlAt;
-    tlAt = now;
-  };
-#endif
   // Persistent: a CTA starts with work blockIdx.x and then takes the next
   // untaken one from a counter, claimed as it starts the one before (so
   // CTAs with light works take more of them). A work is one (query tile,
@@ -317,7 +275,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
   const int totalWork = classTiles * p.heads * p.batch;
   int work = blockIdx.x;
   if (work >= totalWork) {
-    MJ_TL_FINISH();
     return;
   }
   int qt, cls, h, b, kvh;
@@ -523,10 +480,8 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
           bool ok = key >= 0;
-#ifndef MJ_EXP_NOPRED // kernel experiments: the predicate's cost
           if (ok && kind != 1 && (kind != 2 || entry < 0))
             ok = MASKJIT_ALLOWED(r == 0 ? row0 : row1, key, h, b, p.lq, p.lk, &p.args);
-#endif
           bits[r] |= (ok ? 1u : 0u) << (2 * i + c);
         }
       }
@@ -694,8 +649,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     mj_cp_wait<0>();
     mj_fence_proxy_async();
     __syncthreads();
-    MJ_TL_MARK(item == 0 ? 0 : 1);
-    MJ_TL_COUNT(7);
     unsigned bits[2];
 #if MJ_SKIP
     // The mask first: it decides whether this warpgroup takes the item.
@@ -739,7 +692,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
 #if MJ_SKIP
     pending = mine ? stage : -1;
 #endif
-    MJ_TL_MARK(2);
   }
   if (MJ_SKIP ? pending >= 0 : sched.num_items > 0) {
     mj_wgmma_fence();
@@ -748,8 +700,6 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     mj_wgmma_wait<0>();
     mj_fence_operands(o);
   }
-  MJ_TL_MARK(3);
-  MJ_TL_COUNT(6);
 
   seq += sched.num_items;
 
@@ -773,11 +723,10 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
       loadKV(0, seq % MJ_STAGES);
     mj_cp_commit();
   }
-  MJ_TL_MARK(4);
   {
     // Epilogue: normalize, write O and LSE.
     const int h = oh, b = ob;
-#if MJ_BM == 64 && !defined(MJ_EXP_NO_OSTAGE)
+#if MJ_BM == 64
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       l[r] += __shfl_xor_sync(0xffffffff, l[r], 1);
@@ -791,8 +740,7 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     // (H100, 32k): block top-k keep 16 1.49 -> 1.48 ms, dilated window
     // 2.25 -> 2.23 ms (short works, the shapes that get 64 x 64 by
     // default), but dense with 64 x 64 tiles (long works) 435 -> 422
-    // TFLOP/s: the main loop's registers move. MJ_EXP_NO_OSTAGE turns it
-    // off. The stage is the third one the next work fills; it held this
+    // TFLOP/s: the main loop's registers move. The stage is the third one the next work fills; it held this
     // work's last item, whose PV product has completed. The 128 x 128
     // shape has no registers to spare for it (it would spill).
     unsigned char *const gO = gK + ((seq + 2) % MJ_STAGES) * MJ_KV_BYTES;
@@ -824,11 +772,9 @@ extern "C" __global__ void __launch_bounds__(MJ_THREADS, MJ_CTAS_PER_SM)
     writeRows(h, b);
 #endif
   }
-  MJ_TL_MARK(5);
   if (next >= totalWork)
     break;
   work = next;
   }
 #endif
-  MJ_TL_FINISH();
 }

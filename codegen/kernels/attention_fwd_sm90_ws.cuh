@@ -154,25 +154,9 @@
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(MJ_WS_CONSUMER_REGS) : "memory");
   unsigned fullParity = 0, qFullParity = 0, workFullParity = 0;
   int seqC = 0;
-#if defined(MJ_EXP_WS_PINGPONG) && MJ_BM == 128
-  // Kernel experiment (FlashAttention 3's "ping-pong"): the two consumer
-  // warpgroups take turns issuing their S and PV products (named barrier
-  // 1 + w is warpgroup w's turn), so that one's softmax runs under the
-  // other's products. Warpgroup 1 hands the first turn to warpgroup 0.
-  // Measured (H100, 32k, session 11, three alternations): dense 632-637
-  // useful TFLOP/s against 647 without, causal 628-632 against 623-635:
-  // not the default.
-#define MJ_PINGPONG 1
-  if (wg == 1)
-    mj_named_arrive<1, MJ_WS_CONSUMERS>();
-#else
-#define MJ_PINGPONG 0
-#endif
   for (;;) {
-    MJ_TL_MARK(5);
     mj_mbar_wait_loop(workFullBar, workFullParity);
     workFullParity ^= 1;
-    MJ_TL_MARK(4);
     const int cw = sWork[0], n = sWork[1];
     mj_mbar_arrive(workEmptyBar);
     if (n < 0)
@@ -189,26 +173,16 @@
     if (n > 0) {
       mj_mbar_wait_loop(qFullBar, qFullParity);
       qFullParity ^= 1;
-      MJ_TL_COUNT(6);
     }
-    MJ_TL_MARK(4);
     for (int item = 0; item < n; ++item) {
       const int stage = (seqC + item) % MJ_STAGES;
       const int prev = (seqC + item + MJ_STAGES - 1) % MJ_STAGES;
       mj_mbar_wait_loop(fullBar + stage * 8, (fullParity >> stage) & 1);
       fullParity ^= 1u << stage;
-      MJ_TL_MARK(item == 0 ? 0 : 1);
-      MJ_TL_COUNT(7);
       // Gathered rows and Q came through cp.async (the generic proxy);
       // wgmma reads through the async one.
       mj_fence_proxy_async();
       unsigned bits[2];
-#if MJ_PINGPONG
-      if (wg == 0)
-        mj_named_sync<1, MJ_WS_CONSUMERS>();
-      else
-        mj_named_sync<2, MJ_WS_CONSUMERS>();
-#endif
       mj_wgmma_fence();
       issueS(stage);
       mj_wgmma_commit();
@@ -216,12 +190,6 @@
       if (item > 0)
         issuePV(prev);
       mj_wgmma_commit();
-#if MJ_PINGPONG
-      if (wg == 0)
-        mj_named_arrive<2, MJ_WS_CONSUMERS>();
-      else
-        mj_named_arrive<1, MJ_WS_CONSUMERS>();
-#endif
       const bool masked = allowedBits(stage, bits);
       mj_wgmma_wait<1>();
       mj_fence_operands(s);
@@ -234,7 +202,6 @@
       if (item > 0)
         mj_mbar_arrive(emptyBar + prev * 8);
       rescaleAndPackP(alpha);
-      MJ_TL_MARK(2);
     }
     if (n > 0) {
       const int last = (seqC + n - 1) % MJ_STAGES;
@@ -245,12 +212,6 @@
       mj_fence_operands(o);
       mj_mbar_arrive(emptyBar + last * 8);
     }
-    MJ_TL_MARK(3);
     seqC += n;
     writeRows(h, b);
   }
-#if MJ_PINGPONG
-  // Warpgroup 1's last hand-over, taken: no barrier is left half-arrived.
-  if (wg == 0)
-    mj_named_sync<1, MJ_WS_CONSUMERS>();
-#endif

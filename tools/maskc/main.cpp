@@ -100,7 +100,7 @@ int main(int argc, char **argv) {
       "  maskc emit strided.mask --stage ast\n"
       "Environment: MASKJIT_CACHE_DIR (kernel cache folder), "
       "MASKJIT_NVRTC_FLAGS (extra NVRTC\n"
-      "options for kernel experiments, e.g. -DMJ_EXP_NO_WS; JIT only: maskc "
+      "options for kernel experiments (bench/experiments/), e.g. -DMJ_EXP_NO_WS; JIT only: maskc "
       "aot "
       "refuses them), MASKJIT_TILE_BITS=0 (PARTIAL tiles by the predicate\n"
       "per element instead of bits built per schedule, to compare).\n"
