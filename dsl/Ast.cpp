@@ -95,6 +95,8 @@ const char *builtinName(Builtin b) {
     return "topk_diagonals";
   case Builtin::TopkBlocks:
     return "topk_blocks";
+  case Builtin::Clamp:
+    return "clamp";
   }
   return "";
 }

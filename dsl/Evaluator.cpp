@@ -315,6 +315,11 @@ Binder::Bound Binder::bindArrayArg(const Expr &e, Scope &s) {
 int32_t Binder::bindCall(const Expr &e, Scope &s) {
   if (e.builtin == Builtin::Abs)
     return node(NOp::Abs, e.loc, bind(*e.operands[0], s));
+  if (e.builtin == Builtin::Clamp) // min(max(x, lo), hi)
+    return node(
+        NOp::Min, e.loc,
+        node(NOp::Max, e.loc, bind(*e.operands[0], s), bind(*e.operands[1], s)),
+        bind(*e.operands[2], s));
   if (e.builtin == Builtin::Min || e.builtin == Builtin::Max)
     return node(e.builtin == Builtin::Min ? NOp::Min : NOp::Max, e.loc,
                 bind(*e.operands[0], s), bind(*e.operands[1], s));

@@ -29,6 +29,7 @@ const std::vector<std::pair<const char *, Builtin>> kBuiltins = {
     {"abs", Builtin::Abs},
     {"min", Builtin::Min},
     {"max", Builtin::Max},
+    {"clamp", Builtin::Clamp},
     {"topk_columns", Builtin::TopkColumns},
     {"topk_diagonals", Builtin::TopkDiagonals},
     {"topk_blocks", Builtin::TopkBlocks}};
@@ -651,7 +652,9 @@ void Checker::checkBuiltinCall(Expr &e, bool setAllowed) {
       return;
     }
   }
-  size_t want = e.builtin == Builtin::Abs ? 1 : 2;
+  size_t want = e.builtin == Builtin::Abs     ? 1
+                : e.builtin == Builtin::Clamp ? 3
+                                              : 2;
   if (e.operands.size() != want) {
     diags_.error(
         e.loc, std::string(builtinName(e.builtin)) + " takes " +
@@ -680,6 +683,12 @@ void Checker::checkBuiltinCall(Expr &e, bool setAllowed) {
       return;
     }
     const Expr &b = *e.operands[1];
+    if (e.builtin == Builtin::Clamp) {
+      const Expr &c = *e.operands[2];
+      if (a.constant && b.constant && c.constant)
+        e.constant = std::min(std::max(*a.constant, *b.constant), *c.constant);
+      return;
+    }
     if (a.constant && b.constant)
       e.constant = e.builtin == Builtin::Min
                        ? std::min(*a.constant, *b.constant)

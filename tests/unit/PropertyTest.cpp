@@ -62,6 +62,8 @@ struct Interp {
         return a < 0 ? -a : a;
       }
       int64_t b = eval(*e.operands[1]);
+      if (e.builtin == Builtin::Clamp)
+        return std::min(std::max(a, b), eval(*e.operands[2]));
       return e.builtin == Builtin::Min ? std::min(a, b) : std::max(a, b);
     }
     case ExprKind::Binary:
@@ -120,8 +122,11 @@ struct Interp {
 
 } // namespace
 
-TEST(Property, RowEvaluatorMatchesDirectInterpretation) {
-  test::RandomPatternGen gen(20261122);
+class RowEvaluator : public ::testing::TestWithParam<bool> {};
+
+TEST_P(RowEvaluator, MatchesDirectInterpretation) {
+  // (The second run has clamp among the helpers.)
+  test::RandomPatternGen gen(20261122, /*withClamp=*/GetParam());
   int checkedPatterns = 0, trappingPairs = 0;
   for (int iter = 0; iter < 400; ++iter) {
     std::string src =
@@ -167,3 +172,4 @@ TEST(Property, RowEvaluatorMatchesDirectInterpretation) {
   EXPECT_GT(checkedPatterns, 300);
   EXPECT_GT(trappingPairs, 0); // The generator does reach the trap paths.
 }
+INSTANTIATE_TEST_SUITE_P(Property, RowEvaluator, ::testing::Bool());

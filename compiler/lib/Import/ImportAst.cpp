@@ -230,6 +230,13 @@ Value Importer::call(const dsl::Expr &e, Scope &s) {
   case dsl::Builtin::Max:
     return arith::MaxSIOp::create(b_, l, expr(*e.operands[0], s),
                                   expr(*e.operands[1], s));
+  case dsl::Builtin::Clamp: {
+    // min(max(x, lo), hi): the schedule splits min and max into cases, the
+    // kernels and the tiers already evaluate both.
+    Value low = arith::MaxSIOp::create(b_, l, expr(*e.operands[0], s),
+                                       expr(*e.operands[1], s));
+    return arith::MinSIOp::create(b_, l, low, expr(*e.operands[2], s));
+  }
   default:
     break;
   }

@@ -57,7 +57,8 @@ enum class Builtin {
   Max,
   TopkColumns,
   TopkDiagonals,
-  TopkBlocks
+  TopkBlocks,
+  Clamp ///< clamp(x, lo, hi) = min(max(x, lo), hi)
 };
 const char *builtinName(Builtin b);
 bool isSelector(Builtin b);
