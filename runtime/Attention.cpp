@@ -212,8 +212,9 @@ Launcher::Launcher(const CompiledKernel &kernel) : kernel_(kernel) {
   threads_ = kernel.source.threads;
   if (kernel.source.family == codegen::KernelFamily::Hopper) {
     // A kernel experiment may declare another block size in its launch
-    // bounds (bench/experiments/: MJ_EXP_NO_WS, no producer warpgroup); the default kernels
-    // run the source's count (a warp-specialized kernel traps on another).
+    // bounds (bench/experiments/: MJ_EXP_NO_WS, no producer warpgroup); the
+    // default kernels run the source's count (a warp-specialized kernel traps
+    // on another).
     if (!kernel.nvrtcFlags.empty())
       threads_ = d.maxThreadsPerBlock(function_);
     workCounter_ = d.alloc(4);
