@@ -307,5 +307,13 @@ void synchronize() {
 } // namespace gpu
 
 bool nvrtcAvailable() { return runtime::Nvrtc::available(); }
+std::string nvrtcUnavailableReason() {
+  try {
+    runtime::Nvrtc::get();
+    return "";
+  } catch (const std::exception &e) {
+    return e.what();
+  }
+}
 
 } // namespace maskjit

@@ -262,6 +262,38 @@ bool sameInputs(const AttentionCall &a, const AttentionCall &b) {
 }
 } // namespace
 
+// The Hopper kernel copies key tiles with the TMA: one tensor map each for
+// K and V, dimensions (head_dim, then sequence, head and batch in order of
+// stride), a box of 64 columns by one tile of keys. Encoded again only when
+// the K/V tensors' pointers or layout change (a model's repeated call keeps
+// them, and the encoding is a good part of a small launch's host cost).
+void Launcher::encodeTensorMaps(const AttentionCall &c, KernelParams &p) {
+  TensorMapInputs in{c.k, c.v, c.lk, c.kvHeads, c.batch, {}, {}};
+  std::memcpy(in.kStrides, c.kStrides, sizeof in.kStrides);
+  std::memcpy(in.vStrides, c.vStrides, sizeof in.vStrides);
+  if (!hasMaps_ || std::memcmp(&in, &mapsOf_, sizeof in) != 0) {
+    auto encode = [&](unsigned char *map, Driver::DevicePtr base,
+                      const int64_t *strides) {
+      mask::TmaLayout t =
+          mask::tmaLayout(c.lk, c.kvHeads, c.batch, strides,
+                          kernel_.source.headDim, kernel_.source.tileN);
+      mapDims_[0] = t.seqDim;
+      mapDims_[1] = t.headDim;
+      mapDims_[2] = t.batchDim;
+      Driver::get().encodeTensorMap16(map, base, 4, t.extents, t.strideBytes,
+                                      t.box);
+    };
+    hasMaps_ = false; // until both are encoded
+    encode(maps_.k, c.k, c.kStrides);
+    encode(maps_.v, c.v, c.vStrides);
+    mapsOf_ = in;
+    hasMaps_ = true;
+  }
+  p.tmaSeqDim = mapDims_[0];
+  p.tmaHeadDim = mapDims_[1];
+  p.tmaBatchDim = mapDims_[2];
+}
+
 void Launcher::launch(const AttentionCall &c) {
   if (c.batch <= 0 || c.heads <= 0 || c.kvHeads <= 0 || c.lq <= 0 || c.lk <= 0)
     throw std::invalid_argument(
@@ -296,7 +328,8 @@ void Launcher::launch(const AttentionCall &c) {
 
   // maskjit_params, laid out as the kernel declares it.
   using Params = KernelParams;
-  std::vector<unsigned char> buf(sizeof(Params) + argWords_.size() * 8);
+  argBuffer_.resize(sizeof(Params) + argWords_.size() * 8);
+  std::vector<unsigned char> &buf = argBuffer_;
   Params p{};
   p.q = c.q;
   p.k = c.k;
@@ -323,28 +356,11 @@ void Launcher::launch(const AttentionCall &c) {
   p.numQTiles = numQTiles_;
   p.segBits = bitTiles_ > 0 ? segBits_.get() : 0;
   p.tileBits = bitTiles_ > 0 ? tileBits_.get() : 0;
-  // The Hopper kernel copies key tiles with the TMA: one tensor map each
-  // for K and V, dimensions (head_dim, then sequence, head and batch in
-  // order of stride), a box of 64 columns by one tile of keys.
-  KernelTensorMaps maps;
-  if (kernel_.source.family == codegen::KernelFamily::Hopper) {
-    auto encode = [&](unsigned char *map, Driver::DevicePtr base,
-                      const int64_t *strides) {
-      mask::TmaLayout t =
-          mask::tmaLayout(c.lk, c.kvHeads, c.batch, strides,
-                          kernel_.source.headDim, kernel_.source.tileN);
-      p.tmaSeqDim = t.seqDim;
-      p.tmaHeadDim = t.headDim;
-      p.tmaBatchDim = t.batchDim;
-      Driver::get().encodeTensorMap16(map, base, 4, t.extents, t.strideBytes,
-                                      t.box);
-    };
-    encode(maps.k, c.k, c.kStrides);
-    encode(maps.v, c.v, c.vStrides);
-  }
+  if (kernel_.source.family == codegen::KernelFamily::Hopper)
+    encodeTensorMaps(c, p);
   std::memcpy(buf.data(), &p, sizeof p);
   std::memcpy(buf.data() + sizeof p, argWords_.data(), argWords_.size() * 8);
-  void *args[] = {buf.data(), &maps};
+  void *args[] = {buf.data(), &maps_};
   Driver &d = Driver::get();
   if (tileBitsPending_)
     buildTileBits(buf.data(), c);

@@ -158,6 +158,12 @@ mj_kernel *mj_kernel_compile(const mj_pattern *pattern,
     return argumentError("compile: no GPU here to compile for; name the "
                          "target architecture (e.g. sm_90a or sm_80)"),
            nullptr;
+  // A missing NVRTC is the machine's problem, not the pattern's.
+  if (std::string why = maskjit::nvrtcUnavailableReason(); !why.empty()) {
+    lastError = why;
+    lastKind = MJ_ERROR_RUNTIME;
+    return nullptr;
+  }
   mj_kernel *out = nullptr;
   guard(MJ_ERROR_MASK, [&] {
     maskjit::CompileOptions o;

@@ -2,6 +2,7 @@
 #include "maskjit/runtime/Driver.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <dlfcn.h>
 
@@ -49,9 +50,22 @@ struct Nvrtc::Fns {
 
 Nvrtc::Nvrtc() {
   std::string tried;
-  lib_ = openFirst({"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so",
-                    "/usr/local/cuda/lib64/libnvrtc.so"},
-                   tried);
+  // $MASKJIT_NVRTC first: a chosen NVRTC (the Python package points it at
+  // the nvidia-cuda-nvrtc wheel's), then the loader's and the toolkit's.
+  // A chosen one that does not load is an error, not a quiet fallback.
+  const char *chosen = std::getenv("MASKJIT_NVRTC");
+  if (chosen && *chosen) {
+    lib_ = dlopen(chosen, RTLD_NOW | RTLD_LOCAL);
+    if (!lib_) {
+      const char *why = dlerror();
+      throw CudaError(std::string("MASKJIT_NVRTC=") + chosen +
+                      " does not load: " + (why ? why : "unknown error"));
+    }
+  } else {
+    lib_ = openFirst({"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so",
+                      "/usr/local/cuda/lib64/libnvrtc.so"},
+                     tried);
+  }
   if (!lib_)
     throw CudaError("NVRTC is not available (tried " + tried +
                     "); install the CUDA toolkit's NVRTC or use AOT kernels");

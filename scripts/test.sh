@@ -2,7 +2,8 @@
 # Sets up a fresh machine and runs every test that needs no GPU:
 #   1. clang-format check
 #   2. Release build: unit tests (GoogleTest) and lit/FileCheck tests via CTest
-#   3. the Python package: installed with pip, its pytest suite
+#   3. the Python package: installed with pip, its pytest suite; the wheel
+#      in a fresh virtual environment with NVIDIA's NVRTC wheel
 #   4. ASan+UBSan build of the same tests
 #   5. the libFuzzer targets (front end, back end, cache entries) over their
 #      checked-in corpora for a bounded time
@@ -29,6 +30,8 @@ echo "== Python package: pip install ., then pytest"
 python3 -m pip install --root-user-action=ignore --quiet numpy pytest matplotlib
 python3 -m pip install --root-user-action=ignore --quiet .
 (cd /tmp && python3 -m pytest -q "$OLDPWD/python/tests")
+echo "== the wheel (pip wheel .), installed with NVRTC from NVIDIA's wheel"
+bash scripts/test_wheel.sh
 
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== ASan+UBSan build and tests"

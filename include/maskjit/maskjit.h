@@ -187,6 +187,9 @@ MASKJIT_API void synchronize();
 
 /// NVRTC (needed to compile kernels) can be loaded.
 MASKJIT_API bool nvrtcAvailable();
+/// Why NVRTC cannot be loaded (which libraries were tried), or "" when it
+/// can.
+MASKJIT_API std::string nvrtcUnavailableReason();
 
 } // namespace maskjit
 

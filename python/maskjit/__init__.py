@@ -47,19 +47,30 @@ def _fail(default=RuntimeError):
 
 
 def _plain(values):
-    """Param values as ints or lists of ints (numpy arrays, torch tensors)."""
+    """Param values as ints or contiguous int64 numpy arrays (from lists,
+    numpy arrays, or torch tensors on any device: a GPU tensor is copied
+    to the host, which waits for it)."""
     out = {}
     for name, v in values.items():
-        if hasattr(v, "detach"):  # a torch tensor, on any device
-            v = v.detach().cpu().tolist()
-        elif isinstance(v, np.ndarray):
-            v = v.tolist()
-        if isinstance(v, (list, tuple)):
-            v = [int(x) for x in v]
-        elif isinstance(v, bool) or not hasattr(v, "__index__"):
+        if hasattr(v, "detach"):  # a torch tensor
+            v = v.detach()
+            if v.dim() == 0:
+                v = v.item()
+            else:
+                v = v.cpu().numpy()
+        if isinstance(v, (list, tuple, np.ndarray)):
+            a = np.asarray(v)
+            if a.size == 0:
+                a = a.astype(np.int64)
+            if a.ndim != 1 or a.dtype.kind not in "iub":
+                raise TypeError(f"param `{name}`: expected a 1-D sequence of ints, got "
+                                f"{a.ndim}-D {a.dtype} values")
+            out[name] = np.ascontiguousarray(a, dtype=np.int64)
+            continue
+        if isinstance(v, bool) or not hasattr(v, "__index__"):
             raise TypeError(f"param `{name}`: expected an int or a sequence of ints, "
                             f"not {type(v).__name__}")
-        out[name] = v if isinstance(v, list) else int(v)
+        out[name] = int(v)
     return out
 
 
@@ -157,6 +168,7 @@ class Kernel:
         if not h:
             raise _fail()
         self._h = h
+        self._plans = {}  # checked calls by signature (_torch.py)
         self._op_id = next(_IDS)
         _BY_ID[self._op_id] = self
 
@@ -203,9 +215,10 @@ class Kernel:
         and FlexAttention) or "bshd"; any strides with a contiguous last
         dimension; K and V may have fewer heads (GQA). Runtime params and
         arrays are keyword arguments."""
-        import torch
-        if torch.compiler.is_compiling() or (torch.is_grad_enabled() and any(
-                t.requires_grad for t in (q, k, v))):
+        torch, launch = _gpu_call()
+        if torch.compiler.is_compiling() or (torch.is_grad_enabled() and (
+                getattr(q, "requires_grad", False) or getattr(k, "requires_grad", False)
+                or getattr(v, "requires_grad", False))):
             # Through the custom op: traced by torch.compile without a graph
             # break, and backward says it is not there yet.
             from ._op import call
@@ -214,8 +227,22 @@ class Kernel:
                 out.copy_(result)
                 result = out
             return (result, lse) if return_lse else result
+        return launch(self, q, k, v, scale, layout, return_lse, out,
+                      _plain(params) if params else params)
+
+
+_GPU_CALL = None
+
+
+def _gpu_call():
+    """torch and the launch, imported on the first GPU call (the package
+    itself works without torch)."""
+    global _GPU_CALL
+    if _GPU_CALL is None:
+        import torch
         from ._torch import launch
-        return launch(self, q, k, v, scale, layout, return_lse, out, _plain(params))
+        _GPU_CALL = (torch, launch)
+    return _GPU_CALL
 
 
 def compile(source, pattern=None, **kwargs):

@@ -1,12 +1,17 @@
 """ctypes declarations of libmaskjit's C API (include/maskjit/maskjit_c.h).
 
 The library is found, in order: $MASKJIT_LIBRARY, beside this module (an
-installed package), or in the build folder of a source checkout.
+installed package), or in the build folder of a source checkout. NVRTC,
+which the library loads when it first compiles: $MASKJIT_NVRTC if set,
+else the nvidia-cuda-nvrtc wheel's when that is installed (`pip install
+maskjit[cuda]`), else the system's (the CUDA toolkit's).
 """
 import ctypes
 import numbers
 import glob
 import os
+
+import numpy as np
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 ABI_VERSION = 1
@@ -68,6 +73,26 @@ def _load():
         "); install the package (pip install .) or set MASKJIT_LIBRARY")
 
 
+def _nvrtc_from_wheel():
+    """libnvrtc of an installed nvidia-cuda-nvrtc wheel (CUDA 13, then 12)."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec("nvidia")
+    except (ImportError, ValueError):
+        return None
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for rel in (("cu13", "lib", "libnvrtc.so.13"),
+                    ("cuda_nvrtc", "lib", "libnvrtc.so.12")):
+            path = os.path.join(root, *rel)
+            if os.path.isfile(path):
+                return path
+    return None
+
+
+if not os.environ.get("MASKJIT_NVRTC"):
+    _wheel_nvrtc = _nvrtc_from_wheel()
+    if _wheel_nvrtc:
+        os.environ["MASKJIT_NVRTC"] = _wheel_nvrtc
 lib = _load()
 _P = ctypes.c_void_p
 for name, res, args in (
@@ -106,18 +131,22 @@ if lib.mj_abi_version() != ABI_VERSION:
                       f"this package expects {ABI_VERSION}")
 
 MJ_ERROR_MASK, MJ_ERROR_ARGUMENT, MJ_ERROR_RUNTIME = 1, 2, 3
+_INT64_P = ctypes.POINTER(ctypes.c_int64)
 
 
 def params(values):
-    """A dict of name -> int or sequence of ints as a ctypes Param array
-    (kept alive by the returned tuple's second element)."""
+    """A dict of name -> int or int64 numpy array (as _plain makes them) as
+    a ctypes Param array; the returned tuple's third element keeps the
+    buffers alive."""
     keep = []
     arr = (Param * max(len(values), 1))()
     for i, (name, value) in enumerate(sorted(values.items())):
-        is_array = not isinstance(value, numbers.Integral)
-        seq = [int(x) for x in (value if is_array else [value])]
-        buf = (ctypes.c_int64 * max(len(seq), 1))(*seq)
+        if isinstance(value, numbers.Integral):
+            buf = (ctypes.c_int64 * 1)(int(value))
+            ptr, count, is_array = ctypes.cast(buf, _INT64_P), 1, 0
+        else:
+            buf = np.ascontiguousarray(value, dtype=np.int64)
+            ptr, count, is_array = buf.ctypes.data_as(_INT64_P), buf.size, 1
         keep.append(buf)
-        arr[i] = Param(name.encode(), ctypes.cast(buf, ctypes.POINTER(ctypes.c_int64)),
-                       len(seq), 1 if is_array else 0)
+        arr[i] = Param(name.encode(), ptr, count, is_array)
     return arr, len(values), keep

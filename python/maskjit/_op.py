@@ -28,7 +28,7 @@ def attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kernel_id: i
     kernel = _BY_ID.get(kernel_id)
     if kernel is None:
         raise ValueError(f"maskjit: no kernel with id {kernel_id} in this process")
-    values = iter(list(scalars) + [a.detach().cpu().tolist() for a in arrays])
+    values = iter(list(scalars) + [a.detach().cpu().numpy() for a in arrays])
     params = {name: next(values) for name in names.split(",") if name}
     out, lse = launch(kernel, q, k, v, scale, layout, True, None, params)
     return out, lse

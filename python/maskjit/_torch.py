@@ -2,9 +2,14 @@
 
 Tensors pass as data pointers, shapes and element strides, on torch's
 current CUDA stream; nothing here links against libtorch.
+
+A call is checked once per signature (layout, scale, the tensors' shapes,
+strides, dtypes and devices, the scalar runtime params): the checked
+call's C struct is kept in a small per-kernel table, and a repeated call
+only sets the data pointers and the stream before the launch. That keeps
+the host's cost of a cached call near torch's own launch cost.
 """
 import ctypes
-import math
 
 import torch
 
@@ -12,6 +17,15 @@ from . import _lib
 from ._lib import lib as _c
 
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+# Signatures kept per kernel; past this the table starts over (a model has
+# a handful of shapes; a sweep over lengths should not grow without end).
+_MAX_PLANS = 64
+
+try:  # The raw current stream of a device index, without a Stream object.
+    _raw_stream = torch._C._cuda_getCurrentRawStream
+except AttributeError:  # pragma: no cover - older or unusual torch builds
+    def _raw_stream(index):
+        return torch.cuda.current_stream(index).cuda_stream
 
 
 def _check(name, t, dtype, head_dim, device):
@@ -24,6 +38,10 @@ def _check(name, t, dtype, head_dim, device):
     if t.device.type != "cuda" or (device is not None and t.device != device):
         raise ValueError(f"{name}: expected a tensor on {device or 'a CUDA device'}, "
                          f"got one on {t.device}")
+    if t.device.index not in (0, None):
+        raise ValueError(f"{name}: libmaskjit runs on the process's first CUDA device "
+                         f"(cuda:0), not {t.device}; choose the GPU with "
+                         "CUDA_VISIBLE_DEVICES")
     if t.shape[-1] != head_dim:
         raise ValueError(f"{name}: head_dim {t.shape[-1]}, the kernel's is {head_dim}")
     if t.stride(-1) != 1:
@@ -31,7 +49,13 @@ def _check(name, t, dtype, head_dim, device):
                          f"(strides {t.stride()})")
 
 
-def launch(kernel, q, k, v, scale, layout, return_lse, out, params):
+class _Plan:
+    """A checked call: its C struct with every field but the data pointers
+    and the stream filled, and what the launch allocates."""
+    __slots__ = ("call", "ref", "keep", "lse_shape", "device")
+
+
+def _plan(kernel, q, k, v, scale, layout, out, params):
     if layout not in ("bhsd", "bshd"):
         raise ValueError(f"layout must be 'bhsd' or 'bshd', not {layout!r}")
     dtype = _DTYPES[kernel.dtype]
@@ -50,26 +74,64 @@ def launch(kernel, q, k, v, scale, layout, return_lse, out, params):
     if kv_heads < 1 or heads % kv_heads:
         raise ValueError(f"{heads} query heads are not a multiple of {kv_heads} KV heads")
     if out is None:
-        out = torch.empty_like(q)
+        out = torch.empty_like(q)  # the strides every call's empty_like(q) has
     else:
         _check("out", out, dtype, kernel.head_dim, q.device)
         if out.shape != q.shape:
             raise ValueError(f"out: shape {tuple(out.shape)}, q's is {tuple(q.shape)}")
-    # The kernels always write the LSE (fp32, [batch, heads, lq]).
-    lse = torch.empty((b, heads, lq), device=q.device, dtype=torch.float32)
-    arr, n, _keep = _lib.params(params)
+    plan = _Plan()
+    arr, n, plan.keep = _lib.params(params)
     call = _lib.AttentionCall()
     call.batch, call.heads, call.kv_heads, call.lq, call.lk = b, heads, kv_heads, lq, lk
-    call.q, call.k, call.v, call.o = q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr()
-    call.lse = lse.data_ptr()
     for field, t in (("q_strides", q), ("k_strides", k), ("v_strides", v),
                      ("o_strides", out)):
         getattr(call, field)[:] = stride(t)
     call.softmax_scale = float(scale) if scale else 0.0
     call.params, call.n_params = arr, n
-    with torch.cuda.device(q.device):
-        call.stream = ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
-        if _c.mj_kernel_launch(kernel._h, ctypes.byref(call)):
-            from . import _fail
-            raise _fail()
+    plan.keep = (plan.keep, arr)
+    plan.call, plan.ref = call, ctypes.byref(call)
+    # The kernels always write the LSE (fp32, [batch, heads, lq]).
+    plan.lse_shape = (b, heads, lq)
+    plan.device = q.device
+    return plan
+
+
+def _signature(q, k, v, scale, layout, out, params):
+    """What decides a call's checks and struct; None where the call is not
+    kept (array params: their values would have to be compared)."""
+    if params:
+        items = []
+        for name, value in params.items():
+            if type(value) is not int:
+                return None
+            items.append((name, value))
+        params = tuple(sorted(items))
+    return (layout, scale, q.shape, q.stride(), q.dtype, q.device, k.shape, k.stride(),
+            k.dtype, k.device, v.shape, v.stride(), v.dtype, v.device, params,
+            None if out is None else (out.shape, out.stride(), out.dtype, out.device))
+
+
+def launch(kernel, q, k, v, scale, layout, return_lse, out, params):
+    try:
+        key = _signature(q, k, v, scale, layout, out, params)
+    except AttributeError:  # not tensors: _plan says which and why
+        key = None
+    plans = kernel._plans
+    plan = plans.get(key) if key is not None else None
+    if plan is None:
+        plan = _plan(kernel, q, k, v, scale, layout, out, params)
+        if key is not None:
+            if len(plans) >= _MAX_PLANS:
+                plans.clear()
+            plans[key] = plan
+    if out is None:
+        out = torch.empty_like(q)
+    lse = torch.empty(plan.lse_shape, device=plan.device, dtype=torch.float32)
+    call = plan.call
+    call.q, call.k, call.v = q.data_ptr(), k.data_ptr(), v.data_ptr()
+    call.o, call.lse = out.data_ptr(), lse.data_ptr()
+    call.stream = _raw_stream(0)
+    if _c.mj_kernel_launch(kernel._h, plan.ref):
+        from . import _fail
+        raise _fail()
     return (out, lse) if return_lse else out

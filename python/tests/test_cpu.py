@@ -1,6 +1,8 @@
 """The package without a GPU: patterns, diagnostics, reference masks and
 tile maps (against numpy formulas written here, not maskjit's evaluator),
 compiling through NVRTC, and argument errors."""
+import os
+
 import numpy as np
 import pytest
 
@@ -101,6 +103,39 @@ def test_argument_errors_are_exceptions():
         maskjit.Pattern(SLIDING).mask(1 << 15, 1 << 15, window=4)
     with pytest.raises(ValueError, match="dtype"):
         maskjit.compile(SLIDING, window=4, dtype="fp32", arch="sm_90a")
+
+
+def test_array_params_from_numpy_lists_and_their_errors():
+    p = maskjit.Pattern("document")
+    doc = np.repeat(np.arange(4, dtype=np.int32), 8)  # converted, not refused
+    want = doc[:, None] == doc[None, :]
+    want &= np.tril(np.ones((32, 32), dtype=bool))
+    np.testing.assert_array_equal(p.mask(32, doc=doc), want)
+    np.testing.assert_array_equal(p.mask(32, doc=doc.tolist()), want)
+    np.testing.assert_array_equal(p.mask(32, doc=tuple(doc.tolist())), want)
+    with pytest.raises(TypeError, match="1-D sequence of ints"):
+        p.mask(32, doc=doc.astype(np.float32))
+    with pytest.raises(TypeError, match="1-D sequence of ints"):
+        p.mask(32, doc=doc.reshape(4, 8))
+    with pytest.raises(TypeError, match="1-D sequence of ints"):
+        p.mask(32, doc=["a"] * 32)
+
+
+def test_a_missing_nvrtc_is_a_runtime_error_naming_it():
+    # In a fresh process: NVRTC is loaded once per process.
+    import subprocess
+    import sys
+    code = ("import maskjit\n"
+            "try:\n"
+            "    maskjit.compile('causal', arch='sm_90a')\n"
+            "except RuntimeError as e:\n"
+            "    print(type(e).__name__, e)\n")
+    env = dict(os.environ, MASKJIT_NVRTC="/nonexistent/libnvrtc.so.13")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, cwd=os.path.dirname(os.path.dirname(maskjit.__file__)))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("RuntimeError MASKJIT_NVRTC=/nonexistent/libnvrtc.so.13"), \
+        out.stdout
 
 
 needs_nvrtc = pytest.mark.skipif(not maskjit.nvrtc_available(), reason="NVRTC not installed")

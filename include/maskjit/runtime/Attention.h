@@ -10,6 +10,7 @@
 #include "maskjit/runtime/Driver.h"
 #include "maskjit/runtime/GpuEstimators.h"
 #include "maskjit/runtime/GpuScheduleBuilder.h"
+#include "maskjit/runtime/KernelAbi.h"
 #include "maskjit/runtime/Registry.h"
 
 #include <functional>
@@ -159,6 +160,8 @@ public:
 
 private:
   void prepare(const AttentionCall &call);
+  /// The K/V tensor maps of a Hopper launch (kept while the tensors are).
+  void encodeTensorMaps(const AttentionCall &call, KernelParams &params);
   /// Plans the bits of the PARTIAL tiles of host-built `tables`, launched
   /// before the next attention (LauncherTileBits.cpp).
   void prepareTileBits(const mask::KernelTables &tables,
@@ -186,6 +189,17 @@ private:
   int threads_ = 0;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
   std::vector<uint64_t> argWords_;
+  std::vector<unsigned char> argBuffer_; ///< The launch's parameter block.
+  /// What the kept tensor maps were encoded for (compared as bytes).
+  struct TensorMapInputs {
+    Driver::DevicePtr k, v;
+    int64_t lk, kvHeads, batch;
+    int64_t kStrides[3], vStrides[3];
+  };
+  TensorMapInputs mapsOf_{};
+  KernelTensorMaps maps_{};
+  int mapDims_[3] = {0, 0, 0};
+  bool hasMaps_ = false;
   Driver::DevicePtr segPtr_ = 0, segs_ = 0, gatherPtr_ = 0, gatherKeys_ = 0;
   Driver::DevicePtr workCounter_ = 0;     ///< Hopper kernel's work counter.
   Driver::Function tileBitsFn_ = nullptr; ///< maskjit_tile_bits, if built.
