@@ -137,3 +137,22 @@ def test_backward_says_it_is_not_there():
     out = kernel(q, q.detach(), q.detach())
     with pytest.raises(RuntimeError, match="backward is not available"):
         out.float().sum().backward()
+
+
+def test_a_kept_call_follows_new_tensors_and_params():
+    """The second call of one signature reuses the checked call (and the
+    K/V tensor maps while K/V stay): new tensors and new scalar values must
+    still be the ones read."""
+    kernel = maskjit.compile("pattern sw(window: runtime int) { causal and q - k < window }")
+    s = 512
+    mask = lambda w: kernel.pattern.mask(s, window=w)
+    gen = torch.Generator(device="cuda").manual_seed(7)
+    tensors = [[torch.randn(1, 4, s, 128, device="cuda", generator=gen) for _ in range(3)]
+               for _ in range(2)]
+    for (q, k, v), window in ((tensors[0], 64), (tensors[1], 64), (tensors[1], 200),
+                              ((tensors[1][0], tensors[0][1], tensors[0][2]), 200)):
+        want = reference(q, k, v, mask(window), torch.float32)
+        tol = 2 * (reference(q, k, v, mask(window), torch.bfloat16) - want).abs().max().item()
+        got = kernel(*(t.bfloat16() for t in (q, k, v)), window=window)
+        err = (got.float() - want).abs().max().item()
+        assert err <= tol, f"window {window}: max |O - ref| = {err}, tolerance {tol}"
