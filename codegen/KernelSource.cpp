@@ -1,5 +1,5 @@
 //===- KernelSource.cpp - CUDA source of a pattern's attention kernel -----===//
-#include "maskjit/codegen/KernelSource.h"
+#include "maskjit/codegen/BuildKernelSource.h"
 #include "maskjit/runtime/KernelAbi.h"
 
 #include <cstddef>
@@ -202,7 +202,7 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
       fields +=
           "  const int64_t *" + p.name + "; int64_t " + p.name + "_len;\n";
     } else if (p.runtime) {
-      out.args.push_back({ArgField::Scalar, p.name});
+      out.args.push_back({ArgField::Scalar, p.name, p.defaultConstant});
       fields += "  int64_t " + p.name + ";\n";
     }
   }

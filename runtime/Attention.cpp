@@ -1,14 +1,9 @@
 //===- Attention.cpp - Compile a pattern to a kernel, and launch it -------===//
 #include "maskjit/runtime/Attention.h"
 
-#include "maskjit/codegen/RowMask.h"
-#include "maskjit/compiler/MaskDialect.h"
-#include "maskjit/compiler/Pipeline.h"
 #include "maskjit/runtime/GpuEstimators.h"
 #include "maskjit/runtime/GpuScheduleBuilder.h"
 #include "maskjit/runtime/KernelAbi.h"
-
-#include "mlir/Dialect/Arith/IR/Arith.h"
 
 #include <algorithm>
 #include <chrono>
@@ -23,181 +18,45 @@ namespace maskjit::runtime {
 
 const char *maskjitVersion() { return "0.1.0"; }
 
-CompiledKernel
-compileKernel(const dsl::Program &program, const dsl::PatternDecl &pattern,
-              const dsl::SourceManager &sources, const CompileRequest &request,
-              std::ostream &errors, bool compile, KernelRegistry *registry) {
-  if (request.headDim != 64 && request.headDim != 128)
-    throw std::invalid_argument(
-        "the portable kernel supports head_dim 64 and 128, not " +
-        std::to_string(request.headDim));
-  if (request.dtype != "bf16" && request.dtype != "fp16")
-    throw std::invalid_argument("dtype must be bf16 or fp16, not " +
-                                request.dtype);
-  codegen::KernelConfig config{request.headDim, request.dtype, request.tileM,
-                               codegen::defaultKernelFamily(request.arch)};
-  config.tileN = request.tileN;
-  if (request.kernel == "portable")
-    config.family = codegen::KernelFamily::Portable;
-  else if (request.kernel == "hopper") {
-    if (codegen::defaultKernelFamily(request.arch) !=
-        codegen::KernelFamily::Hopper)
-      throw std::invalid_argument("the Hopper kernel needs --arch sm_90a (or "
-                                  "compute_90a), not " +
-                                  request.arch);
-    config.family = codegen::KernelFamily::Hopper;
-  } else if (request.kernel != "auto")
-    throw std::invalid_argument(
-        "kernel must be auto, portable or hopper, not " + request.kernel);
-  codegen::checkTiles(config);
+CompiledKernel buildKernel(plan::KernelPlan plan, KernelRegistry *registry) {
   CompiledKernel out;
-  out.pattern = &pattern;
-  out.arch = request.arch;
-  mlir::MLIRContext context;
-  mask::CompileOptions opts;
-  opts.bindings = request.bindings;
-  opts.headDim = request.headDim;
-  opts.dtype = request.dtype;
-  opts.tileM = codegen::kernelTileM(config);
-  opts.tileN = codegen::kernelTileN(config);
-  std::ostringstream diagnostics;
-  auto module = mask::compilePattern(context, program, pattern, sources, opts,
-                                     mask::Stage::EmitC, diagnostics);
-  errors << diagnostics.str();
-  if (!module) {
-    std::string text = diagnostics.str();
-    while (!text.empty() && text.back() == '\n')
-      text.pop_back();
-    throw std::runtime_error("the compiler failed on pattern `" + pattern.name +
-                             "`:\n" + text);
+  static_cast<plan::KernelPlan &>(out) = std::move(plan);
+  // The key covers what decides the binary: the generated source (pattern,
+  // bindings, head_dim, dtype, template), the arch and both versions.
+  std::string versions = "arch=" + out.arch + "\nmaskjit=" + maskjitVersion() +
+                         "\nnvrtc=" + Nvrtc::get().version();
+  std::string material = out.source.code + "\n//arch=" + out.arch +
+                         "\n//maskjit=" + maskjitVersion() +
+                         "\n//nvrtc=" + Nvrtc::get().version();
+  // Kernel development: extra NVRTC options (e.g. -D switches), part of
+  // the key like everything else that changes the binary.
+  std::vector<std::string> options = {"-lineinfo"};
+  if (const char *extra = std::getenv("MASKJIT_NVRTC_FLAGS")) {
+    std::istringstream words(extra);
+    for (std::string w; words >> w;)
+      options.push_back(w);
+    material += "\n//flags=" + std::string(extra);
+    versions += "\nflags=" + std::string(extra);
+    out.nvrtcFlags = extra;
   }
-  mask::PatternOp op = *module->getOps<mask::PatternOp>().begin();
-  auto sym =
-      mask::fromAttr(op->getAttrOfType<mlir::DictionaryAttr>("mask.schedule"));
-  if (!sym)
-    throw std::runtime_error("internal error: no schedule for `" +
-                             pattern.name + "`");
-  out.schedule = *sym;
-  for (const dsl::ParamDecl &p : pattern.params)
-    out.scheduleNeedsHead |= p.type == dsl::Type::HeadArray;
-  // Whether the schedule's atoms or the predicate its exact tiers read name
-  // a symbol.
-  auto scheduleReads = [&](const std::string &symbol) {
-    for (const auto *dnf : {&out.schedule.clauses, &out.schedule.complement})
-      for (const mask::SymClause &c : *dnf)
-        for (const mask::SymAtom &t : c)
-          for (const mask::SymExpr *e : {&t.rhs, &t.offset})
-            for (auto &[name, coef] : e->terms)
-              if (name == symbol)
-                return true;
-    for (const std::string &name : out.schedule.predicate.names)
-      if (name == symbol)
-        return true;
-    return false;
+  out.cacheKey = contentHash(material);
+  // What the entry must record to be loaded under this key.
+  const std::string identity =
+      "source=" + contentDigest128(material) + "\n" + versions;
+  auto build = [&] {
+    Nvrtc::Output o = Nvrtc::get().compile(
+        out.source.code, out.patternName + ".cu", out.arch, options);
+    return KernelBinary{std::move(o.ptx), std::move(o.cubin), std::move(o.log)};
   };
-  // Per-head dispatch puts the head index in the schedule.
-  out.scheduleNeedsHead |= scheduleReads("h");
-  // The selectors' arguments, from the specialized pattern (the EmitC stage
-  // has lowered the selector ops away).
-  if (!dsl::selectorsUsed(program, pattern).empty()) {
-    mlir::MLIRContext argsContext;
-    std::ostringstream ignored;
-    auto specialized =
-        mask::compilePattern(argsContext, program, pattern, sources, opts,
-                             mask::Stage::Specialized, ignored);
-    if (specialized)
-      specialized->walk([&](mask::InSelectedOp sel) {
-        auto count = sel.getCount().getDefiningOp<mlir::arith::ConstantIntOp>();
-        auto arg = sel.getArg().getDefiningOp<mlir::arith::ConstantIntOp>();
-        const std::string name = sel.getSelector().str();
-        if (!count || !arg) {
-          out.selectorArgsError = name + "'s arguments are not compile-time";
-          return;
-        }
-        std::pair<int64_t, int64_t> v{count.value(), arg.value()};
-        auto [it, inserted] = out.selectorArgs.emplace(name, v);
-        if (!inserted && it->second != v)
-          out.selectorArgsError =
-              name + " is used with different arguments in one pattern";
-      });
-  }
-  // Block top-k in blocks smaller than 128 on Hopper: 128 x 128 tiles would
-  // hold mostly pairs no query block chose; the 64 x 64 kernel visits just
-  // the chosen blocks (unless the caller asked for a tile size). Dilated
-  // patterns load every tile by index and mask it by the predicate, which
-  // the 128 x 128 kernel cannot do without spilling registers.
-  if (config.family == codegen::KernelFamily::Hopper && request.tileM == 0 &&
-      request.tileN == 0 && out.selectorArgsError.empty()) {
-    auto [keep, block] = out.selectorArg("topk_blocks");
-    if ((keep > 0 && block % 128 != 0) ||
-        mask::scheduleDilation(out.schedule) > 1) {
-      CompileRequest small = request;
-      small.tileM = 64;
-      return compileKernel(program, pattern, sources, small, errors, compile,
-                           registry);
-    }
-  }
-  std::string predicate;
-  std::ostringstream cppErrors;
-  if (!mask::translatePredicates(*module, predicate, cppErrors))
-    throw std::runtime_error(cppErrors.str());
-  // A dilated pattern runs each class of positions on its own; its tiles
-  // are then not of consecutive keys, which the row mask assumes.
-  config.dilation = mask::scheduleDilation(out.schedule);
-  // PARTIAL tiles read bits built per schedule, whose rows are per head
-  // where the schedule is, never per sequence: not for a predicate that
-  // reads the batch index.
-  config.tileBits = !out.schedule.predicate.empty() && !scheduleReads("b");
-  // PARTIAL tiles are masked a row at a time where the DNF allows it.
-  out.source = codegen::buildKernelSource(
-      pattern, dsl::selectorsUsed(program, pattern), predicate, config,
-      config.dilation > 1
-          ? std::string()
-          : codegen::rowMaskFunction(
-                out.schedule, pattern, nullptr,
-                {codegen::kernelTileM(config), codegen::kernelTileN(config)}));
-  if (compile) {
-    // The key covers what decides the binary: the generated source (pattern,
-    // bindings, head_dim, dtype, template), the arch and both versions.
-    std::string versions = "arch=" + request.arch +
-                           "\nmaskjit=" + maskjitVersion() +
-                           "\nnvrtc=" + Nvrtc::get().version();
-    std::string material = out.source.code + "\n//arch=" + request.arch +
-                           "\n//maskjit=" + maskjitVersion() +
-                           "\n//nvrtc=" + Nvrtc::get().version();
-    // Kernel development: extra NVRTC options (e.g. -D switches), part of
-    // the key like everything else that changes the binary.
-    std::vector<std::string> options = {"-lineinfo"};
-    if (const char *extra = std::getenv("MASKJIT_NVRTC_FLAGS")) {
-      std::istringstream words(extra);
-      for (std::string w; words >> w;)
-        options.push_back(w);
-      material += "\n//flags=" + std::string(extra);
-      versions += "\nflags=" + std::string(extra);
-      out.nvrtcFlags = extra;
-    }
-    out.cacheKey = contentHash(material);
-    // What the entry must record to be loaded under this key.
-    const std::string identity =
-        "source=" + contentDigest128(material) + "\n" + versions;
-    auto build = [&] {
-      Nvrtc::Output o = Nvrtc::get().compile(
-          out.source.code, pattern.name + ".cu", request.arch, options);
-      return KernelBinary{std::move(o.ptx), std::move(o.cubin),
-                          std::move(o.log)};
-    };
-    std::shared_ptr<const KernelBinary> bin;
-    out.registry = registry;
-    if (registry) {
-      bin =
-          registry->getOrBuild(out.cacheKey, build, &out.cacheSource, identity);
-    } else {
-      bin = std::make_shared<KernelBinary>(build());
-    }
-    out.ptx = bin->ptx;
-    out.cubin = bin->cubin;
-    out.nvrtcLog = bin->meta;
-  }
+  std::shared_ptr<const KernelBinary> bin;
+  out.registry = registry;
+  if (registry)
+    bin = registry->getOrBuild(out.cacheKey, build, &out.cacheSource, identity);
+  else
+    bin = std::make_shared<KernelBinary>(build());
+  out.ptx = bin->ptx;
+  out.cubin = bin->cubin;
+  out.nvrtcLog = bin->meta;
   return out;
 }
 
@@ -254,7 +113,7 @@ bool sameInputs(const AttentionCall &a, const AttentionCall &b) {
       return false;
   for (auto ia = a.runtimeValues.begin(), ib = b.runtimeValues.begin();
        ia != a.runtimeValues.end(); ++ia, ++ib)
-    if (ia->first != ib->first || ia->second.type != ib->second.type ||
+    if (ia->first != ib->first || ia->second.isArray != ib->second.isArray ||
         ia->second.scalar != ib->second.scalar ||
         ia->second.array != ib->second.array)
       return false;

@@ -50,7 +50,7 @@ Launcher::setPlan(const AttentionCall &c,
 
 void Launcher::prepare(const AttentionCall &c) {
   Driver &d = Driver::get();
-  const dsl::PatternDecl &pattern = *kernel_.pattern;
+  const std::string &patternName = kernel_.patternName;
   // Argument buffers, reused from call to call (sets change every call of
   // an estimated pattern): the last launch must be done with them before
   // one is written.
@@ -101,7 +101,7 @@ void Launcher::prepare(const AttentionCall &c) {
         " sets for " + std::to_string(c.heads) + " heads");
   // Where row r's sets of one kind are: estimated by this launch (a row
   // per sequence and head), given per head, or given for all heads.
-  auto selectionsOf = [&](int64_t r, bool blocks) -> const dsl::Selections & {
+  auto selectionsOf = [&](int64_t r, bool blocks) -> const Selections & {
     if (blocks ? deviceBlocks_ : deviceSets_)
       return estimatedSets()[r];
     return !c.headSelections.empty() ? c.headSelections[r % c.heads]
@@ -109,7 +109,7 @@ void Launcher::prepare(const AttentionCall &c) {
   };
   auto chosen = [&](const std::string &selector,
                     int64_t h) -> const std::optional<std::vector<int64_t>> & {
-    const dsl::Selections &s = selectionsOf(h, false);
+    const Selections &s = selectionsOf(h, false);
     return selector == "topk_columns" ? s.columns : s.diagonals;
   };
   // Arguments of the predicate, in the kernel's layout.
@@ -122,7 +122,7 @@ void Launcher::prepare(const AttentionCall &c) {
     }
     if (f.kind == codegen::ArgField::Selector) {
       if (f.name != "topk_columns" && f.name != "topk_diagonals")
-        throw std::invalid_argument("pattern `" + pattern.name + "` uses " +
+        throw std::invalid_argument("pattern `" + patternName + "` uses " +
                                     f.name +
                                     "(...), which the kernels do not run yet");
       // Bitmaps over every index a (q, k) of the call reaches: keys, or
@@ -146,7 +146,7 @@ void Launcher::prepare(const AttentionCall &c) {
         // (Given sets: the same for every sequence.)
         const auto &set = chosen(f.name, h);
         if (!set)
-          throw std::invalid_argument("pattern `" + pattern.name + "` uses " +
+          throw std::invalid_argument("pattern `" + patternName + "` uses " +
                                       f.name + "(...): give the chosen set");
         sets.push_back(&*set);
       }
@@ -161,13 +161,12 @@ void Launcher::prepare(const AttentionCall &c) {
       continue;
     }
     auto it = c.runtimeValues.find(f.name);
-    const dsl::ParamDecl &decl = pattern.params[*pattern.findParam(f.name)];
     if (f.kind == codegen::ArgField::Scalar) {
       int64_t v;
       if (it != c.runtimeValues.end())
         v = it->second.scalar;
-      else if (decl.defaultConstant)
-        v = *decl.defaultConstant;
+      else if (f.defaultValue)
+        v = *f.defaultValue;
       else
         throw std::invalid_argument("runtime parameter `" + f.name +
                                     "` has no value");
@@ -198,9 +197,9 @@ void Launcher::prepare(const AttentionCall &c) {
   // The schedule, per query tile, as CSR tables (one per head when per-head
   // params move it).
   std::map<std::string, std::vector<int64_t>> arrays;
-  for (auto &[name, v] : c.runtimeValues)
-    if (v.type == dsl::Type::IntArray)
-      arrays[name] = v.array;
+  for (const codegen::ArgField &f : kernel_.source.args)
+    if (f.kind == codegen::ArgField::Array)
+      arrays[f.name] = c.runtimeValues.at(f.name).array;
   // The selectors' chosen sets bind the schedule's set atoms too; sets
   // chosen per head give each head its schedule.
   // (Filled when the host needs the sets: estimated ones are read back.)
@@ -216,7 +215,7 @@ void Launcher::prepare(const AttentionCall &c) {
         for (const char *name : {"topk_columns", "topk_diagonals"})
           if (const auto &set = chosen(name, r))
             headArrays.back()[name] = *set;
-        const dsl::Selections &s = selectionsOf(r, true);
+        const Selections &s = selectionsOf(r, true);
         if (s.blocks)
           headArrays.back()["topk_blocks"] = mask::flattenBlockSets(*s.blocks);
       }

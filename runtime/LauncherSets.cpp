@@ -28,7 +28,7 @@ bool Launcher::needsColumnEstimate(const AttentionCall &c) const {
 
 bool Launcher::needsBlockEstimate(const AttentionCall &c) const {
   bool given = c.selections.blocks.has_value();
-  for (const dsl::Selections &s : c.headSelections)
+  for (const Selections &s : c.headSelections)
     given = given || s.blocks.has_value();
   return kernel_.selectorArgs.count("topk_blocks") && !given;
 }
@@ -107,7 +107,7 @@ void Launcher::pushBlockSets(const AttentionCall &c, const UploadFn &upload) {
         perHeadSets ? c.headSelections[h].blocks : c.selections.blocks;
     if (!sets)
       throw std::invalid_argument(
-          "pattern `" + kernel_.pattern->name +
+          "pattern `" + kernel_.patternName +
           "` uses topk_blocks(...): give the chosen key blocks of each query "
           "block (they are not estimated on the GPU yet)");
     if (static_cast<int64_t>(sets->size()) < qBlocks)
@@ -131,7 +131,7 @@ void Launcher::pushBlockSets(const AttentionCall &c, const UploadFn &upload) {
   argWords_.push_back(0); // the sequences share them
 }
 
-const std::vector<dsl::Selections> &Launcher::estimatedSets() const {
+const std::vector<Selections> &Launcher::estimatedSets() const {
   if ((deviceSets_ || deviceBlocks_) && estimated_.empty()) {
     const int64_t heads =
         deviceSets_ ? deviceSetsOf_.heads : deviceBlocksOf_.heads;

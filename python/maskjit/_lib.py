@@ -56,7 +56,7 @@ def _candidates():
     if env:
         yield env
     for pattern in ("libmaskjit.so*",
-                    os.path.join("..", "..", "build", "runtime", "libmaskjit.so*")):
+                    os.path.join("..", "..", "build", "api", "libmaskjit.so*")):
         yield from sorted(glob.glob(os.path.join(_HERE, pattern)))
 
 

@@ -15,6 +15,7 @@
 #include "maskjit/dsl/BlockMap.h"
 #include "maskjit/dsl/Evaluator.h"
 #include "maskjit/dsl/Frontend.h"
+#include "maskjit/plan/PlanKernel.h"
 #include "maskjit/runtime/Attention.h"
 
 #include <cstdint>
@@ -92,13 +93,13 @@ void checkPattern(const dsl::Program &program, const dsl::PatternDecl &p,
   bindParams(p, seed, bindings, runtime, arrays, all);
   runtime::CompiledKernel kernel;
   for (const char *arch : {"sm_80", "sm_90a"}) {
-    runtime::CompileRequest request;
+    plan::KernelRequest request;
     request.bindings = bindings;
     request.arch = arch;
     std::ostringstream errors;
     try {
-      kernel = runtime::compileKernel(program, p, sources, request, errors,
-                                      /*compile=*/false);
+      kernel = plan::compileKernel(program, p, sources, request, errors,
+                                   /*compile=*/false);
     } catch (const std::exception &e) {
       const std::string what = e.what();
       if (what.find("once the compile-time values are bound") !=

@@ -4,6 +4,7 @@
 #include "PtxasUtil.h"
 #include "TestUtil.h"
 
+#include "maskjit/plan/PlanKernel.h"
 #include "maskjit/runtime/Attention.h"
 #include "maskjit/runtime/Driver.h"
 #include "maskjit/runtime/GpuEstimators.h"
@@ -13,6 +14,7 @@
 #include <sstream>
 
 using namespace maskjit::runtime;
+namespace plan = maskjit::plan;
 
 namespace {
 /// Every configuration of an estimator's source compiles with NVRTC, has
@@ -72,11 +74,11 @@ TEST(GpuEstimators, SelectorArgumentsFromThePattern) {
                  const std::vector<std::string> &bindings) {
     maskjit::test::Loaded l = maskjit::test::load(source);
     EXPECT_NE(l.program, nullptr) << l.diagnostics;
-    CompileRequest req;
+    plan::KernelRequest req;
     req.bindings = bindings;
     std::ostringstream errors;
-    CompiledKernel k = compileKernel(*l.program, l.pattern("p"),
-                                     l.fe->sources(), req, errors, false);
+    CompiledKernel k = plan::compileKernel(*l.program, l.pattern("p"),
+                                           l.fe->sources(), req, errors, false);
     return std::make_pair(k.selectorArgs, k.selectorArgsError);
   };
   const char *vs = R"(

@@ -9,7 +9,7 @@
 
 #include "TestUtil.h"
 
-#include "maskjit/codegen/KernelSource.h"
+#include "maskjit/codegen/BuildKernelSource.h"
 #include "maskjit/runtime/Driver.h"
 
 #include <gtest/gtest.h>

@@ -7,7 +7,8 @@
 
 #include "TestUtil.h"
 
-#include "maskjit/codegen/KernelSource.h"
+#include "maskjit/codegen/BuildKernelSource.h"
+#include "maskjit/plan/PlanKernel.h"
 #include "maskjit/runtime/Attention.h"
 
 #include <gtest/gtest.h>
@@ -119,13 +120,13 @@ pattern c { causal })");
   ASSERT_NE(l.program, nullptr) << l.diagnostics;
   auto tiles = [&](const std::string &name, std::vector<std::string> bindings,
                    const std::string &arch, int64_t tileM, int64_t tileN = 0) {
-    runtime::CompileRequest req;
+    plan::KernelRequest req;
     req.bindings = std::move(bindings);
     req.arch = arch;
     req.tileM = tileM;
     req.tileN = tileN;
     std::ostringstream errors;
-    runtime::CompiledKernel k = runtime::compileKernel(
+    runtime::CompiledKernel k = plan::compileKernel(
         *l.program, l.pattern(name), l.fe->sources(), req, errors, false);
     return std::make_pair(k.source.tileM, k.source.tileN);
   };
@@ -161,12 +162,12 @@ pattern per_seq {
   ASSERT_NE(l.program, nullptr) << l.diagnostics;
   auto source = [&](const std::string &name, const std::string &arch,
                     int64_t tileM = 0) {
-    runtime::CompileRequest req;
+    plan::KernelRequest req;
     req.arch = arch;
     req.tileM = tileM;
     std::ostringstream errors;
-    return runtime::compileKernel(*l.program, l.pattern(name), l.fe->sources(),
-                                  req, errors, false)
+    return plan::compileKernel(*l.program, l.pattern(name), l.fe->sources(),
+                               req, errors, false)
         .source;
   };
   for (int64_t tileM : {0, 64}) {

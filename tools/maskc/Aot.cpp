@@ -1,7 +1,7 @@
 //===- Aot.cpp - maskc aot ------------------------------------------------===//
 #include "Run.h"
 
-#include "maskjit/runtime/Aot.h"
+#include "maskjit/aot/Aot.h"
 
 #include <fmt/format.h>
 #include <iostream>
@@ -23,7 +23,7 @@ int runAot(const MaskOptions &mask, const AotOptions &opts,
               "`" + split.runtime.begin()->first +
               "` is a runtime parameter: an AOT kernel takes it per call "
               "(a field of its Call struct), not from --set");
-        runtime::AotRequest req;
+        aot::AotRequest req;
         req.bindings = split.bindings;
         std::stringstream archs(opts.archs);
         for (std::string a; std::getline(archs, a, ',');)
@@ -34,8 +34,8 @@ int runAot(const MaskOptions &mask, const AotOptions &opts,
         req.outDir = opts.outDir;
         std::ostringstream errors;
         runtime::KernelRegistry registry;
-        runtime::AotResult result = runtime::writeAot(
-            program, pattern, fe.sources(), req, errors, &registry);
+        aot::AotResult result = aot::writeAot(program, pattern, fe.sources(),
+                                              req, errors, &registry);
         std::cerr << errors.str();
         for (const std::string &f : result.files)
           std::cout << "wrote " << f << '\n';

@@ -1,6 +1,7 @@
 //===- Run.cpp - maskc compile and maskc run ------------------------------===//
 #include "Run.h"
 
+#include "maskjit/plan/PlanKernel.h"
 #include "maskjit/runtime/Attention.h"
 #include "maskjit/runtime/CubinInfo.h"
 #include "maskjit/runtime/Estimators.h"
@@ -26,6 +27,17 @@
 
 namespace maskjit::maskc {
 namespace {
+
+/// The front end's runtime values as a launch takes them.
+runtime::RuntimeValues launchValues(const dsl::ParamBindings &values) {
+  runtime::RuntimeValues out;
+  for (const auto &[name, v] : values) {
+    const bool array =
+        v.type == dsl::Type::IntArray || v.type == dsl::Type::HeadArray;
+    out[name] = {array, v.scalar, v.array};
+  }
+  return out;
+}
 
 using runtime::Driver;
 
@@ -157,15 +169,15 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
           throw UsageError("--emit cubin needs -o FILE");
         SplitSets split = splitSets(pattern, mask.sets);
         const std::vector<std::string> &bindings = split.bindings;
-        runtime::CompileRequest req{bindings,  opts.headDim, opts.dtype,
-                                    opts.arch, opts.tileM,   opts.kernel};
+        plan::KernelRequest req{bindings,  opts.headDim, opts.dtype,
+                                opts.arch, opts.tileM,   opts.kernel};
         req.tileN = opts.tileN;
         std::ostringstream errors;
         runtime::KernelRegistry registry;
         auto start = std::chrono::steady_clock::now();
-        auto kernel = runtime::compileKernel(
-            program, pattern, fe.sources(), req, errors, opts.emit != "cuda",
-            opts.noCache ? nullptr : &registry);
+        auto kernel = plan::compileKernel(program, pattern, fe.sources(), req,
+                                          errors, opts.emit != "cuda",
+                                          opts.noCache ? nullptr : &registry);
         double ms = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -343,14 +355,14 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
               "the portable kernel needs sm_80 or newer; this GPU is sm_" +
               std::to_string(cc));
         std::string arch = "sm_" + std::to_string(cc) + (cc == 90 ? "a" : "");
-        runtime::CompileRequest req{bindings, D,          opts.dtype,
-                                    arch,     opts.tileM, opts.kernel};
+        plan::KernelRequest req{bindings, D,          opts.dtype,
+                                arch,     opts.tileM, opts.kernel};
         req.tileN = opts.tileN;
         std::ostringstream errors;
         auto t0 = std::chrono::steady_clock::now();
         runtime::KernelRegistry registry;
-        auto kernel = runtime::compileKernel(program, pattern, fe.sources(),
-                                             req, errors, true, &registry);
+        auto kernel = plan::compileKernel(program, pattern, fe.sources(), req,
+                                          errors, true, &registry);
         double compileMs = std::chrono::duration<double, std::milli>(
                                std::chrono::steady_clock::now() - t0)
                                .count();
@@ -420,7 +432,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         std::memcpy(call.oStrides, qs, sizeof qs);
         std::memcpy(call.kStrides, ks, sizeof ks);
         std::memcpy(call.vStrides, ks, sizeof ks);
-        call.runtimeValues = runtimeValues;
+        call.runtimeValues = launchValues(runtimeValues);
         // A sets file gives each head its own (e.g. sets an earlier run
         // estimated and exported); otherwise one set for all heads.
         call.headSelections = parseHeadSets(mask.selects);

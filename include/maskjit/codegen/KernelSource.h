@@ -3,7 +3,8 @@
 #ifndef MASKJIT_CODEGEN_KERNELSOURCE_H
 #define MASKJIT_CODEGEN_KERNELSOURCE_H
 
-#include "maskjit/dsl/Ast.h"
+#include <cstdint>
+#include <optional>
 
 #include <string>
 #include <vector>
@@ -59,6 +60,8 @@ void checkTiles(const KernelConfig &config);
 struct ArgField {
   enum Kind { Scalar, HeadArray, Array, Selector } kind;
   std::string name;
+  /// A scalar's declared default, used when a launch gives no value.
+  std::optional<int64_t> defaultValue;
 };
 
 struct KernelSource {
@@ -76,16 +79,6 @@ struct KernelSource {
   /// bits where the launch gives them (KernelConfig::tileBits).
   bool tileBits = false;
 };
-
-/// The kernel of `pattern`: a prelude (types, helpers, the args struct and
-/// the macros the predicate uses), the predicate C++ from the EmitC stage,
-/// the row mask (see RowMask.h) when `rowMaskCpp` is not empty, then
-/// maskjit's attention template.
-KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
-                               const std::vector<dsl::Builtin> &selectors,
-                               const std::string &predicateCpp,
-                               const KernelConfig &config,
-                               const std::string &rowMaskCpp = "");
 
 /// The attention template of a family alone (embedded in the library at
 /// build time).

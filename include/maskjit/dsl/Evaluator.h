@@ -17,6 +17,7 @@
 #define MASKJIT_DSL_EVALUATOR_H
 
 #include "maskjit/dsl/Ast.h"
+#include "maskjit/support/Selections.h"
 
 #include <map>
 #include <memory>
@@ -52,12 +53,7 @@ struct ParamValue {
 using ParamBindings = std::map<std::string, ParamValue>;
 
 /// The sets chosen by the dynamic selectors for the evaluated (batch, head).
-struct Selections {
-  std::optional<std::vector<int64_t>> columns;   ///< topk_columns
-  std::optional<std::vector<int64_t>> diagonals; ///< topk_diagonals: q - k
-  /// topk_blocks: for each query block (q / block), the chosen key blocks.
-  std::optional<std::vector<std::vector<int64_t>>> blocks;
-};
+using Selections = maskjit::Selections;
 
 struct EvalShape {
   int64_t lq = 0;

@@ -4,14 +4,15 @@
 #define MASKJIT_RUNTIME_ATTENTION_H
 
 #include "maskjit/codegen/KernelSource.h"
+#include "maskjit/compiler/ScheduleBinding.h"
 #include "maskjit/compiler/SetSchedule.h"
-#include "maskjit/compiler/SymbolicSchedule.h"
-#include "maskjit/dsl/Evaluator.h"
+#include "maskjit/plan/KernelPlan.h"
 #include "maskjit/runtime/Driver.h"
 #include "maskjit/runtime/GpuEstimators.h"
 #include "maskjit/runtime/GpuScheduleBuilder.h"
 #include "maskjit/runtime/KernelAbi.h"
 #include "maskjit/runtime/Registry.h"
+#include "maskjit/support/Selections.h"
 
 #include <functional>
 #include <iosfwd>
@@ -23,47 +24,15 @@
 
 namespace maskjit::runtime {
 
-struct CompileRequest {
-  std::vector<std::string> bindings; ///< Compile-time params, name=value.
-  int64_t headDim = 128;
-  std::string dtype = "bf16";
-  std::string arch = "sm_90a"; ///< sm_XX gives a cubin; compute_XX PTX only.
-  /// Query rows per CTA: 0 (auto: 64 on the portable kernel; 128 on Hopper,
-  /// 64 for block top-k in blocks under 128), 64 or 128. Hopper tiles are
-  /// square unless tileN says 64 with 128 rows.
-  int64_t tileM = 0;
-  /// auto (Hopper kernel on sm_90a, portable elsewhere), portable or hopper.
-  std::string kernel = "auto";
-  /// Keys per tile: 0 (64 portable; on Hopper square tiles), or 64 with
-  /// tileM 128 on Hopper (see codegen::KernelConfig::tileN).
-  int64_t tileN = 0;
-};
-
-/// A pattern compiled for one configuration: CUDA source, PTX (and cubin),
-/// and the symbolic KV schedule bound at launch.
-struct CompiledKernel {
-  const dsl::PatternDecl *pattern = nullptr;
-  codegen::KernelSource source;
-  std::string arch;
+/// A plan with its binary: PTX (and a cubin for sm_XX targets) from NVRTC,
+/// through the kernel registry.
+struct CompiledKernel : plan::KernelPlan {
   std::string ptx;
   std::vector<char> cubin;
   std::string nvrtcLog;
   /// Extra NVRTC options it was compiled with (MASKJIT_NVRTC_FLAGS: kernel
   /// experiments), empty by default.
   std::string nvrtcFlags;
-  mask::SymbolicSchedule schedule;
-  bool scheduleNeedsHead = false; ///< Per-head params: one schedule per head.
-  /// The two arguments of each selector the pattern uses (count, and
-  /// last_q or block), when they are compile-time values; a launch without
-  /// chosen sets estimates them on the GPU with these.
-  std::map<std::string, std::pair<int64_t, int64_t>> selectorArgs;
-  std::string selectorArgsError; ///< Why they are unknown, if they are.
-  /// A selector's arguments; (0, 0) when the pattern does not use it.
-  std::pair<int64_t, int64_t> selectorArg(const std::string &name) const {
-    auto it = selectorArgs.find(name);
-    return it == selectorArgs.end() ? std::pair<int64_t, int64_t>{0, 0}
-                                    : it->second;
-  }
   std::string cacheKey; ///< Registry key (content hash).
   CacheSource cacheSource = CacheSource::Built;
   /// The registry the kernel was compiled through (may be null): launches
@@ -74,6 +43,11 @@ struct CompiledKernel {
 /// maskjit's version, part of every cache key.
 const char *maskjitVersion();
 
+/// Compiles a plan's source with NVRTC for its arch, through `registry`
+/// when given (keyed by the source, arch, versions and extra flags).
+/// Throws CudaError when NVRTC fails.
+CompiledKernel buildKernel(plan::KernelPlan plan, KernelRegistry *registry);
+
 /// Compiles a helper kernel's CUDA source (estimators, schedule builders)
 /// for `arch` through `registry` when given (keyed by the source, arch and
 /// versions, as the attention kernels), and loads it.
@@ -82,15 +56,18 @@ Driver::Module loadHelperModule(const std::string &code,
                                 const std::string &arch,
                                 KernelRegistry *registry);
 
-/// Runs the compiler to the predicate and the schedule, builds the kernel
-/// source and (when `compile`) compiles it with NVRTC. Compiler diagnostics
-/// go to `errors`; failures throw (CudaError for NVRTC).
-CompiledKernel compileKernel(const dsl::Program &program,
-                             const dsl::PatternDecl &pattern,
-                             const dsl::SourceManager &sources,
-                             const CompileRequest &request,
-                             std::ostream &errors, bool compile = true,
-                             KernelRegistry *registry = nullptr);
+/// A runtime param's value at a launch: a scalar, or an array (its kind,
+/// per position or per head, is the kernel argument's).
+struct RuntimeValue {
+  bool isArray = false;
+  int64_t scalar = 0;
+  std::vector<int64_t> array;
+  bool operator==(const RuntimeValue &o) const {
+    return isArray == o.isArray && scalar == o.scalar && array == o.array;
+  }
+  bool operator!=(const RuntimeValue &o) const { return !(*this == o); }
+};
+using RuntimeValues = std::map<std::string, RuntimeValue>;
 
 /// Shapes and data of one attention call. Tensors are BSHD with the given
 /// element strides (the last dimension contiguous).
@@ -101,12 +78,12 @@ struct AttentionCall {
   int64_t kStrides[3] = {0, 0, 0};
   int64_t vStrides[3] = {0, 0, 0};
   int64_t oStrides[3] = {0, 0, 0};
-  float softmaxScale = 0;           ///< 0: 1/sqrt(head_dim)
-  dsl::ParamBindings runtimeValues; ///< Runtime params and arrays.
-  dsl::Selections selections;       ///< Chosen sets of dynamic selectors.
+  float softmaxScale = 0;      ///< 0: 1/sqrt(head_dim)
+  RuntimeValues runtimeValues; ///< Runtime params and arrays.
+  Selections selections;       ///< Chosen sets of dynamic selectors.
   /// One per head when the heads chose different sets (overrides
   /// `selections`); e.g. estimated per head.
-  std::vector<dsl::Selections> headSelections;
+  std::vector<Selections> headSelections;
   void *stream = nullptr; ///< CUstream; null: the default stream.
 };
 
@@ -138,7 +115,7 @@ public:
   /// them; read back at the first call after the launch, which waits for
   /// the estimate), and the time the estimate (waits for it) and the
   /// schedule build took.
-  const std::vector<dsl::Selections> &estimatedSets() const;
+  const std::vector<Selections> &estimatedSets() const;
   float estimateMs() const;
   double scheduleBuildMs() const { return buildMs_; }
   /// GPU time of the last schedule built on the GPU, uploads included
@@ -211,7 +188,7 @@ private:
   bool hasPrepared_ = false, launched_ = false;
   int64_t visitedTiles_ = 0, gatheredKeys_ = 0;
   std::unique_ptr<VerticalSlashEstimator> estimator_;
-  mutable std::vector<dsl::Selections> estimated_;
+  mutable std::vector<Selections> estimated_;
   DeviceVerticalSlash deviceSetsOf_; ///< Where the estimator left its sets.
   bool deviceSets_ = false;          ///< The last launch estimated its sets.
   std::unique_ptr<BlockTopkEstimator> blockEstimator_;

@@ -4,6 +4,7 @@
 #include "maskjit/compiler/ScheduleRemarks.h"
 #include "maskjit/dsl/BlockMap.h"
 #include "maskjit/dsl/Frontend.h"
+#include "maskjit/plan/PlanKernel.h"
 #include "maskjit/runtime/Attention.h"
 
 #include <sstream>
@@ -145,7 +146,7 @@ Kernel Kernel::compile(const Pattern &pattern, const CompileOptions &options) {
   Kernel k;
   k.impl_ = std::make_shared<Impl>();
   k.impl_->pattern = pattern.impl_;
-  runtime::CompileRequest req;
+  plan::KernelRequest req;
   for (auto &[name, value] : options.constants)
     req.bindings.push_back(name + "=" + std::to_string(value));
   req.headDim = options.headDim;
@@ -160,7 +161,7 @@ Kernel Kernel::compile(const Pattern &pattern, const CompileOptions &options) {
     static runtime::KernelRegistry registry;
     std::ostringstream errors;
     const Pattern::Impl &p = *pattern.impl_;
-    k.impl_->compiled = runtime::compileKernel(
+    k.impl_->compiled = plan::compileKernel(
         *p.program, *p.decl, p.frontend->sources(), req, errors, true,
         options.useCache ? &registry : nullptr);
   } catch (const std::exception &e) {
@@ -200,12 +201,15 @@ void Kernel::launch(const AttentionCall &call) {
       c.oStrides[i] = call.oStrides[i];
     }
     c.softmaxScale = call.softmaxScale;
-    c.runtimeValues = toBindings(*impl_->pattern->decl, call.params);
+    for (auto &[name, value] : call.params.scalars)
+      c.runtimeValues[name] = {false, value, {}};
+    for (auto &[name, values] : call.params.arrays)
+      c.runtimeValues[name] = {true, 0, values};
     c.selections.columns = call.columns;
     c.selections.diagonals = call.diagonals;
     c.selections.blocks = call.blocks;
     for (const HeadSets &h : call.headSets) {
-      dsl::Selections sel;
+      Selections sel;
       sel.columns = h.columns;
       sel.diagonals = h.diagonals;
       if (!h.blocks.empty())
@@ -223,7 +227,7 @@ std::vector<HeadSets> Kernel::estimatedSets() const {
   std::vector<HeadSets> out;
   if (!impl_->launcher)
     return out;
-  for (const dsl::Selections &sel : impl_->launcher->estimatedSets())
+  for (const Selections &sel : impl_->launcher->estimatedSets())
     out.push_back({sel.columns.value_or(std::vector<int64_t>{}),
                    sel.diagonals.value_or(std::vector<int64_t>{}),
                    sel.blocks.value_or(std::vector<std::vector<int64_t>>{})});
@@ -237,10 +241,11 @@ std::vector<ScheduleRemark> Kernel::scheduleRemarks(int64_t lq, int64_t lk,
     throw Error("schedule remarks: lengths must be positive, not lq=" +
                 std::to_string(lq) + ", lk=" + std::to_string(lk));
   const runtime::CompiledKernel &c = impl_->compiled;
+  const dsl::PatternDecl &decl = *impl_->pattern->decl;
   // Values as a launch binds them for this head: scalars, a head's entry
   // of each `int[heads]` array, the other arrays whole.
   std::map<std::string, int64_t> values = params.scalars;
-  for (const dsl::ParamDecl &p : c.pattern->params)
+  for (const dsl::ParamDecl &p : decl.params)
     if (p.runtime && p.defaultConstant && !values.count(p.name))
       values[p.name] = *p.defaultConstant; // as a launch does
   values["h"] = head;
@@ -248,7 +253,7 @@ std::vector<ScheduleRemark> Kernel::scheduleRemarks(int64_t lq, int64_t lk,
   std::map<std::string, std::vector<int64_t>> arrays;
   for (const auto &[name, v] : params.arrays) {
     bool perHead = false;
-    for (const dsl::ParamDecl &p : c.pattern->params)
+    for (const dsl::ParamDecl &p : decl.params)
       perHead |= p.name == name && p.type == dsl::Type::HeadArray;
     if (!perHead) {
       arrays[name] = v;

@@ -8,16 +8,18 @@
 // the source with their program and links libcuda.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MASKJIT_RUNTIME_AOT_H
-#define MASKJIT_RUNTIME_AOT_H
+#ifndef MASKJIT_AOT_AOT_H
+#define MASKJIT_AOT_AOT_H
 
-#include "maskjit/runtime/Attention.h"
+#include "maskjit/dsl/Ast.h"
+#include "maskjit/dsl/Source.h"
+#include "maskjit/runtime/Registry.h"
 
 #include <iosfwd>
 #include <string>
 #include <vector>
 
-namespace maskjit::runtime {
+namespace maskjit::aot {
 
 struct AotRequest {
   std::vector<std::string> bindings; ///< Compile-time params, name=value.
@@ -39,12 +41,12 @@ struct AotResult {
 /// are written atomically, nothing half-written is left behind.
 AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
                    const dsl::SourceManager &sources, const AotRequest &request,
-                   std::ostream &errors, KernelRegistry *registry);
+                   std::ostream &errors, runtime::KernelRegistry *registry);
 
 /// The MLIR-free sources an AOT bundle carries (schedule binding, kernel
 /// ABI), embedded at build time.
 const char *aotSupportSources();
 
-} // namespace maskjit::runtime
+} // namespace maskjit::aot
 
 #endif

@@ -1,5 +1,8 @@
 //===- Aot.cpp - Kernels ahead of time: `maskc aot` -----------------------===//
-#include "maskjit/runtime/Aot.h"
+#include "maskjit/aot/Aot.h"
+
+#include "maskjit/dsl/Evaluator.h"
+#include "maskjit/plan/PlanKernel.h"
 #include "maskjit/support/OutputFile.h"
 
 #include <cstdio>
@@ -11,7 +14,13 @@
 #include <stdexcept>
 #include <unistd.h>
 
-namespace maskjit::runtime {
+namespace maskjit::aot {
+
+using plan::compileKernel;
+using plan::KernelRequest;
+using runtime::CompiledKernel;
+using runtime::KernelRegistry;
+using runtime::maskjitVersion;
 
 namespace {
 
@@ -533,19 +542,19 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
       throw std::invalid_argument("--arch takes real architectures such as "
                                   "sm_80 or sm_90a, not " +
                                   arch);
-    CompileRequest req{request.bindings, request.headDim, request.dtype, arch};
+    KernelRequest req{request.bindings, request.headDim, request.dtype, arch};
     built.push_back({arch, compileKernel(program, pattern, sources, req, errors,
                                          true, registry)});
     oldest = std::min(oldest, std::stoi(arch.substr(3, 2)));
   }
   if (oldest < 80)
     throw std::invalid_argument("maskjit's kernels need sm_80 or newer");
-  CompileRequest ptxReq{request.bindings,
-                        request.headDim,
-                        request.dtype,
-                        "compute_" + std::to_string(oldest),
-                        64,
-                        "portable"};
+  KernelRequest ptxReq{request.bindings,
+                       request.headDim,
+                       request.dtype,
+                       "compute_" + std::to_string(oldest),
+                       64,
+                       "portable"};
   built.push_back({ptxReq.arch, compileKernel(program, pattern, sources, ptxReq,
                                               errors, true, registry)});
 
@@ -565,12 +574,11 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
   // Call fields, the key of a prepared call, and the predicate's arguments.
   std::string fields, key, args;
   for (const codegen::ArgField &f : first.source.args) {
-    const dsl::ParamDecl &decl = pattern.params[*pattern.findParam(f.name)];
     const std::string &n = f.name;
     if (f.kind == codegen::ArgField::Scalar) {
       fields += "  int64_t " + n + " = " +
-                std::to_string(decl.defaultConstant.value_or(0)) + ";" +
-                (decl.defaultConstant ? "\n" : " // no default: set it\n");
+                std::to_string(f.defaultValue.value_or(0)) + ";" +
+                (f.defaultValue ? "\n" : " // no default: set it\n");
       key += "  key.push_back(c." + n + ");\n";
       args += "    values[\"" + n + "\"] = c." + n +
               ";\n    s.words.push_back(" + "static_cast<uint64_t>(c." + n +
@@ -680,4 +688,4 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
   return result;
 }
 
-} // namespace maskjit::runtime
+} // namespace maskjit::aot
