@@ -542,14 +542,14 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
       throw std::invalid_argument("--arch takes real architectures such as "
                                   "sm_80 or sm_90a, not " +
                                   arch);
-    KernelRequest req{request.bindings, request.headDim, request.dtype, arch};
+    KernelRequest req{request.constants, request.headDim, request.dtype, arch};
     built.push_back({arch, compileKernel(program, pattern, sources, req, errors,
                                          true, registry)});
     oldest = std::min(oldest, std::stoi(arch.substr(3, 2)));
   }
   if (oldest < 80)
     throw std::invalid_argument("maskjit's kernels need sm_80 or newer");
-  KernelRequest ptxReq{request.bindings,
+  KernelRequest ptxReq{request.constants,
                        request.headDim,
                        request.dtype,
                        "compute_" + std::to_string(oldest),
@@ -563,8 +563,9 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
   for (const std::string &a : request.archs)
     archList += (archList.empty() ? "" : ", ") + a;
   std::string bindingList;
-  for (const std::string &b : request.bindings)
-    bindingList += (bindingList.empty() ? " with " : ", ") + b;
+  for (const auto &[name, value] : request.constants)
+    bindingList += (bindingList.empty() ? " with " : ", ") + name + "=" +
+                   std::to_string(value);
   const std::string origin =
       std::filesystem::path(sources.name(pattern.loc.begin.file))
           .filename()

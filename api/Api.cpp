@@ -147,8 +147,7 @@ Kernel Kernel::compile(const Pattern &pattern, const CompileOptions &options) {
   k.impl_ = std::make_shared<Impl>();
   k.impl_->pattern = pattern.impl_;
   plan::KernelRequest req;
-  for (auto &[name, value] : options.constants)
-    req.bindings.push_back(name + "=" + std::to_string(value));
+  req.constants = options.constants;
   req.headDim = options.headDim;
   req.dtype = options.dtype;
   req.arch = options.arch;

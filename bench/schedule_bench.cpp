@@ -160,7 +160,9 @@ SymbolicSchedule compiledSchedule(const std::string &file,
   mlir::MLIRContext context;
   std::ostringstream errors;
   maskjit::mask::CompileOptions opts;
-  opts.bindings = std::move(bindings);
+  for (const std::string &b : bindings) // name=value
+    opts.constants[b.substr(0, b.find('='))] =
+        std::stoll(b.substr(b.find('=') + 1));
   opts.tileM = opts.tileN = 128;
   auto module = compilePattern(context, *program, *program->mainPatterns()[0],
                                fe.sources(), opts,

@@ -47,7 +47,7 @@ KernelPlan planKernel(const dsl::Program &program,
   out.arch = request.arch;
   mlir::MLIRContext context;
   mask::CompileOptions opts;
-  opts.bindings = request.bindings;
+  opts.constants = request.constants;
   opts.headDim = request.headDim;
   opts.dtype = request.dtype;
   opts.tileM = codegen::kernelTileM(config);

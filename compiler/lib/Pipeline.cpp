@@ -67,10 +67,7 @@ compilePattern(mlir::MLIRContext &context, const dsl::Program &program,
                         /*printModuleScope=*/true,
                         /*printAfterOnlyOnChange=*/false);
   }
-  MaskSpecializeOptions spec;
-  spec.bindings.assign(options.bindings.begin(), options.bindings.end());
-  spec.head = options.head;
-  pm.addPass(createMaskSpecialize(spec));
+  pm.addPass(createMaskSpecialize(options.constants, options.head));
   pm.addPass(mlir::createCSEPass());
   if (stage >= Stage::Tiled) {
     MaskTileOptions tile;

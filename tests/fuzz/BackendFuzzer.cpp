@@ -35,7 +35,7 @@ using namespace maskjit;
 /// Values for the params without one: compile-time ints from `seed`,
 /// runtime arrays of documents.
 void bindParams(const dsl::PatternDecl &p, uint8_t seed,
-                std::vector<std::string> &bindings,
+                std::map<std::string, int64_t> &constants,
                 std::map<std::string, int64_t> &runtime,
                 std::map<std::string, std::vector<int64_t>> &arrays,
                 dsl::ParamBindings &all) {
@@ -63,7 +63,7 @@ void bindParams(const dsl::PatternDecl &p, uint8_t seed,
     if (param.runtime)
       runtime[param.name] = v;
     else if (!param.defaultConstant)
-      bindings.push_back(param.name + "=" + std::to_string(v));
+      constants[param.name] = v;
   }
 }
 
@@ -86,15 +86,15 @@ void checkPattern(const dsl::Program &program, const dsl::PatternDecl &p,
   if (!dsl::selectorsUsed(program, p).empty())
     return; // sets chosen at run time: the front-end fuzzer covers them
   const uint8_t seed = size ? data[size - 1] : 0;
-  std::vector<std::string> bindings;
+  std::map<std::string, int64_t> constants;
   std::map<std::string, int64_t> runtime{{"h", 0}, {"b", 0}};
   std::map<std::string, std::vector<int64_t>> arrays;
   dsl::ParamBindings all;
-  bindParams(p, seed, bindings, runtime, arrays, all);
+  bindParams(p, seed, constants, runtime, arrays, all);
   runtime::CompiledKernel kernel;
   for (const char *arch : {"sm_80", "sm_90a"}) {
     plan::KernelRequest request;
-    request.bindings = bindings;
+    request.constants = constants;
     request.arch = arch;
     std::ostringstream errors;
     try {

@@ -75,7 +75,7 @@ TEST(GpuEstimators, SelectorArgumentsFromThePattern) {
     maskjit::test::Loaded l = maskjit::test::load(source);
     EXPECT_NE(l.program, nullptr) << l.diagnostics;
     plan::KernelRequest req;
-    req.bindings = bindings;
+    req.constants = maskjit::test::constants(bindings);
     std::ostringstream errors;
     CompiledKernel k = plan::compileKernel(*l.program, l.pattern("p"),
                                            l.fe->sources(), req, errors, false);

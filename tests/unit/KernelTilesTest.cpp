@@ -121,7 +121,7 @@ pattern c { causal })");
   auto tiles = [&](const std::string &name, std::vector<std::string> bindings,
                    const std::string &arch, int64_t tileM, int64_t tileN = 0) {
     plan::KernelRequest req;
-    req.bindings = std::move(bindings);
+    req.constants = test::constants(bindings);
     req.arch = arch;
     req.tileM = tileM;
     req.tileN = tileN;

@@ -29,7 +29,7 @@ mask::SymbolicSchedule symbolic(const test::Loaded &l, const std::string &name,
                                 int64_t tile = 64) {
   mask::CompileOptions opts;
   for (auto &[n, v] : values)
-    opts.bindings.push_back(n + "=" + std::to_string(v));
+    opts.constants[n] = v;
   opts.tileM = opts.tileN = tile;
   return test::symbolicFor(l, name, opts);
 }

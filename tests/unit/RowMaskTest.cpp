@@ -25,7 +25,7 @@ mask::SymbolicSchedule scheduleWith(const test::Loaded &l,
                                     const std::string &name,
                                     const std::vector<std::string> &bindings) {
   mask::CompileOptions opts;
-  opts.bindings = bindings;
+  opts.constants = test::constants(bindings);
   return test::symbolicFor(l, name, opts);
 }
 

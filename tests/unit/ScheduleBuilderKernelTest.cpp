@@ -167,7 +167,7 @@ TEST(ScheduleBuilderKernel, BlockTopkSameTablesAsTheHost) {
   for (int round = 0; round < 6; ++round) {
     const int64_t block = round % 3 == 2 ? 32 : 64;
     mask::CompileOptions opts;
-    opts.bindings = {"block=" + std::to_string(block)};
+    opts.constants = {{"block", block}};
     const SymbolicSchedule s = test::symbolicFor(l, "block_topk", opts);
     const int64_t lq = 200 + rng() % 2500, lk = lq + (round % 2 ? 0 : 100);
     const int64_t tileQ = round % 2 ? 64 : 128, tileK = round == 2 ? 32 : 128;

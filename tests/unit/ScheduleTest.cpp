@@ -32,7 +32,7 @@ scheduleFor(const test::Loaded &l, const std::string &name,
             const std::map<std::string, std::vector<int64_t>> &arrays = {}) {
   mask::CompileOptions opts;
   for (auto &[n, v] : bindings)
-    opts.bindings.push_back(n + "=" + std::to_string(v));
+    opts.constants[n] = v;
   opts.head = head;
   opts.tileM = c.bm;
   opts.tileN = c.bn;
@@ -340,7 +340,7 @@ TEST(Schedule, PairEvaluationMatchesTheDomainAndTheEvaluator) {
     const bool huge = iter % 4 == 3;
     const int64_t len = huge ? std::numeric_limits<int64_t>::max() / 2 : 300;
     mask::CompileOptions opts;
-    opts.bindings.push_back("w=" + std::to_string(w));
+    opts.constants["w"] = w;
     mask::SymbolicSchedule sym;
     try {
       sym = test::symbolicFor(l, "p", opts);

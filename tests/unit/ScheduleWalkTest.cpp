@@ -42,8 +42,7 @@ void walkAll(const test::Loaded &l, const std::string &name, int64_t lq,
   mask::CompileOptions opts;
   opts.tileM = opts.tileN = tile;
   const int64_t window = kWindows.at(name);
-  opts.bindings = {"window=" + std::to_string(window),
-                   "dilation=" + std::to_string(MASKJIT_DILATION)};
+  opts.constants = {{"window", window}, {"dilation", MASKJIT_DILATION}};
   const mask::SymbolicSchedule sym = test::symbolicFor(l, name, opts);
   const int heads = 2;
   mask::KernelTables t;

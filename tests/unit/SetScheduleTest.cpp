@@ -26,7 +26,7 @@ SymbolicSchedule scheduleOf(const std::string &file, const std::string &name,
       test::loadFile(std::string(MASKJIT_PATTERNS_DIR) + "/" + file + ".mask");
   EXPECT_NE(l.program, nullptr) << l.diagnostics;
   CompileOptions opts;
-  opts.bindings = std::move(bindings);
+  opts.constants = test::constants(bindings);
   return test::symbolicFor(l, name, opts);
 }
 

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -60,6 +61,17 @@ inline std::vector<std::string> denseRows(const dsl::MaskEvaluator &e) {
     rows.push_back(s);
   }
   return rows;
+}
+
+/// Compile-time values written as `name=value` (as tests spell them).
+inline std::map<std::string, int64_t>
+constants(const std::vector<std::string> &bindings) {
+  std::map<std::string, int64_t> out;
+  for (const std::string &b : bindings) {
+    const size_t eq = b.find('=');
+    out[b.substr(0, eq)] = std::stoll(b.substr(eq + 1));
+  }
+  return out;
 }
 
 } // namespace maskjit::test

@@ -40,7 +40,7 @@ TEST(TrapSearch, AgreesWithTheEvaluatorOnRandomPatterns) {
     if (!l.program)
       continue;
     mask::CompileOptions opts;
-    opts.bindings = {"w=" + std::to_string(w)};
+    opts.constants = {{"w", w}};
     mask::SymbolicSchedule sym;
     try {
       sym = test::symbolicFor(l, "p", opts);

@@ -24,7 +24,7 @@ int runAot(const MaskOptions &mask, const AotOptions &opts,
               "` is a runtime parameter: an AOT kernel takes it per call "
               "(a field of its Call struct), not from --set");
         aot::AotRequest req;
-        req.bindings = split.bindings;
+        req.constants = split.constants;
         std::stringstream archs(opts.archs);
         for (std::string a; std::getline(archs, a, ',');)
           if (!a.empty())

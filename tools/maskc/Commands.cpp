@@ -326,7 +326,7 @@ int runEmit(const EmitOptions &emit, const CommonOptions &common) {
         if (!split.runtime.empty())
           throw UsageError("`" + split.runtime.begin()->first +
                            "` is a runtime parameter; it is not compiled in");
-        opts.bindings = split.bindings;
+        opts.constants = split.constants;
         opts.head = emit.head;
         opts.headDim = emit.headDim;
         opts.dtype = emit.dtype;

@@ -201,7 +201,7 @@ SplitSets splitSets(const dsl::PatternDecl &pattern,
         p.runtime)
       out.runtime[name] = v;
     else
-      out.bindings.push_back(name + "=" + std::to_string(v.scalar));
+      out.constants[name] = v.scalar;
   }
   return out;
 }

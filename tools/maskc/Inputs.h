@@ -47,11 +47,11 @@ const dsl::PatternDecl &choosePattern(const dsl::Program &program,
                                       const std::string &name);
 
 /// --set values, typed by the pattern's declarations: compile-time scalars
-/// as `name=value` bindings for the compiler, runtime values (runtime
+/// for the compiler, runtime values (runtime
 /// scalars, arrays, per-head arrays) apart, and every value in `all` (for
 /// the evaluator). Throws UsageError (unknown name, bad value, given twice).
 struct SplitSets {
-  std::vector<std::string> bindings;
+  std::map<std::string, int64_t> constants;
   dsl::ParamBindings runtime;
   dsl::ParamBindings all;
 };

@@ -48,7 +48,7 @@ bindKernelSchedule(const dsl::Frontend &fe, const dsl::Program &program,
   std::map<std::string, int64_t> runtimeValues{{"h", mask.head},
                                                {"b", mask.batchIndex}};
   SplitSets split = splitSets(pattern, mask.sets);
-  opts.bindings = split.bindings;
+  opts.constants = split.constants;
   for (const dsl::ParamDecl &param : pattern.params) {
     auto it = split.runtime.find(param.name);
     if (param.type == dsl::Type::HeadArray && it != split.runtime.end()) {

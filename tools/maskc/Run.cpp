@@ -168,8 +168,8 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
         if (opts.emit == "cubin" && (opts.output.empty() || opts.output == "-"))
           throw UsageError("--emit cubin needs -o FILE");
         SplitSets split = splitSets(pattern, mask.sets);
-        const std::vector<std::string> &bindings = split.bindings;
-        plan::KernelRequest req{bindings,  opts.headDim, opts.dtype,
+        const std::map<std::string, int64_t> &constants = split.constants;
+        plan::KernelRequest req{constants, opts.headDim, opts.dtype,
                                 opts.arch, opts.tileM,   opts.kernel};
         req.tileN = opts.tileN;
         std::ostringstream errors;
@@ -345,7 +345,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
               "--batch, --heads, --kv-heads, --lq and --lk must be positive");
         const bool fp16 = opts.dtype == "fp16";
         SplitSets split = splitSets(pattern, mask.sets);
-        const std::vector<std::string> &bindings = split.bindings;
+        const std::map<std::string, int64_t> &constants = split.constants;
         const dsl::ParamBindings &runtimeValues = split.runtime;
 
         Driver &drv = Driver::get();
@@ -355,8 +355,8 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
               "the portable kernel needs sm_80 or newer; this GPU is sm_" +
               std::to_string(cc));
         std::string arch = "sm_" + std::to_string(cc) + (cc == 90 ? "a" : "");
-        plan::KernelRequest req{bindings, D,          opts.dtype,
-                                arch,     opts.tileM, opts.kernel};
+        plan::KernelRequest req{constants, D,          opts.dtype,
+                                arch,      opts.tileM, opts.kernel};
         req.tileN = opts.tileN;
         std::ostringstream errors;
         auto t0 = std::chrono::steady_clock::now();

@@ -7,6 +7,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <map>
+#include <optional>
 
 namespace maskjit::mask {
 #define GEN_PASS_DEF_MASKSPECIALIZE
@@ -19,10 +20,16 @@ using namespace mlir;
 class MaskSpecializePass : public impl::MaskSpecializeBase<MaskSpecializePass> {
 public:
   using MaskSpecializeBase::MaskSpecializeBase;
+  MaskSpecializePass(const std::map<std::string, int64_t> &constants,
+                     int64_t headIndex)
+      : typed(constants) {
+    head = headIndex;
+  }
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::map<std::string, int64_t> values;
+    std::map<std::string, int64_t> values =
+        typed.value_or(std::map<std::string, int64_t>{});
     for (const std::string &b : bindings) {
       auto eq = b.find('=');
       long long v = 0;
@@ -104,7 +111,17 @@ private:
       }
     }
   }
+
+private:
+  /// Values given as such (not as `name=value` text).
+  std::optional<std::map<std::string, int64_t>> typed;
 };
 
 } // namespace
+std::unique_ptr<mlir::Pass>
+createMaskSpecialize(const std::map<std::string, int64_t> &constants,
+                     int64_t head) {
+  return std::make_unique<MaskSpecializePass>(constants, head);
+}
+
 } // namespace maskjit::mask

@@ -16,14 +16,15 @@
 #include "maskjit/runtime/Registry.h"
 
 #include <iosfwd>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace maskjit::aot {
 
 struct AotRequest {
-  std::vector<std::string> bindings; ///< Compile-time params, name=value.
-  std::vector<std::string> archs;    ///< sm_80, sm_90a, ...
+  std::map<std::string, int64_t> constants; ///< Compile-time params.
+  std::vector<std::string> archs;           ///< sm_80, sm_90a, ...
   int64_t headDim = 128;
   std::string dtype = "bf16";
   std::string outDir;

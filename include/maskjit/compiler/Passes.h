@@ -8,7 +8,10 @@
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Pass/Pass.h"
 
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 
 namespace maskjit::mask {
 
@@ -17,6 +20,12 @@ namespace maskjit::mask {
 
 #define GEN_PASS_REGISTRATION
 #include "maskjit/compiler/Passes.h.inc"
+
+/// mask-specialize with typed values (the pipeline's way; the textual
+/// `bindings` option serves pass pipelines written as text).
+std::unique_ptr<mlir::Pass>
+createMaskSpecialize(const std::map<std::string, int64_t> &constants,
+                     int64_t head);
 
 } // namespace maskjit::mask
 

@@ -7,8 +7,9 @@ include "mlir/Pass/PassBase.td"
 def MaskSpecialize : Pass<"mask-specialize", "::mlir::ModuleOp"> {
   let summary = "Bind compile-time parameters; keep runtime ones symbolic";
   let description = [{
-    Replaces every non-runtime `mask.param` by its bound value (option
-    `bindings`, `name=value` pairs) or its default, resolves `mask.dispatch`
+    Replaces every non-runtime `mask.param` by its bound value (given
+    typed by the pipeline, or as option `bindings`, `name=value` pairs, in
+    a textual pipeline) or its default, resolves `mask.dispatch`
     when the head is given (`head` >= 0), then folds constants.
   }];
   let options = [

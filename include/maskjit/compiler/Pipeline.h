@@ -23,8 +23,8 @@ std::optional<Stage> parseStage(const std::string &name);
 const std::vector<std::string> &stageNames();
 
 struct CompileOptions {
-  /// Values of compile-time params, as name=value.
-  std::vector<std::string> bindings;
+  /// Values of compile-time params.
+  std::map<std::string, int64_t> constants;
   int64_t head = -1; ///< Resolve per-head dispatch for this head (-1: keep).
   int64_t headDim = 128;
   std::string dtype = "bf16";

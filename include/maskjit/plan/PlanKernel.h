@@ -17,13 +17,14 @@
 #include "maskjit/runtime/Attention.h"
 
 #include <iosfwd>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace maskjit::plan {
 
 struct KernelRequest {
-  std::vector<std::string> bindings; ///< Compile-time params, name=value.
+  std::map<std::string, int64_t> constants; ///< Compile-time params.
   int64_t headDim = 128;
   std::string dtype = "bf16";
   std::string arch = "sm_90a"; ///< sm_XX gives a cubin; compute_XX PTX only.
