@@ -366,46 +366,18 @@ bool Kernel::launch(const Call &c, std::string *error) {
       s.buffers.push_back(out);
       return !bytes || (r = cuMemcpyHtoD(out, data, bytes)) == CUDA_SUCCESS;
     };
-    auto uploadArray = [&](const std::vector<int64_t> &v) {
+    // The arguments' words, packed as the JIT launcher packs them.
+    auto put = [&](const void *data, size_t bytes, uint64_t &address) {
       CUdeviceptr p = 0;
-      if (!upload(v.data(), v.size() * 8, p))
+      if (!upload(data, bytes, p))
         return false;
-      s.words.push_back(p);
-      s.words.push_back(v.size());
+      address = p;
       return true;
     };
-    // A set: its sorted values, then its bitmap (null when too wide).
-    auto uploadSet = [&](std::vector<int64_t> v) {
-      std::sort(v.begin(), v.end());
-      v.erase(std::unique(v.begin(), v.end()), v.end());
-      if (!uploadArray(v))
-        return false;
-      detail::maskjit::runtime::SetBits bits =
-          detail::maskjit::runtime::setBits(v);
-      CUdeviceptr p = 0;
-      if (!bits.words.empty() &&
-          !upload(bits.words.data(), bits.words.size() * 4, p))
-        return false;
-      s.words.push_back(p);
-      s.words.push_back(static_cast<uint64_t>(bits.lo));
-      s.words.push_back(static_cast<uint64_t>(bits.hi));
-      return true;
-    };
-    (void)uploadSet;
-    // Run bounds of a document-id array (null when not non-decreasing).
-    auto uploadRuns = [&](const std::vector<int64_t> &v) {
-      const std::vector<int32_t> runs = detail::maskjit::runtime::runBounds(v);
-      CUdeviceptr p = 0;
-      if (!runs.empty() && !upload(runs.data(), runs.size() * 4, p))
-        return false;
-      s.words.push_back(p);
-      return true;
-    };
-    (void)uploadRuns;
+    (void)put; // Unused by patterns without arrays.
     std::map<std::string, int64_t> values;
     std::vector<std::map<std::string, int64_t>> perHead(@NEEDS_HEAD@ ? c.heads : 1);
     std::map<std::string, std::vector<int64_t>> arrays;
-    (void)uploadArray; // Unused by patterns without arrays.
 @ARGS@
     s.words.push_back(0); // maskjit_unused
     s.schedHeads = static_cast<int>(perHead.size());
@@ -576,7 +548,7 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
   std::string fields, key, args;
   for (const codegen::ArgField &f : first.source.args) {
     const std::string &n = f.name;
-    if (f.kind == codegen::ArgField::Scalar) {
+    if (f.kind == runtime::ArgKind::Scalar) {
       fields += "  int64_t " + n + " = " +
                 std::to_string(f.defaultValue.value_or(0)) + ";" +
                 (f.defaultValue ? "\n" : " // no default: set it\n");
@@ -586,7 +558,7 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
               "));\n";
       continue;
     }
-    const bool perHead = f.kind == codegen::ArgField::HeadArray;
+    const bool perHead = f.kind == runtime::ArgKind::HeadArray;
     fields += "  std::vector<int64_t> " + n + "; // " +
               (perHead ? "one value per head\n" : "one value per position\n");
     key += "  key.push_back(static_cast<int64_t>(c." + n +
@@ -596,18 +568,25 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
       args += "    if (static_cast<int64_t>(c." + n +
               ".size()) < c.heads)\n      return fail(error, \"per-head "
               "parameter `" +
-              n + "` needs a value per head\");\n    if (!uploadArray(c." + n +
-              "))\n      return fail(error, cuError(\"uploading `" + n +
+              n +
+              "` needs a value per head\");\n    if (!detail::maskjit::"
+              "runtime::packHeadArray(c." +
+              n +
+              ", put, s.words))\n      "
+              "return fail(error, cuError(\"uploading `" +
+              n +
               "`\", r));\n    for (size_t h = 0; h < perHead.size(); ++h)\n"
               "      perHead[h][\"" +
               n + "\"] = c." + n + "[h];\n";
     } else {
       args += "    if (c." + n +
               ".empty())\n      return fail(error, \"array parameter `" + n +
-              "` has no value\");\n    if (!uploadArray(c." + n +
-              ") || !uploadSet(c." + n + ") || !uploadRuns(c." + n +
-              "))\n      return fail(error, cuError(\"uploading `" + n +
-              "`\", r));\n    arrays[\"" + n + "\"] = c." + n + ";\n";
+              "` has no value\");\n    if (!detail::maskjit::runtime::"
+              "packArray(c." +
+              n +
+              ", put, s.words))\n      return fail(error, "
+              "cuError(\"uploading `" +
+              n + "`\", r));\n    arrays[\"" + n + "\"] = c." + n + ";\n";
     }
   }
 

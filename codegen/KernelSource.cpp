@@ -183,39 +183,24 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
     throw std::invalid_argument("dtype must be bf16 or fp16, not " +
                                 config.dtype);
   KernelSource out;
-  std::string fields;
   for (const dsl::ParamDecl &p : pattern.params) {
-    if (p.type == dsl::Type::IntArray) {
-      out.args.push_back({ArgField::Array, p.name});
-      fields +=
-          "  const int64_t *" + p.name + "; int64_t " + p.name + "_len;\n";
-      fields += "  const int64_t *" + p.name + "_set; int64_t " + p.name +
-                "_set_len;\n";
-      fields += "  const uint32_t *" + p.name + "_bits; int64_t " + p.name +
-                "_lo, " + p.name + "_hi;\n";
-      // Per position, the first and last position of its run of equal
-      // values (null when the array is not non-decreasing): the row mask
-      // of `name[q] == name[k]`.
-      fields += "  const int *" + p.name + "_run;\n";
-    } else if (p.type == dsl::Type::HeadArray) {
-      out.args.push_back({ArgField::HeadArray, p.name});
-      fields +=
-          "  const int64_t *" + p.name + "; int64_t " + p.name + "_len;\n";
-    } else if (p.runtime) {
-      out.args.push_back({ArgField::Scalar, p.name, p.defaultConstant});
-      fields += "  int64_t " + p.name + ";\n";
-    }
+    if (p.type == dsl::Type::IntArray)
+      out.args.push_back({runtime::ArgKind::Array, p.name});
+    else if (p.type == dsl::Type::HeadArray)
+      out.args.push_back({runtime::ArgKind::HeadArray, p.name});
+    else if (p.runtime)
+      out.args.push_back({runtime::ArgKind::Scalar, p.name, p.defaultConstant});
   }
-  for (dsl::Builtin s : selectors) {
-    std::string n = dsl::builtinName(s);
-    out.args.push_back({ArgField::Selector, n});
-    if (s == dsl::Builtin::TopkBlocks)
-      fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_rows, " +
-                n + "_row_words, " + n + "_head_words, " + n + "_seq_words;\n";
-    else
-      fields += "  const uint32_t *" + n + "_bits; int64_t " + n + "_lo, " + n +
-                "_hi, " + n + "_head_words, " + n + "_seq_words;\n";
-  }
+  for (dsl::Builtin s : selectors)
+    out.args.push_back({s == dsl::Builtin::TopkBlocks
+                            ? runtime::ArgKind::SelectorBlocks
+                            : runtime::ArgKind::SelectorSet,
+                        dsl::builtinName(s)});
+  // The struct, field by field as the launchers pack it.
+  std::string fields;
+  for (const ArgField &a : out.args)
+    for (const runtime::ArgWord &w : runtime::argWords(a.kind, a.name))
+      fields += std::string("  ") + w.type + " " + w.name + ";\n";
   fields += "  int64_t maskjit_unused;\n";
   std::string code = kPrelude;
   code += abiLayout();

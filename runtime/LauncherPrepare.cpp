@@ -67,23 +67,6 @@ void Launcher::prepare(const AttentionCall &c) {
       buffers_.push_back(std::make_unique<DeviceBuffer>());
     return buffers_[slot++]->upload(data, bytes);
   };
-  auto upload64 = [&](const std::vector<int64_t> &v) {
-    return uploadBuffer(v.data(), v.size() * 8);
-  };
-  // A set's sorted values, then its bitmap (null when too wide).
-  auto pushSet = [&](std::vector<int64_t> values) {
-    std::sort(values.begin(), values.end());
-    values.erase(std::unique(values.begin(), values.end()), values.end());
-    argWords_.push_back(upload64(values));
-    argWords_.push_back(values.size());
-    SetBits bits = setBits(values);
-    Driver::DevicePtr p = 0;
-    if (!bits.words.empty())
-      p = uploadBuffer(bits.words.data(), bits.words.size() * 4);
-    argWords_.push_back(p);
-    argWords_.push_back(static_cast<uint64_t>(bits.lo));
-    argWords_.push_back(static_cast<uint64_t>(bits.hi));
-  };
   // A selector's chosen set for each head (one for all when the call gives
   // one), or null when missing.
   // (Sets estimated by this launch are per (sequence, head) row, b * heads
@@ -116,11 +99,11 @@ void Launcher::prepare(const AttentionCall &c) {
   argWords_.clear();
   std::map<std::string, int64_t> symbols;
   for (const codegen::ArgField &f : kernel_.source.args) {
-    if (f.kind == codegen::ArgField::Selector && f.name == "topk_blocks") {
+    if (f.kind == ArgKind::SelectorBlocks) {
       pushBlockSets(c, uploadBuffer);
       continue;
     }
-    if (f.kind == codegen::ArgField::Selector) {
+    if (f.kind == ArgKind::SelectorSet) {
       if (f.name != "topk_columns" && f.name != "topk_diagonals")
         throw std::invalid_argument("pattern `" + patternName + "` uses " +
                                     f.name +
@@ -161,7 +144,7 @@ void Launcher::prepare(const AttentionCall &c) {
       continue;
     }
     auto it = c.runtimeValues.find(f.name);
-    if (f.kind == codegen::ArgField::Scalar) {
+    if (f.kind == ArgKind::Scalar) {
       int64_t v;
       if (it != c.runtimeValues.end())
         v = it->second.scalar;
@@ -178,19 +161,20 @@ void Launcher::prepare(const AttentionCall &c) {
       throw std::invalid_argument("array parameter `" + f.name +
                                   "` has no value");
     const std::vector<int64_t> &arr = it->second.array;
-    if (f.kind == codegen::ArgField::HeadArray &&
+    if (f.kind == ArgKind::HeadArray &&
         static_cast<int64_t>(arr.size()) < c.heads)
       throw std::invalid_argument("per-head parameter `" + f.name + "` has " +
                                   std::to_string(arr.size()) + " values for " +
                                   std::to_string(c.heads) + " heads");
-    argWords_.push_back(upload64(arr));
-    argWords_.push_back(arr.size());
-    if (f.kind == codegen::ArgField::Array) {
-      pushSet(arr);
-      const std::vector<int32_t> runs = runBounds(arr);
-      argWords_.push_back(
-          runs.empty() ? 0 : uploadBuffer(runs.data(), runs.size() * 4));
-    }
+    // (uploadBuffer throws on failure.)
+    auto upload = [&](const void *data, size_t bytes, uint64_t &address) {
+      address = uploadBuffer(data, bytes);
+      return true;
+    };
+    if (f.kind == ArgKind::Array)
+      packArray(arr, upload, argWords_);
+    else
+      packHeadArray(arr, upload, argWords_);
   }
   argWords_.push_back(0); // maskjit_unused
 
@@ -198,7 +182,7 @@ void Launcher::prepare(const AttentionCall &c) {
   // params move it).
   std::map<std::string, std::vector<int64_t>> arrays;
   for (const codegen::ArgField &f : kernel_.source.args)
-    if (f.kind == codegen::ArgField::Array)
+    if (f.kind == ArgKind::Array)
       arrays[f.name] = c.runtimeValues.at(f.name).array;
   // The selectors' chosen sets bind the schedule's set atoms too; sets
   // chosen per head give each head its schedule.
@@ -238,7 +222,7 @@ void Launcher::prepare(const AttentionCall &c) {
   for (int r = 0; r < schedHeads_; ++r) {
     const int h = r % static_cast<int>(c.heads);
     for (const codegen::ArgField &f : kernel_.source.args)
-      if (f.kind == codegen::ArgField::HeadArray)
+      if (f.kind == ArgKind::HeadArray)
         perHead[r][f.name] = c.runtimeValues.at(f.name).array[h];
     if (schedHeads_ > c.heads) {
       perHead[r]["h"] = h;

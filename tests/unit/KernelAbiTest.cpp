@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <regex>
 
 using namespace maskjit;
@@ -56,6 +57,73 @@ TEST(KernelAbi, KernelAndHostAgreeOnTheParameterBlock) {
           << e.what();
     }
   }
+}
+
+// The argument struct and the packers share runtime::argWords: the kernel
+// declares one field per word, and packing an argument writes exactly its
+// words, with the values where the struct has them.
+TEST(KernelAbi, ArgumentWordsMatchTheStructTheKernelDeclares) {
+  maskjit::test::Loaded l = maskjit::test::load(
+      "pattern p(doc: int[], w: int[heads], n: runtime int = 7) "
+      "{ causal and doc[q] == doc[k] and q - k < w[h] + n }");
+  ASSERT_NE(l.program, nullptr) << l.diagnostics;
+  codegen::KernelConfig config{128, "bf16", 0, codegen::KernelFamily::Portable};
+  codegen::KernelSource src =
+      codegen::buildKernelSource(l.pattern("p"), {}, "", config);
+  ASSERT_EQ(src.args.size(), 3u);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      src.code, m, std::regex("struct maskjit_args \\{([^}]*)\\}")));
+  const std::string body = m[1];
+  size_t declared = 0, expected = 1; // maskjit_unused
+  for (size_t at = body.find(';'); at != std::string::npos;
+       at = body.find(';', at + 1))
+    ++declared;
+  for (const codegen::ArgField &a : src.args) {
+    for (const runtime::ArgWord &w : runtime::argWords(a.kind, a.name))
+      EXPECT_NE(body.find(std::string(w.type) + " " + w.name + ";"),
+                std::string::npos)
+          << w.name;
+    expected += runtime::argWords(a.kind, a.name).size();
+  }
+  EXPECT_EQ(declared, expected) << body;
+  EXPECT_EQ(src.args[2].kind, runtime::ArgKind::Scalar);
+  EXPECT_EQ(src.args[2].defaultValue, std::optional<int64_t>(7));
+
+  // Packing: addresses handed out in order, values checked by position.
+  uint64_t next = 0x1000;
+  std::vector<std::vector<char>> uploaded;
+  auto upload = [&](const void *data, size_t bytes, uint64_t &address) {
+    uploaded.emplace_back(static_cast<const char *>(data),
+                          static_cast<const char *>(data) + bytes);
+    address = next;
+    next += 0x1000;
+    return true;
+  };
+  const std::vector<int64_t> doc = {3, 3, 1, 1, 1};
+  std::vector<uint64_t> words;
+  ASSERT_TRUE(runtime::packArray(doc, upload, words));
+  ASSERT_EQ(words.size(),
+            runtime::argWords(runtime::ArgKind::Array, "doc").size());
+  EXPECT_EQ(words[0], 0x1000u); // values
+  EXPECT_EQ(words[1], 5u);
+  EXPECT_EQ(words[2], 0x2000u); // sorted set {1, 3}
+  EXPECT_EQ(words[3], 2u);
+  EXPECT_EQ(words[4], 0x3000u); // its bitmap over [1, 4)
+  EXPECT_EQ(words[5], 1u);
+  EXPECT_EQ(words[6], 4u);
+  EXPECT_EQ(words[7], 0u); // not non-decreasing: no run bounds
+  std::vector<int64_t> set(2);
+  std::memcpy(set.data(), uploaded[1].data(), 16);
+  EXPECT_EQ(set, (std::vector<int64_t>{1, 3}));
+  words.clear();
+  ASSERT_TRUE(runtime::packHeadArray({4, 5}, upload, words));
+  EXPECT_EQ(words.size(),
+            runtime::argWords(runtime::ArgKind::HeadArray, "w").size());
+  // A failed upload is reported, not packed over.
+  auto failing = [](const void *, size_t, uint64_t &) { return false; };
+  words.clear();
+  EXPECT_FALSE(runtime::packArray(doc, failing, words));
 }
 
 } // namespace

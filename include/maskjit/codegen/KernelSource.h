@@ -3,6 +3,8 @@
 #ifndef MASKJIT_CODEGEN_KERNELSOURCE_H
 #define MASKJIT_CODEGEN_KERNELSOURCE_H
 
+#include "maskjit/runtime/KernelAbi.h"
+
 #include <cstdint>
 #include <optional>
 
@@ -58,7 +60,7 @@ void checkTiles(const KernelConfig &config);
 /// One field of the `maskjit_args` struct the predicate reads, in order.
 /// Every field is 8 bytes, so the host builds it as an array of words.
 struct ArgField {
-  enum Kind { Scalar, HeadArray, Array, Selector } kind;
+  runtime::ArgKind kind; ///< Its words: runtime::argWords(kind, name).
   std::string name;
   /// A scalar's declared default, used when a launch gives no value.
   std::optional<int64_t> defaultValue;

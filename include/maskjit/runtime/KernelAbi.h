@@ -11,7 +11,9 @@
 #ifndef MASKJIT_RUNTIME_KERNELABI_H
 #define MASKJIT_RUNTIME_KERNELABI_H
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace maskjit::runtime {
@@ -107,6 +109,101 @@ selectorBits(const std::vector<const std::vector<int64_t> *> &perHead,
         b.words[h * words + static_cast<size_t>((v - lo) >> 5)] |=
             1u << ((v - lo) & 31);
   return b;
+}
+
+/// The kinds of a pattern's kernel arguments (`maskjit_args`).
+enum class ArgKind {
+  Scalar,        ///< A runtime int.
+  HeadArray,     ///< `int[heads]`: one value per head.
+  Array,         ///< `int[]`: one value per position (document ids, ...).
+  SelectorSet,   ///< topk_columns / topk_diagonals: bitmaps per head.
+  SelectorBlocks ///< topk_blocks: key-block bitmap rows per query block.
+};
+
+/// One 8-byte field of `maskjit_args`: its C type and name.
+struct ArgWord {
+  const char *type;
+  std::string name;
+};
+
+/// The fields an argument of `kind` named `name` takes, in order. The
+/// kernel source declares `maskjit_args` from this list, and both launchers
+/// (the JIT's and the one `maskc aot` writes) fill the words in this order
+/// through the pack functions below: the layout is written here only.
+inline std::vector<ArgWord> argWords(ArgKind kind, const std::string &n) {
+  switch (kind) {
+  case ArgKind::Scalar:
+    return {{"int64_t", n}};
+  case ArgKind::HeadArray:
+    return {{"const int64_t *", n}, {"int64_t", n + "_len"}};
+  case ArgKind::Array:
+    // The values; their sorted set and its bitmap over [lo, hi) (null when
+    // too wide); per position, the first and last position of its run of
+    // equal values (null when the array is not non-decreasing: the row mask
+    // of `name[q] == name[k]`).
+    return {{"const int64_t *", n},
+            {"int64_t", n + "_len"},
+            {"const int64_t *", n + "_set"},
+            {"int64_t", n + "_set_len"},
+            {"const uint32_t *", n + "_bits"},
+            {"int64_t", n + "_lo"},
+            {"int64_t", n + "_hi"},
+            {"const int *", n + "_run"}};
+  case ArgKind::SelectorSet:
+    return {{"const uint32_t *", n + "_bits"},
+            {"int64_t", n + "_lo"},
+            {"int64_t", n + "_hi"},
+            {"int64_t", n + "_head_words"},
+            {"int64_t", n + "_seq_words"}};
+  case ArgKind::SelectorBlocks:
+    return {{"const uint32_t *", n + "_bits"},
+            {"int64_t", n + "_rows"},
+            {"int64_t", n + "_row_words"},
+            {"int64_t", n + "_head_words"},
+            {"int64_t", n + "_seq_words"}};
+  }
+  return {};
+}
+
+/// The words of an `int[heads]` argument. `upload(data, bytes, address)`
+/// copies to the device (false on failure).
+template <typename Upload>
+bool packHeadArray(const std::vector<int64_t> &values, Upload &&upload,
+                   std::vector<uint64_t> &words) {
+  uint64_t p = 0;
+  if (!upload(values.data(), values.size() * 8, p))
+    return false;
+  words.push_back(p);
+  words.push_back(values.size());
+  return true;
+}
+
+/// The words of an `int[]` argument (see argWords), uploading through
+/// `upload` as packHeadArray does.
+template <typename Upload>
+bool packArray(const std::vector<int64_t> &values, Upload &&upload,
+               std::vector<uint64_t> &words) {
+  if (!packHeadArray(values, upload, words))
+    return false;
+  std::vector<int64_t> set = values;
+  std::sort(set.begin(), set.end());
+  set.erase(std::unique(set.begin(), set.end()), set.end());
+  if (!packHeadArray(set, upload, words))
+    return false;
+  const SetBits bits = setBits(set);
+  uint64_t p = 0;
+  if (!bits.words.empty() &&
+      !upload(bits.words.data(), bits.words.size() * 4, p))
+    return false;
+  words.push_back(p);
+  words.push_back(static_cast<uint64_t>(bits.lo));
+  words.push_back(static_cast<uint64_t>(bits.hi));
+  const std::vector<int32_t> runs = runBounds(values);
+  p = 0;
+  if (!runs.empty() && !upload(runs.data(), runs.size() * 4, p))
+    return false;
+  words.push_back(p);
+  return true;
 }
 
 } // namespace maskjit::runtime
