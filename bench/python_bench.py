@@ -13,6 +13,7 @@ for dense and causal.
 
 Usage (GPU machine): MASKJIT_LIBRARY=... python3 bench/python_bench.py
     [--sizes 16384,32768] [--maskc .gpu/maskc] [--no-flex] [--iters 20]
+    [--cases dense,causal,...]
 Prints a markdown table; --json FILE also writes the rows.
 """
 import argparse
@@ -49,8 +50,17 @@ def cases(s):
 
 
 def median_ms(fn, iters):
-    for _ in range(3):
+    # Warm-up of at least 200 ms of GPU work: after the idle GPU of a
+    # subprocess start (maskc) or a compile, the clocks take that long to
+    # come back up, and a few calls would time the ramp.
+    import time
+    start = time.perf_counter()
+    calls = 0
+    while calls < 5 or time.perf_counter() - start < 0.2:
         fn()
+        calls += 1
+        if calls % 5 == 0:
+            torch.cuda.synchronize()
     torch.cuda.synchronize()
     starts = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
     stops = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
@@ -95,6 +105,9 @@ def main():
     ap.add_argument("--maskc", help="maskc binary to time the same cases with")
     ap.add_argument("--no-flex", action="store_true", help="skip FlexAttention")
     ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--cases", help="comma-separated case names (default: all)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="alternate Python and maskc this many times (best of each)")
     ap.add_argument("--json", help="also write the rows here")
     args = ap.parse_args()
     rows = []
@@ -110,12 +123,22 @@ def main():
                    for _ in range(3))
         mods = peers.mask_mods(s) if not args.no_flex else {}
         for name, path, constants, params in cases(s):
+            if args.cases and name not in args.cases.split(","):
+                continue
             row = {"case": name, "s": s}
             kernel = maskjit.compile(path, **constants)
-            row["python_ms"] = median_ms(lambda: kernel(q, k, v, **params), args.iters)
-            if args.maskc:
-                row["maskc_ms"] = maskc_ms(args.maskc, path, s, {**constants, **params},
-                                           args.iters)
+            # Python and maskc alternate --repeat times; each keeps its
+            # best median (run-to-run drift of the GPU is larger than the
+            # difference measured).
+            py, mc = [], []
+            for _ in range(args.repeat):
+                py.append(median_ms(lambda: kernel(q, k, v, **params), args.iters))
+                if args.maskc:
+                    mc.append(maskc_ms(args.maskc, path, s, {**constants, **params},
+                                       args.iters))
+            row["python_ms"], row["python_runs"] = min(py), py
+            if mc:
+                row["maskc_ms"], row["maskc_runs"] = min(mc), mc
             if name in ("dense", "causal"):
                 from torch.nn.attention import SDPBackend, sdpa_kernel
                 with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):

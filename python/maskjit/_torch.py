@@ -52,7 +52,7 @@ def _check(name, t, dtype, head_dim, device):
 class _Plan:
     """A checked call: its C struct with every field but the data pointers
     and the stream filled, and what the launch allocates."""
-    __slots__ = ("call", "ref", "keep", "lse_shape", "device")
+    __slots__ = ("call", "ref", "keep", "lse_shape", "device", "lse_scratch")
 
 
 def _plan(kernel, q, k, v, scale, layout, out, params):
@@ -93,21 +93,26 @@ def _plan(kernel, q, k, v, scale, layout, out, params):
     # The kernels always write the LSE (fp32, [batch, heads, lq]).
     plan.lse_shape = (b, heads, lq)
     plan.device = q.device
+    # Where calls that do not return the LSE let the kernel write it: kept
+    # with the plan (launches on one stream write it in turn; nobody reads
+    # it), so such a call allocates only its output.
+    plan.lse_scratch = torch.empty(plan.lse_shape, device=q.device, dtype=torch.float32)
     return plan
 
 
 def _signature(q, k, v, scale, layout, out, params):
     """What decides a call's checks and struct; None where the call is not
     kept (array params: their values would have to be compared)."""
+    items = ()
     if params:
         items = []
         for name, value in params.items():
             if type(value) is not int:
                 return None
             items.append((name, value))
-        params = tuple(sorted(items))
+        items = tuple(sorted(items))
     return (layout, scale, q.shape, q.stride(), q.dtype, q.device, k.shape, k.stride(),
-            k.dtype, k.device, v.shape, v.stride(), v.dtype, v.device, params,
+            k.dtype, k.device, v.shape, v.stride(), v.dtype, v.device, items,
             None if out is None else (out.shape, out.stride(), out.dtype, out.device))
 
 
@@ -126,7 +131,8 @@ def launch(kernel, q, k, v, scale, layout, return_lse, out, params):
             plans[key] = plan
     if out is None:
         out = torch.empty_like(q)
-    lse = torch.empty(plan.lse_shape, device=plan.device, dtype=torch.float32)
+    lse = torch.empty(plan.lse_shape, device=plan.device,
+                      dtype=torch.float32) if return_lse else plan.lse_scratch
     call = plan.call
     call.q, call.k, call.v = q.data_ptr(), k.data_ptr(), v.data_ptr()
     call.o, call.lse = out.data_ptr(), lse.data_ptr()
