@@ -53,16 +53,20 @@ KernelPlan planKernel(const dsl::Program &program,
   opts.tileM = codegen::kernelTileM(config);
   opts.tileN = codegen::kernelTileN(config);
   std::ostringstream diagnostics;
-  auto module = mask::compilePattern(context, program, pattern, sources, opts,
-                                     mask::Stage::EmitC, diagnostics);
-  errors << diagnostics.str();
-  if (!module) {
+  auto failed = [&] {
+    errors << diagnostics.str();
     std::string text = diagnostics.str();
     while (!text.empty() && text.back() == '\n')
       text.pop_back();
-    throw std::runtime_error("the compiler failed on pattern `" + pattern.name +
-                             "`:\n" + text);
-  }
+    return std::runtime_error("the compiler failed on pattern `" +
+                              pattern.name + "`:\n" + text);
+  };
+  // One module from import to EmitC: the schedule and the selectors are
+  // read at the schedule stage, the tile chosen from them, then lowered.
+  auto module = mask::compilePattern(context, program, pattern, sources, opts,
+                                     mask::Stage::Schedule, diagnostics);
+  if (!module)
+    throw failed();
   mask::PatternOp op = *module->getOps<mask::PatternOp>().begin();
   auto sym =
       mask::fromAttr(op->getAttrOfType<mlir::DictionaryAttr>("mask.schedule"));
@@ -89,30 +93,21 @@ KernelPlan planKernel(const dsl::Program &program,
   };
   // Per-head dispatch puts the head index in the schedule.
   out.scheduleNeedsHead |= scheduleReads("h");
-  // The selectors' arguments, from the specialized pattern (the EmitC stage
-  // has lowered the selector ops away).
-  if (!dsl::selectorsUsed(program, pattern).empty()) {
-    mlir::MLIRContext argsContext;
-    std::ostringstream ignored;
-    auto specialized =
-        mask::compilePattern(argsContext, program, pattern, sources, opts,
-                             mask::Stage::Specialized, ignored);
-    if (specialized)
-      specialized->walk([&](mask::InSelectedOp sel) {
-        auto count = sel.getCount().getDefiningOp<mlir::arith::ConstantIntOp>();
-        auto arg = sel.getArg().getDefiningOp<mlir::arith::ConstantIntOp>();
-        const std::string name = sel.getSelector().str();
-        if (!count || !arg) {
-          out.selectorArgsError = name + "'s arguments are not compile-time";
-          return;
-        }
-        std::pair<int64_t, int64_t> v{count.value(), arg.value()};
-        auto [it, inserted] = out.selectorArgs.emplace(name, v);
-        if (!inserted && it->second != v)
-          out.selectorArgsError =
-              name + " is used with different arguments in one pattern";
-      });
-  }
+  // The selectors' arguments (EmitC lowers the selector ops away).
+  module->walk([&](mask::InSelectedOp sel) {
+    auto count = sel.getCount().getDefiningOp<mlir::arith::ConstantIntOp>();
+    auto arg = sel.getArg().getDefiningOp<mlir::arith::ConstantIntOp>();
+    const std::string name = sel.getSelector().str();
+    if (!count || !arg) {
+      out.selectorArgsError = name + "'s arguments are not compile-time";
+      return;
+    }
+    std::pair<int64_t, int64_t> v{count.value(), arg.value()};
+    auto [it, inserted] = out.selectorArgs.emplace(name, v);
+    if (!inserted && it->second != v)
+      out.selectorArgsError =
+          name + " is used with different arguments in one pattern";
+  });
   // Block top-k in blocks smaller than 128 on Hopper: 128 x 128 tiles would
   // hold mostly pairs no query block chose; the 64 x 64 kernel visits just
   // the chosen blocks (unless the caller asked for a tile size). Dilated
@@ -123,11 +118,14 @@ KernelPlan planKernel(const dsl::Program &program,
     auto [keep, block] = out.selectorArg("topk_blocks");
     if ((keep > 0 && block % 128 != 0) ||
         mask::scheduleDilation(out.schedule) > 1) {
-      KernelRequest small = request;
-      small.tileM = 64;
-      return planKernel(program, pattern, sources, small, errors);
+      config.tileM = 64;
+      codegen::checkTiles(config);
     }
   }
+  if (!mask::lowerScheduledPattern(*module, opts, codegen::kernelTileM(config),
+                                   codegen::kernelTileN(config), diagnostics))
+    throw failed();
+  errors << diagnostics.str();
   std::string predicate;
   std::ostringstream cppErrors;
   if (!mask::translatePredicates(*module, predicate, cppErrors))

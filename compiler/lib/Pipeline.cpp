@@ -34,24 +34,38 @@ std::optional<Stage> parseStage(const std::string &name) {
   return std::nullopt;
 }
 
+namespace {
+/// MLIR diagnostics reported in the same form as the front end's, while
+/// it lives.
+class DiagnosticsTo {
+public:
+  DiagnosticsTo(mlir::MLIRContext &context, std::ostream &errors)
+      : handler(&context, [&errors](mlir::Diagnostic &diag) {
+          if (auto loc =
+                  mlir::dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
+            errors << loc.getFilename().str() << ':' << loc.getLine() << ':'
+                   << loc.getColumn() << ": ";
+          else
+            errors << "maskc: ";
+          errors << (diag.getSeverity() == mlir::DiagnosticSeverity::Error
+                         ? "error: "
+                         : "note: ")
+                 << diag.str() << '\n';
+          return mlir::success();
+        }) {}
+
+private:
+  mlir::ScopedDiagnosticHandler handler;
+};
+} // namespace
+
 mlir::OwningOpRef<mlir::ModuleOp>
 compilePattern(mlir::MLIRContext &context, const dsl::Program &program,
                const dsl::PatternDecl &pattern,
                const dsl::SourceManager &sources, const CompileOptions &options,
                Stage stage, std::ostream &errors) {
   (void)sources;
-  // Report MLIR diagnostics in the same form as the front end's.
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
-    if (auto loc = mlir::dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
-      errors << loc.getFilename().str() << ':' << loc.getLine() << ':'
-             << loc.getColumn() << ": ";
-    else
-      errors << "maskc: ";
-    errors << (diag.getSeverity() == mlir::DiagnosticSeverity::Error ? "error: "
-                                                                     : "note: ")
-           << diag.str() << '\n';
-    return mlir::success();
-  });
+  DiagnosticsTo handler(context, errors);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       importPattern(context, program, pattern, sources);
   if (mlir::failed(mlir::verify(*module)))
@@ -87,6 +101,22 @@ compilePattern(mlir::MLIRContext &context, const dsl::Program &program,
   if (mlir::failed(pm.run(*module)))
     return nullptr;
   return module;
+}
+
+bool lowerScheduledPattern(mlir::ModuleOp module, const CompileOptions &options,
+                           int64_t tileM, int64_t tileN, std::ostream &errors) {
+  DiagnosticsTo handler(*module.getContext(), errors);
+  mlir::PassManager pm(module.getContext());
+  MaskTileOptions tile;
+  tile.headDim = options.headDim;
+  tile.dtype = options.dtype;
+  tile.arch = options.arch;
+  tile.tileM = tileM;
+  tile.tileN = tileN;
+  pm.addPass(createMaskTile(tile));
+  pm.addPass(createMaskLowerToEmitC());
+  pm.addPass(mlir::createCSEPass());
+  return mlir::succeeded(pm.run(module));
 }
 
 bool translatePredicates(mlir::ModuleOp module, std::string &out,

@@ -41,6 +41,14 @@ compilePattern(mlir::MLIRContext &context, const dsl::Program &program,
                const dsl::SourceManager &sources, const CompileOptions &options,
                Stage stage, std::ostream &errors);
 
+/// Takes a module compilePattern ran to Stage::Schedule the rest of the
+/// way: the tile chosen for the kernel (mask-tile with it forced), then the
+/// predicate to EmitC. The same module all along: what the schedule and
+/// the selectors said stays readable before this call. False (diagnostics
+/// on `errors`) on failure.
+bool lowerScheduledPattern(mlir::ModuleOp module, const CompileOptions &options,
+                           int64_t tileM, int64_t tileN, std::ostream &errors);
+
 /// The C++ of every `emitc.func` of `module` (the predicates), or false
 /// with a message in `errors`.
 bool translatePredicates(mlir::ModuleOp module, std::string &out,
