@@ -3,7 +3,7 @@
 main table's cases, in one run (B=1, H=32, D=128, bf16).
 
 Each case is timed as a user would call it: `kernel(q, k, v, **params)` on
-torch tensors (median of CUDA events around each call, after warm-up, as
+torch tensors, BHSD (as the peers get them) and BSHD (maskc run's layout) (median of CUDA events around each call, after warm-up, as
 peers.py and `maskc run --bench` time). With --maskc, the same pattern and
 values also run through `maskc run --bench` in this process's run, and the
 ratio Python / maskc is printed (the package adds no GPU work, so it should
@@ -114,13 +114,14 @@ def main():
     if not args.no_flex:
         import peers  # its compiled flex_attention and mask_mods, as the main table's
         backends = flex_backends()
-    print("| case | S | maskjit Python ms | maskc run ms | Python / maskc | Flex ms | "
-          "Flex FLASH ms | cuDNN ms | vs Flex |")
-    print("|---|---|---|---|---|---|---|---|---|", flush=True)
+    print("| case | S | Python BHSD ms | Python BSHD ms | maskc run (BSHD) ms | "
+          "Python BSHD / maskc | Flex ms | Flex FLASH ms | cuDNN ms | vs Flex (BHSD) |")
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for s in (int(x) for x in args.sizes.split(",")):
         torch.manual_seed(0)
         q, k, v = (torch.randn(1, H, s, D, device="cuda", dtype=torch.bfloat16)
                    for _ in range(3))
+        qs, ks, vs = (t.transpose(1, 2).contiguous() for t in (q, k, v))  # BSHD
         mods = peers.mask_mods(s) if not args.no_flex else {}
         for name, path, constants, params in cases(s):
             if args.cases and name not in args.cases.split(","):
@@ -130,13 +131,20 @@ def main():
             # Python and maskc alternate --repeat times; each keeps its
             # best median (run-to-run drift of the GPU is larger than the
             # difference measured).
-            py, mc = [], []
+            # maskc run's tensors are BSHD: the package is compared with it
+            # on BSHD tensors (the same memory layout, so the same kernel
+            # time); the BHSD column is the call as torch users make it,
+            # on the tensors the peers get.
+            py, pyb, mc = [], [], []
             for _ in range(args.repeat):
                 py.append(median_ms(lambda: kernel(q, k, v, **params), args.iters))
+                pyb.append(median_ms(lambda: kernel(qs, ks, vs, layout="bshd", **params),
+                                     args.iters))
                 if args.maskc:
                     mc.append(maskc_ms(args.maskc, path, s, {**constants, **params},
                                        args.iters))
             row["python_ms"], row["python_runs"] = min(py), py
+            row["python_bshd_ms"], row["python_bshd_runs"] = min(pyb), pyb
             if mc:
                 row["maskc_ms"], row["maskc_runs"] = min(mc), mc
             if name in ("dense", "causal"):
@@ -160,10 +168,11 @@ def main():
             rows.append(row)
             f = lambda key: f"{row[key]:.2f}" if key in row else "-"
             ratio = lambda a, b: f"{row[a] / row[b]:.3f}" if a in row and b in row else "-"
-            print(f"| {name} | {s} | {f('python_ms')} | {f('maskc_ms')} | "
-                  f"{ratio('python_ms', 'maskc_ms')} | {f('flex_ms')} | {f('flex_flash_ms')} | "
-                  f"{f('cudnn_ms')} | {ratio('flex_ms', 'python_ms')}x |", flush=True)
-        del q, k, v
+            print(f"| {name} | {s} | {f('python_ms')} | {f('python_bshd_ms')} | "
+                  f"{f('maskc_ms')} | {ratio('python_bshd_ms', 'maskc_ms')} | "
+                  f"{f('flex_ms')} | {f('flex_flash_ms')} | {f('cudnn_ms')} | "
+                  f"{ratio('flex_ms', 'python_ms')}x |", flush=True)
+        del q, k, v, qs, ks, vs
         torch.cuda.empty_cache()
     if args.json:
         with open(args.json, "w") as out:
