@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Model of the synchronization of the Hopper kernel's warp-specialized loop
-(square tiles, codegen/kernels/attention_fwd_sm90_ws.cuh).
+(square tiles, codegen/kernels/sm90/mainloop_ws.inc).
 
 The producer and the consumer run as coroutines under a random scheduler;
 mbarriers are modelled with their phase and pending arrivals (try_wait on

@@ -1,3 +1,7 @@
+// Hopper primitives: the wgmma shapes of this tile, the 128-byte swizzle and
+// matrix descriptors, mbarriers, named barriers, the TMA copy, fences and
+// warpgroup votes. Device functions of no state; needs traits.cuh,
+// attention_common.cuh and wgmma.cuh before it.
 // S (64 x BN) = Q (64 x 16) K^T (16 x BN), both from shared memory.
 static __device__ __forceinline__ void mj_wgmma_s(float (&s)[MJ_BN / 2], uint64_t da,
                                                   uint64_t db, int accumulate) {

@@ -1,3 +1,7 @@
+// Hopper kernel traits: the tile shape (from the prelude's MASKJIT_TILE_M/N),
+// the warpgroups and their roles (warp specialized or not), the register
+// split, CTAs per SM, K/V stages and the tile sizes in bytes. Macros only;
+// everything after reads them.
 // Three shapes: 128 x 128 tiles, two consumer warpgroups, one CTA per SM
 // (the default); 64 x 64 tiles, one consumer warpgroup, two CTAs per SM
 // (each with its producer warpgroup unless dilated), for patterns
@@ -26,7 +30,7 @@
 // consumers' instruction stream, as in FlashAttention 3. Measured on the
 // H100 (32k, session 11): dense 128 x 128 500 -> 647 useful TFLOP/s, dense
 // 64 x 64 425 -> 517, block top-k keep 16 of 64 1.47 -> 1.26 ms. Main loop:
-// attention_fwd_sm90_ws.cuh, spliced into the kernel's body at build time.
+// sm90/mainloop_ws.inc, included in the kernel's body.
 // The 128 x 64 and dilated kernels keep the one-warpgroup-per-64-rows loop
 // below. (Kernel experiments are patches, not switches here:
 // bench/experiments/.)
