@@ -429,6 +429,63 @@ void buildHeadTables(const KvSchedule &sched, int64_t queryTiles,
 }
 } // namespace
 
+KeyMajorTables keyMajorTables(const KernelTables &t, int64_t tileK,
+                              int64_t lk) {
+  KeyMajorTables out;
+  out.schedules = t.heads * t.dilation;
+  out.keyTiles = static_cast<int>((lk + tileK - 1) / tileK);
+  const size_t cells = size_t(out.schedules) * size_t(out.keyTiles);
+  out.tilePtr.assign(cells + 1, 0);
+  out.gatherPtr.assign(cells + 1, 0);
+  const int rows = t.queryTiles;
+  auto keyTileOf = [&](int stored) {
+    const int key = stored >= 0 ? stored : -stored - 2;
+    return static_cast<int>(key / tileK);
+  };
+  // Counting sort in two passes: sizes, then entries; rows (query tiles)
+  // are walked in order, so each key tile's list is in query order.
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<int> tileAt, gatherAt;
+    if (pass == 1) {
+      for (size_t i = 0; i < cells; ++i) {
+        out.tilePtr[i + 1] += out.tilePtr[i];
+        out.gatherPtr[i + 1] += out.gatherPtr[i];
+      }
+      out.tiles.resize(size_t(out.tilePtr[cells]) * 2);
+      out.gathers.resize(size_t(out.gatherPtr[cells]) * 2);
+      tileAt.assign(out.tilePtr.begin(), out.tilePtr.end() - 1);
+      gatherAt.assign(out.gatherPtr.begin(), out.gatherPtr.end() - 1);
+    }
+    for (int sched = 0; sched < out.schedules; ++sched)
+      for (int qt = 0; qt < rows; ++qt) {
+        // Each schedule's pointers are rows + 1 entries of their own.
+        const int row = sched * (rows + 1) + qt;
+        const size_t base = size_t(sched) * size_t(out.keyTiles);
+        for (int g = t.segPtr[row]; g < t.segPtr[row + 1]; ++g)
+          for (int kt = t.segs[3 * g]; kt < t.segs[3 * g + 1]; ++kt) {
+            if (pass == 0) {
+              ++out.tilePtr[base + kt + 1];
+              continue;
+            }
+            const int at = tileAt[base + kt]++;
+            out.tiles[2 * at] = qt;
+            out.tiles[2 * at + 1] = t.segs[3 * g + 2];
+          }
+        for (int g = t.gatherPtr[row]; g < t.gatherPtr[row + 1]; ++g) {
+          const int kt = keyTileOf(t.gatherKeys[g]);
+          if (pass == 0) {
+            ++out.gatherPtr[base + kt + 1];
+            continue;
+          }
+          const int at = gatherAt[base + kt]++;
+          out.gathers[2 * at] = qt;
+          out.gathers[2 * at + 1] = t.gatherKeys[g];
+        }
+      }
+  }
+  return out;
+}
+
 std::string scheduleFingerprint(const KvSchedule &s) {
   // Only schedules whose tables and masks are functions of what is written
   // here: no sets, runs or chosen blocks (bound per head from arrays), and

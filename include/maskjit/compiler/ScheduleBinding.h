@@ -153,6 +153,28 @@ struct KernelTables {
   int64_t visitedTiles = 0, gatheredKeys = 0;
 };
 
+/// Kernel tables read key-tile-major, the order of a backward pass (dK and
+/// dV accumulate per key tile, each key tile visiting its query tiles):
+/// for each schedule (head and class, as in KernelTables) and key tile,
+/// the query tiles whose segments hold it, in query order, with their FULL
+/// flag; and the gathered keys that fall in it, with the query tile that
+/// gathers them, in query order, each stored as in `gatherKeys` (itself or
+/// gatheredPartialKey). Built from the forward tables, so the two passes
+/// visit the same (query, key) pairs.
+struct KeyMajorTables {
+  int schedules = 0, keyTiles = 0;
+  /// Index s * keyTiles + kt: [tilePtr[i], tilePtr[i + 1]) in `tiles`.
+  std::vector<int> tilePtr;
+  std::vector<int> tiles; ///< Pairs (query tile, full 0 or 1).
+  /// Index as tilePtr: [gatherPtr[i], gatherPtr[i + 1]) in `gathers`.
+  std::vector<int> gatherPtr;
+  std::vector<int> gathers; ///< Pairs (query tile, stored key).
+};
+
+/// The key-major form of `t`, for keys in tiles of `tileK` over `lk` keys
+/// (for a dilated schedule, its class's positions count as keys).
+KeyMajorTables keyMajorTables(const KernelTables &t, int64_t tileK, int64_t lk);
+
 /// A text equal for two bound schedules only when their tables and masks
 /// are the same (heads of `h % 8` alike); empty when that cannot be told
 /// cheaply (sets, runs, chosen blocks, arrays, opaque atoms without the
