@@ -14,6 +14,8 @@ import sys
 import time
 
 import torch
+
+from timing import median_ms
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
 H, D = 32, 128
@@ -23,21 +25,6 @@ flex = torch.compile(flex_attention, dynamic=False)
 ATTN_MAX = 32768
 # CASES=video3d,natten_exact: only those (a short device call).
 CASES = [c for c in os.environ.get("CASES", "").split(",") if c]
-
-
-def median_ms(fn, iters=20):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    starts = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
-    stops = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
-    for a, b in zip(starts, stops):
-        a.record()
-        fn()
-        b.record()
-    torch.cuda.synchronize()
-    times = sorted(a.elapsed_time(b) for a, b in zip(starts, stops))
-    return times[len(times) // 2]
 
 
 def video3d(b, h, q, k):

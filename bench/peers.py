@@ -11,6 +11,8 @@ import sys
 import time
 
 import torch
+
+from timing import median_ms
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
@@ -20,23 +22,6 @@ H, D = 32, 128
 torch._dynamo.config.recompile_limit = 64
 torch._dynamo.config.accumulated_recompile_limit = 256
 flex = torch.compile(flex_attention, dynamic=False)
-
-
-def median_ms(fn, iters=20):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    # Events around each call, read after the last one (as maskc run
-    # --bench does): a call's host work overlaps the previous call's kernels.
-    starts = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
-    stops = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
-    for a, b in zip(starts, stops):
-        a.record()
-        fn()
-        b.record()
-    torch.cuda.synchronize()
-    times = sorted(a.elapsed_time(b) for a, b in zip(starts, stops))
-    return times[len(times) // 2]
 
 
 def mask_mods(s):

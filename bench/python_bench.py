@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import maskjit  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 H, D = 32, 128
 PATTERNS = os.path.join(HERE, "..", "examples", "patterns")
@@ -47,30 +48,6 @@ def cases(s):
         ("strided", os.path.join(PATTERNS, "strided.mask"), {"stride": 128, "local": 1024}, {}),
         ("document", os.path.join(PATTERNS, "document.mask"), {}, {"doc": doc}),
     ]
-
-
-def median_ms(fn, iters):
-    # Warm-up of at least 200 ms of GPU work: after the idle GPU of a
-    # subprocess start (maskc) or a compile, the clocks take that long to
-    # come back up, and a few calls would time the ramp.
-    import time
-    start = time.perf_counter()
-    calls = 0
-    while calls < 5 or time.perf_counter() - start < 0.2:
-        fn()
-        calls += 1
-        if calls % 5 == 0:
-            torch.cuda.synchronize()
-    torch.cuda.synchronize()
-    starts = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
-    stops = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
-    for a, b in zip(starts, stops):
-        a.record()
-        fn()
-        b.record()
-    torch.cuda.synchronize()
-    times = sorted(a.elapsed_time(b) for a, b in zip(starts, stops))
-    return times[len(times) // 2]
 
 
 def maskc_ms(maskc, path, s, values, iters):
