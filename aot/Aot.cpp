@@ -405,23 +405,9 @@ bool Kernel::launch(const Call &c, std::string *error) {
   }
 
   KernelParams p{};
-  p.q = c.q;
-  p.k = c.k;
-  p.v = c.v;
-  p.o = c.o;
-  p.lse = c.lse;
-  std::memcpy(p.qStrides, c.qStrides, sizeof p.qStrides);
-  std::memcpy(p.kStrides, c.kStrides, sizeof p.kStrides);
-  std::memcpy(p.vStrides, c.vStrides, sizeof p.vStrides);
-  std::memcpy(p.oStrides, c.oStrides, sizeof p.oStrides);
-  p.lq = static_cast<int>(c.lq);
-  p.lk = static_cast<int>(c.lk);
-  p.heads = static_cast<int>(c.heads);
-  p.kvHeads = static_cast<int>(c.kvHeads);
-  p.batch = static_cast<int>(c.batch);
-  const float scale = c.softmaxScale > 0 ? c.softmaxScale
-                                         : 1.0f / std::sqrt(float(kHeadDim));
-  p.scaleLog2 = scale * 1.4426950408889634f;
+  detail::maskjit::runtime::setCallParams(
+      p, c,
+      c.softmaxScale > 0 ? c.softmaxScale : 1.0f / std::sqrt(float(kHeadDim)));
   p.segPtr = s.tables[0];
   p.segs = s.tables[1];
   p.gatherPtr = s.tables[2];

@@ -34,6 +34,31 @@ struct KernelParams {
   uint64_t segBits, tileBits;
 };
 
+/// The call's fields of the parameter block (tensors, element strides,
+/// shape, scale), from a call of any type with these members: the JIT's
+/// AttentionCall and the call type `maskc aot` writes. The schedule's
+/// fields are each launcher's own.
+template <typename Call>
+void setCallParams(KernelParams &p, const Call &c, float softmaxScale) {
+  p.q = c.q;
+  p.k = c.k;
+  p.v = c.v;
+  p.o = c.o;
+  p.lse = c.lse;
+  for (int i = 0; i < 3; ++i) {
+    p.qStrides[i] = c.qStrides[i];
+    p.kStrides[i] = c.kStrides[i];
+    p.vStrides[i] = c.vStrides[i];
+    p.oStrides[i] = c.oStrides[i];
+  }
+  p.lq = static_cast<int>(c.lq);
+  p.lk = static_cast<int>(c.lk);
+  p.heads = static_cast<int>(c.heads);
+  p.kvHeads = static_cast<int>(c.kvHeads);
+  p.batch = static_cast<int>(c.batch);
+  p.scaleLog2 = softmaxScale * 1.4426950408889634f; // log2(e)
+}
+
 /// Two CUtensorMap (128 opaque bytes, 64-byte aligned).
 struct KernelTensorMaps {
   alignas(64) unsigned char k[128];
