@@ -98,42 +98,6 @@ static __device__ __forceinline__ bool maskjit_in_block_bits(const uint32_t *bit
 
 } // namespace
 
-const char *kernelFamilyName(KernelFamily family) {
-  return family == KernelFamily::Hopper ? "hopper" : "portable";
-}
-
-KernelFamily defaultKernelFamily(const std::string &arch) {
-  return arch == "sm_90a" || arch == "compute_90a" ? KernelFamily::Hopper
-                                                   : KernelFamily::Portable;
-}
-
-int64_t kernelTileM(const KernelConfig &config) {
-  if (config.tileM != 0)
-    return config.tileM;
-  return config.family == KernelFamily::Hopper ? 128 : 64;
-}
-
-int64_t kernelTileN(const KernelConfig &config) {
-  if (config.tileN != 0)
-    return config.tileN;
-  return config.family == KernelFamily::Hopper ? kernelTileM(config) : 64;
-}
-
-void checkTiles(const KernelConfig &config) {
-  if (config.tileM != 0 && config.tileM != 64 && config.tileM != 128)
-    throw std::invalid_argument("tile_m must be 64 or 128 (or 0: the kernel's "
-                                "default), not " +
-                                std::to_string(config.tileM));
-  const int64_t m = kernelTileM(config), n = kernelTileN(config);
-  const bool hopper = config.family == KernelFamily::Hopper;
-  if (hopper ? !(n == m || (m == 128 && n == 64)) : n != 64)
-    throw std::invalid_argument(
-        std::string("tiles of ") + std::to_string(m) + " x " +
-        std::to_string(n) + " are not run by the " +
-        (hopper ? "Hopper kernel (128 x 128, 64 x 64 or 128 x 64)"
-                : "portable kernel (its key tiles are 64 wide)"));
-}
-
 namespace {
 /// Where the host's KernelParams puts each field of `maskjit_params`, as
 /// macros the kernel's static_asserts compare with its own layout: one
