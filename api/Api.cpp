@@ -254,14 +254,13 @@ std::vector<ScheduleRemark> Kernel::scheduleRemarks(int64_t lq, int64_t lk,
     bool perHead = false;
     for (const dsl::ParamDecl &p : decl.params)
       perHead |= p.name == name && p.type == dsl::Type::HeadArray;
-    if (!perHead) {
-      arrays[name] = v;
-    } else if (head < 0 || head >= static_cast<int64_t>(v.size())) {
+    arrays[name] = v; // the predicate reads `w[h]` from the whole array
+    if (!perHead)
+      continue;
+    if (head < 0 || head >= static_cast<int64_t>(v.size()))
       throw Error("schedule remarks: `" + name + "` has no value for head " +
                   std::to_string(head));
-    } else {
-      values[name] = v[static_cast<size_t>(head)];
-    }
+    values[name] = v[static_cast<size_t>(head)];
   }
   if (auto trap = mask::predicateTrap(c.schedule, values, lq, lk, arrays))
     throw Error(*trap);

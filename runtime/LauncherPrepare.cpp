@@ -181,8 +181,11 @@ void Launcher::prepare(const AttentionCall &c) {
   // The schedule, per query tile, as CSR tables (one per head when per-head
   // params move it).
   std::map<std::string, std::vector<int64_t>> arrays;
+  // Per-head arrays too: the predicate reads `w[h]` from the whole array
+  // (the exact tiers then decide its tiles), the closed forms each head's
+  // value (perHead below).
   for (const codegen::ArgField &f : kernel_.source.args)
-    if (f.kind == ArgKind::Array)
+    if (f.kind == ArgKind::Array || f.kind == ArgKind::HeadArray)
       arrays[f.name] = c.runtimeValues.at(f.name).array;
   // The selectors' chosen sets bind the schedule's set atoms too; sets
   // chosen per head give each head its schedule.

@@ -88,8 +88,11 @@ bindKernelSchedule(const dsl::Frontend &fe, const dsl::Program &program,
   int64_t lk = mask.lk < 0 ? mask.lq : mask.lk;
   checkTileCount(mask.lq, lk, tile[0], tile[1]);
   std::map<std::string, std::vector<int64_t>> arrays;
+  // Per-head arrays too: the predicate reads `w[h]` from the whole array
+  // (the exact tiers then decide its tiles), the closed forms the head's
+  // value.
   for (auto &[name, v] : split.runtime)
-    if (v.type == dsl::Type::IntArray)
+    if (v.type == dsl::Type::IntArray || v.type == dsl::Type::HeadArray)
       arrays[name] = v.array;
   dsl::Selections sel = parseSelections(mask.selects, mask.head);
   checkSelectionsApply(sel, program, pattern);
