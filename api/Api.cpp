@@ -178,45 +178,72 @@ std::string Kernel::family() const {
   return codegen::kernelFamilyName(impl_->compiled.source.family);
 }
 
+namespace {
+runtime::AttentionCall toRuntime(const AttentionCall &call) {
+  runtime::AttentionCall c;
+  c.batch = call.batch;
+  c.heads = call.heads;
+  c.kvHeads = call.kvHeads;
+  c.lq = call.lq;
+  c.lk = call.lk;
+  c.q = call.q;
+  c.k = call.k;
+  c.v = call.v;
+  c.o = call.o;
+  c.lse = call.lse;
+  for (int i = 0; i < 3; ++i) {
+    c.qStrides[i] = call.qStrides[i];
+    c.kStrides[i] = call.kStrides[i];
+    c.vStrides[i] = call.vStrides[i];
+    c.oStrides[i] = call.oStrides[i];
+  }
+  c.softmaxScale = call.softmaxScale;
+  for (auto &[name, value] : call.params.scalars)
+    c.runtimeValues[name] = {false, value, {}};
+  for (auto &[name, values] : call.params.arrays)
+    c.runtimeValues[name] = {true, 0, values};
+  c.selections.columns = call.columns;
+  c.selections.diagonals = call.diagonals;
+  c.selections.blocks = call.blocks;
+  for (const HeadSets &h : call.headSets) {
+    Selections sel;
+    sel.columns = h.columns;
+    sel.diagonals = h.diagonals;
+    if (!h.blocks.empty())
+      sel.blocks = h.blocks;
+    c.headSelections.push_back(std::move(sel));
+  }
+  c.stream = call.stream;
+  return c;
+}
+} // namespace
+
 void Kernel::launch(const AttentionCall &call) {
   try {
     if (!impl_->launcher)
       impl_->launcher = std::make_unique<runtime::Launcher>(impl_->compiled);
-    runtime::AttentionCall c;
-    c.batch = call.batch;
-    c.heads = call.heads;
-    c.kvHeads = call.kvHeads;
-    c.lq = call.lq;
-    c.lk = call.lk;
-    c.q = call.q;
-    c.k = call.k;
-    c.v = call.v;
-    c.o = call.o;
-    c.lse = call.lse;
+    impl_->launcher->launch(toRuntime(call));
+  } catch (const std::exception &e) {
+    throw Error(e.what());
+  }
+}
+
+void Kernel::backward(const AttentionCall &call, const BackwardCall &grads) {
+  try {
+    if (!impl_->launcher)
+      impl_->launcher = std::make_unique<runtime::Launcher>(impl_->compiled);
+    runtime::BackwardCall g;
+    g.dout = grads.dout;
+    g.dq = grads.dq;
+    g.dk = grads.dk;
+    g.dv = grads.dv;
     for (int i = 0; i < 3; ++i) {
-      c.qStrides[i] = call.qStrides[i];
-      c.kStrides[i] = call.kStrides[i];
-      c.vStrides[i] = call.vStrides[i];
-      c.oStrides[i] = call.oStrides[i];
+      g.doStrides[i] = grads.doStrides[i];
+      g.dqStrides[i] = grads.dqStrides[i];
+      g.dkStrides[i] = grads.dkStrides[i];
+      g.dvStrides[i] = grads.dvStrides[i];
     }
-    c.softmaxScale = call.softmaxScale;
-    for (auto &[name, value] : call.params.scalars)
-      c.runtimeValues[name] = {false, value, {}};
-    for (auto &[name, values] : call.params.arrays)
-      c.runtimeValues[name] = {true, 0, values};
-    c.selections.columns = call.columns;
-    c.selections.diagonals = call.diagonals;
-    c.selections.blocks = call.blocks;
-    for (const HeadSets &h : call.headSets) {
-      Selections sel;
-      sel.columns = h.columns;
-      sel.diagonals = h.diagonals;
-      if (!h.blocks.empty())
-        sel.blocks = h.blocks;
-      c.headSelections.push_back(std::move(sel));
-    }
-    c.stream = call.stream;
-    impl_->launcher->launch(c);
+    impl_->launcher->backward(toRuntime(call), g);
   } catch (const std::exception &e) {
     throw Error(e.what());
   }

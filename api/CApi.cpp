@@ -81,7 +81,7 @@ extern "C" {
 
 const char *mj_last_error(void) { return lastError.c_str(); }
 int mj_last_error_kind(void) { return lastKind; }
-int mj_abi_version(void) { return 1; }
+int mj_abi_version(void) { return 2; }
 
 mj_pattern *mj_pattern_from_string(const char *text, const char *name,
                                    const char *bufferName) {
@@ -200,31 +200,56 @@ const char *mj_kernel_cache_key(const mj_kernel *k) {
   return k ? k->kernel.cacheKey().c_str() : "";
 }
 
+namespace {
+maskjit::AttentionCall toCall(const mj_attention_call *call) {
+  maskjit::AttentionCall c;
+  c.batch = call->batch;
+  c.heads = call->heads;
+  c.kvHeads = call->kv_heads;
+  c.lq = call->lq;
+  c.lk = call->lk;
+  c.q = call->q;
+  c.k = call->k;
+  c.v = call->v;
+  c.o = call->o;
+  c.lse = call->lse;
+  for (int i = 0; i < 3; ++i) {
+    c.qStrides[i] = call->q_strides[i];
+    c.kStrides[i] = call->k_strides[i];
+    c.vStrides[i] = call->v_strides[i];
+    c.oStrides[i] = call->o_strides[i];
+  }
+  c.softmaxScale = call->softmax_scale;
+  c.params = toParams(call->params, call->n_params);
+  c.stream = call->stream;
+  return c;
+}
+} // namespace
+
 int mj_kernel_launch(mj_kernel *kernel, const mj_attention_call *call) {
   if (!kernel || !call)
     return !argumentError("launch: NULL kernel or call");
+  return !guard(MJ_ERROR_ARGUMENT,
+                [&] { kernel->kernel.launch(toCall(call)); });
+}
+
+int mj_kernel_backward(mj_kernel *kernel, const mj_attention_call *call,
+                       const mj_backward_call *grads) {
+  if (!kernel || !call || !grads)
+    return !argumentError("backward: NULL kernel, call or gradients");
   return !guard(MJ_ERROR_ARGUMENT, [&] {
-    maskjit::AttentionCall c;
-    c.batch = call->batch;
-    c.heads = call->heads;
-    c.kvHeads = call->kv_heads;
-    c.lq = call->lq;
-    c.lk = call->lk;
-    c.q = call->q;
-    c.k = call->k;
-    c.v = call->v;
-    c.o = call->o;
-    c.lse = call->lse;
+    maskjit::BackwardCall g;
+    g.dout = grads->dout;
+    g.dq = grads->dq;
+    g.dk = grads->dk;
+    g.dv = grads->dv;
     for (int i = 0; i < 3; ++i) {
-      c.qStrides[i] = call->q_strides[i];
-      c.kStrides[i] = call->k_strides[i];
-      c.vStrides[i] = call->v_strides[i];
-      c.oStrides[i] = call->o_strides[i];
+      g.doStrides[i] = grads->do_strides[i];
+      g.dqStrides[i] = grads->dq_strides[i];
+      g.dkStrides[i] = grads->dk_strides[i];
+      g.dvStrides[i] = grads->dv_strides[i];
     }
-    c.softmaxScale = call->softmax_scale;
-    c.params = toParams(call->params, call->n_params);
-    c.stream = call->stream;
-    kernel->kernel.launch(c);
+    kernel->kernel.backward(toCall(call), g);
   });
 }
 

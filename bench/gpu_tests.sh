@@ -9,6 +9,9 @@
 # 128 x 64 tiles whose warpgroups skip the key tiles their rows may not
 # see, runs when named), then compute-sanitizer memcheck runs (MEMCHECK=0
 # skips them).
+# BACKWARD=1 runs the backward kernels too (maskc run --backward --check:
+# dQ, dK, dV against the fp64 CPU reference), then compute-sanitizer
+# memcheck and racecheck on them.
 # Usage (repo root, on the GPU machine): bench/gpu_tests.sh [maskc] [outdir]
 set -u
 M=${1:-.gpu/maskc}
@@ -29,13 +32,13 @@ run() {
   total=$((total + 1))
   # (A time limit per run: a kernel that hangs fails its case instead of
   # the whole call's device time.)
-  if ! timeout "${RUN_TIMEOUT:-60}" "$M" run "$@" --check --batch "${BATCH:-2}" \
+  if ! timeout "${RUN_TIMEOUT:-60}" "$M" run "$@" --check ${BACKWARD:+--backward} --batch "${BATCH:-2}" \
     --heads "${HEADS:-8}" --kv-heads "${KV_HEADS:-2}" > /tmp/run.log 2>&1; then
     fail=$((fail + 1))
     echo "FAIL: $*"
     cat /tmp/run.log
   else
-    grep -E "^(check|estimate check|schedule check)" /tmp/run.log | sed "s|^|$(basename "$1") $* : |" | cut -c1-260
+    grep -E "^(check|estimate check|schedule check|backward check:)" /tmp/run.log | sed "s|^|$(basename "$1") $* : |" | cut -c1-260
   fi
 }
 # --kernel arguments of a KERNELS entry.
@@ -110,6 +113,23 @@ if [ "${MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null 2>&1; the
       rc=$?
       tail -3 /tmp/memcheck.log
       echo "memcheck ($k, $f) exit status: $rc"
+      [ $rc -eq 0 ] || fail=$((fail + 1))
+    done
+  done
+fi
+if [ -n "${BACKWARD:-}" ] && [ "${MEMCHECK:-1}" = 1 ] && command -v compute-sanitizer >/dev/null 2>&1; then
+  # The backward kernels: out-of-bounds accesses and shared-memory races.
+  for tool in memcheck racecheck; do
+    for args in "strided.mask --set stride=64 --set local=128" \
+      "document.mask --set doc=@/tmp/doc.txt" \
+      "../../bench/patterns/dilated_window.mask --set window=300 --set dilation=3"; do
+      set -- $args
+      f=$1; shift
+      compute-sanitizer --tool $tool --error-exitcode 9 "$M" run $P/$f --batch 1 --heads 2 \
+        --kv-heads 1 --lq 300 --lk 500 "$@" --check --backward > /tmp/sanitizer.log 2>&1
+      rc=$?
+      tail -2 /tmp/sanitizer.log
+      echo "$tool (backward, $f) exit status: $rc"
       [ $rc -eq 0 ] || fail=$((fail + 1))
     done
   done

@@ -49,3 +49,32 @@ void checkTiles(const KernelConfig &config) {
 }
 
 } // namespace maskjit::codegen
+
+namespace maskjit::codegen {
+
+int backwardSharedBytes(int headDim) {
+  // K, V, a query tile and its dO (rows padded by 8 elements), P^T and
+  // dS^T (64 x 72 each), all 16-bit (codegen/kernels/attention_bwd.cuh).
+  return (4 * 64 * (headDim + 8) + 2 * 64 * 72) * 2;
+}
+
+KernelSource backwardSource(const KernelSource &forward) {
+  if (forward.prelude.empty())
+    throw std::invalid_argument("internal error: a kernel source without its "
+                                "prelude has no backward");
+  KernelSource out;
+  out.code = forward.prelude + backwardTemplate();
+  out.args = forward.args;
+  out.kernelName = "maskjit_attention_bwd";
+  out.family = KernelFamily::Portable;
+  out.tileM = 64;
+  out.tileN = 64;
+  out.threads = 256;
+  out.headDim = forward.headDim;
+  out.dtype = forward.dtype;
+  out.sharedBytes = backwardSharedBytes(forward.headDim);
+  out.dilation = forward.dilation;
+  return out;
+}
+
+} // namespace maskjit::codegen

@@ -192,6 +192,7 @@ KernelSource buildKernelSource(const dsl::PatternDecl &pattern,
     code += std::string(rowMaskHelpers()) + "\n" + rowMaskCpp + "\n";
   else if (out.tileBits)
     code += std::string(rowMaskHelpers()) + "\n#define MASKJIT_TILE_BITS 1\n";
+  out.prelude = code;
   code += attentionTemplate(config.family);
   out.code = std::move(code);
   checkTiles(config);

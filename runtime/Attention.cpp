@@ -94,33 +94,8 @@ Launcher::~Launcher() {
   }
 }
 
-namespace {
-/// Whether two calls need the same schedule and predicate arguments: same
-/// lengths, heads, runtime values and chosen sets. A direct comparison (no
-/// string building) keeps the per-launch check cheap on the hot path.
-bool sameInputs(const AttentionCall &a, const AttentionCall &b) {
-  if (a.lq != b.lq || a.lk != b.lk || a.heads != b.heads ||
-      a.runtimeValues.size() != b.runtimeValues.size() ||
-      a.selections.columns != b.selections.columns ||
-      a.selections.diagonals != b.selections.diagonals ||
-      a.selections.blocks != b.selections.blocks ||
-      a.headSelections.size() != b.headSelections.size())
-    return false;
-  for (size_t h = 0; h < a.headSelections.size(); ++h)
-    if (a.headSelections[h].columns != b.headSelections[h].columns ||
-        a.headSelections[h].diagonals != b.headSelections[h].diagonals ||
-        a.headSelections[h].blocks != b.headSelections[h].blocks)
-      return false;
-  for (auto ia = a.runtimeValues.begin(), ib = b.runtimeValues.begin();
-       ia != a.runtimeValues.end(); ++ia, ++ib)
-    if (ia->first != ib->first || ia->second.isArray != ib->second.isArray ||
-        ia->second.scalar != ib->second.scalar ||
-        ia->second.array != ib->second.array)
-      return false;
-  return true;
-}
-} // namespace
-
+// (A direct comparison, no string building: the per-launch check is on the
+// hot path.)
 // The Hopper kernel copies key tiles with the TMA: one tensor map each for
 // K and V, dimensions (head_dim, then sequence, head and batch in order of
 // stride), a box of 64 columns by one tile of keys. Encoded again only when
@@ -153,7 +128,29 @@ void Launcher::encodeTensorMaps(const AttentionCall &c, KernelParams &p) {
   p.tmaBatchDim = mapDims_[2];
 }
 
-void Launcher::launch(const AttentionCall &c) {
+bool sameScheduleInputs(const AttentionCall &a, const AttentionCall &b) {
+  if (a.lq != b.lq || a.lk != b.lk || a.heads != b.heads ||
+      a.runtimeValues.size() != b.runtimeValues.size() ||
+      a.selections.columns != b.selections.columns ||
+      a.selections.diagonals != b.selections.diagonals ||
+      a.selections.blocks != b.selections.blocks ||
+      a.headSelections.size() != b.headSelections.size())
+    return false;
+  for (size_t h = 0; h < a.headSelections.size(); ++h)
+    if (a.headSelections[h].columns != b.headSelections[h].columns ||
+        a.headSelections[h].diagonals != b.headSelections[h].diagonals ||
+        a.headSelections[h].blocks != b.headSelections[h].blocks)
+      return false;
+  for (auto ia = a.runtimeValues.begin(), ib = b.runtimeValues.begin();
+       ia != a.runtimeValues.end(); ++ia, ++ib)
+    if (ia->first != ib->first || ia->second.isArray != ib->second.isArray ||
+        ia->second.scalar != ib->second.scalar ||
+        ia->second.array != ib->second.array)
+      return false;
+  return true;
+}
+
+void Launcher::checkCall(const AttentionCall &c) {
   if (c.batch <= 0 || c.heads <= 0 || c.kvHeads <= 0 || c.lq <= 0 || c.lk <= 0)
     throw std::invalid_argument(
         "batch, heads, kv_heads, Lq and Lk must be positive");
@@ -172,19 +169,9 @@ void Launcher::launch(const AttentionCall &c) {
     for (int i = 0; i < 3; ++i)
       if (s[i] % 8 != 0)
         throw std::invalid_argument("strides must be multiples of 8 elements");
-  estimate(c);
+}
 
-  if (deviceSets_ || deviceBlocks_ || !hasPrepared_ ||
-      !sameInputs(c, prepared_)) {
-    auto t0 = std::chrono::steady_clock::now();
-    untimedMs_ = 0;
-    prepare(c);
-    buildMs_ = std::chrono::duration<double, std::milli>(
-                   std::chrono::steady_clock::now() - t0)
-                   .count() -
-               untimedMs_;
-  }
-
+void Launcher::fillParams(const AttentionCall &c) {
   // maskjit_params, laid out as the kernel declares it.
   using Params = KernelParams;
   argBuffer_.resize(sizeof(Params) + argWords_.size() * 8);
@@ -204,6 +191,24 @@ void Launcher::launch(const AttentionCall &c) {
     encodeTensorMaps(c, p);
   std::memcpy(buf.data(), &p, sizeof p);
   std::memcpy(buf.data() + sizeof p, argWords_.data(), argWords_.size() * 8);
+}
+
+void Launcher::launch(const AttentionCall &c) {
+  checkCall(c);
+  estimate(c);
+
+  if (deviceSets_ || deviceBlocks_ || !hasPrepared_ ||
+      !sameScheduleInputs(c, prepared_)) {
+    auto t0 = std::chrono::steady_clock::now();
+    untimedMs_ = 0;
+    prepare(c);
+    buildMs_ = std::chrono::duration<double, std::milli>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count() -
+               untimedMs_;
+  }
+  fillParams(c);
+  std::vector<unsigned char> &buf = argBuffer_;
   void *args[] = {buf.data(), &maps_};
   Driver &d = Driver::get();
   if (tileBitsPending_)

@@ -50,6 +50,8 @@ Launcher::setPlan(const AttentionCall &c,
 
 void Launcher::prepare(const AttentionCall &c) {
   Driver &d = Driver::get();
+  ++prepareCount_;
+  hostTables_ = {};
   const std::string &patternName = kernel_.patternName;
   // Argument buffers, reused from call to call (sets change every call of
   // an estimated pattern): the last launch must be done with them before
@@ -379,6 +381,7 @@ void Launcher::prepare(const AttentionCall &c) {
     waitForLastLaunch();
     prepareTileBits(tables, c);
   }
+  hostTables_ = std::move(tables);
   prepared_ = c;
   hasPrepared_ = true;
 }

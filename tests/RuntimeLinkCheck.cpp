@@ -26,7 +26,9 @@ int main() {
   };
   void (Launcher::*launch)(const AttentionCall &) = &Launcher::launch;
   KernelRegistry registry; // Registry.cpp
-  int found = launch ? 1 : 0;
+  void (Launcher::*backward)(const AttentionCall &, const BackwardCall &) =
+      &Launcher::backward; // LauncherBackward.cpp
+  int found = (launch ? 1 : 0) + (backward ? 1 : 0);
   for (const void *e : entries)
     found += e != nullptr;
   std::printf("runtime links alone (%d entries found)\n", found);

@@ -9,7 +9,7 @@
 // element, EMPTY tiles are never loaded, and GATHER keys are loaded by
 // index into dense tiles. Rows with no allowed key get O = 0, LSE = -inf.
 //
-// It follows attention_common.cuh in the generated source.
+// It follows attention_common.cuh and mma_sync.cuh in the generated source.
 
 #ifndef MASKJIT_TILE_M
 #define MASKJIT_TILE_M 64
@@ -18,29 +18,6 @@
 #define MJ_BN 64
 #define MJ_THREADS (MJ_BM * 2)
 #define MJ_ROW (MJ_D + 8) // Padded shared-memory row, in elements.
-
-static __device__ __forceinline__ void mj_ldsm_x4(unsigned (&r)[4], const void *p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(mj_smem(p)));
-}
-static __device__ __forceinline__ void mj_ldsm_x4_t(unsigned (&r)[4], const void *p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(mj_smem(p)));
-}
-
-static __device__ __forceinline__ void mj_mma(float (&c)[4], const unsigned (&a)[4],
-                                              unsigned b0, unsigned b1) {
-#if MASKJIT_DTYPE_FP16
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-#else
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-#endif
-               "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 
 extern "C" __global__ void __launch_bounds__(MJ_THREADS)
     maskjit_attention_fwd(const maskjit_params p) {

@@ -136,6 +136,17 @@ struct AttentionCall {
   void *stream = nullptr; ///< CUstream; null: the default stream.
 };
 
+/// The gradients of a backward call: dO in; dQ (Q's shape), dK and dV (K's
+/// shape) out; BSHD-strided as AttentionCall's tensors, in the kernel's
+/// dtype.
+struct BackwardCall {
+  uint64_t dout = 0, dq = 0, dk = 0, dv = 0; ///< CUdeviceptr values.
+  int64_t doStrides[3] = {0, 0, 0};          ///< batch, seq, head
+  int64_t dqStrides[3] = {0, 0, 0};
+  int64_t dkStrides[3] = {0, 0, 0};
+  int64_t dvStrides[3] = {0, 0, 0};
+};
+
 /// The compiler's account of how a kernel's tiles were decided, in its own
 /// voice (as `maskc blocks --remarks` prints it).
 struct ScheduleRemark {
@@ -155,6 +166,14 @@ public:
   /// Validates `call` (throws Error) and launches on `call.stream`. Changing
   /// a runtime value or a length never recompiles.
   void launch(const AttentionCall &call);
+  /// dQ, dK and dV of `call` from dO, on `call.stream`: `call` is the
+  /// forward's (its O and LSE that launch's outputs), and the backward
+  /// visits the pairs the forward's schedule did (dK and dV summed over
+  /// each KV head's group; fully masked rows get zero gradients). A pattern
+  /// that estimates its sets uses those of this kernel's last launch, which
+  /// must be this call's forward. Compiles the backward kernels at the
+  /// first call. Throws Error.
+  void backward(const AttentionCall &call, const BackwardCall &grads);
   /// The sets the last launch estimated on the GPU, per head (for a batch,
   /// per sequence and head: b * heads + h; empty when the call gave them):
   /// to inspect, or to pass back as `headSets` (one sequence's).

@@ -98,6 +98,19 @@ typedef struct {
 MASKJIT_C_API int mj_kernel_launch(mj_kernel *kernel,
                                    const mj_attention_call *call);
 
+/* The gradients of a backward call (maskjit::Kernel::backward): dO in,
+ * dQ (Q's shape), dK and dV (K's shape) out, BSHD element strides, in the
+ * kernel's dtype. */
+typedef struct {
+  uint64_t dout, dq, dk, dv;
+  int64_t do_strides[3], dq_strides[3], dk_strides[3], dv_strides[3];
+} mj_backward_call;
+/* dQ, dK, dV of `call`, the forward's call (its o and lse that launch's
+ * outputs), on call->stream. */
+MASKJIT_C_API int mj_kernel_backward(mj_kernel *kernel,
+                                     const mj_attention_call *call,
+                                     const mj_backward_call *grads);
+
 /* Remarks on the kernel's schedule for one shape, head and runtime values
  * (maskjit::Kernel::scheduleRemarks; CPU only): one per line as
  * "where<TAB>message" (where may be empty). Owned by the kernel until its

@@ -220,7 +220,7 @@ class Kernel:
                 getattr(q, "requires_grad", False) or getattr(k, "requires_grad", False)
                 or getattr(v, "requires_grad", False))):
             # Through the custom op: traced by torch.compile without a graph
-            # break, and backward says it is not there yet.
+            # break, and autograd through its registered backward.
             from ._op import call
             result, lse = call(self, q, k, v, scale, layout, params)
             if out is not None:

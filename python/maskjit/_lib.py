@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 
 class Param(ctypes.Structure):
@@ -49,6 +49,15 @@ class AttentionCall(ctypes.Structure):
                 ("params", ctypes.POINTER(Param)),
                 ("n_params", ctypes.c_int),
                 ("stream", ctypes.c_void_p)]
+
+
+class BackwardCall(ctypes.Structure):
+    _fields_ = [("dout", ctypes.c_uint64), ("dq", ctypes.c_uint64),
+                ("dk", ctypes.c_uint64), ("dv", ctypes.c_uint64),
+                ("do_strides", ctypes.c_int64 * 3),
+                ("dq_strides", ctypes.c_int64 * 3),
+                ("dk_strides", ctypes.c_int64 * 3),
+                ("dv_strides", ctypes.c_int64 * 3)]
 
 
 def _candidates():
@@ -117,6 +126,8 @@ for name, res, args in (
         ("mj_kernel_ptx", ctypes.c_char_p, [_P]),
         ("mj_kernel_cache_key", ctypes.c_char_p, [_P]),
         ("mj_kernel_launch", ctypes.c_int, [_P, ctypes.POINTER(AttentionCall)]),
+        ("mj_kernel_backward", ctypes.c_int,
+         [_P, ctypes.POINTER(AttentionCall), ctypes.POINTER(BackwardCall)]),
         ("mj_kernel_schedule_remarks", ctypes.c_char_p,
          [_P, ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(Param), ctypes.c_int,
           ctypes.c_int64]),

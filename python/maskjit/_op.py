@@ -7,12 +7,15 @@ their names (one comma-separated string), their scalar values (SymInts under tor
 one does not recompile) and their arrays as tensors. The fake
 implementation gives the output shapes from q alone, so torch.compile
 traces a model that calls it without a graph break, for any sequence
-length. Backward raises until the backward kernels exist.
+length. Its backward is `torch.ops.maskjit.attention_backward` (a custom
+op too, so that torch.compile traces the backward graph as well): dQ, dK
+and dV from the forward's inputs and outputs; the LSE output is not
+differentiable.
 """
 import numpy as np
 import torch
 
-from ._torch import launch
+from ._torch import backward, launch
 
 def _shapes(q, layout):
     b = q.shape[0]
@@ -24,13 +27,8 @@ def _shapes(q, layout):
 def attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kernel_id: int,
                  scale: float, layout: str, names: str, scalars: list[int],
                  arrays: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    from . import _BY_ID
-    kernel = _BY_ID.get(kernel_id)
-    if kernel is None:
-        raise ValueError(f"maskjit: no kernel with id {kernel_id} in this process")
-    values = iter(list(scalars) + [a.detach().cpu().numpy() for a in arrays])
-    params = {name: next(values) for name in names.split(",") if name}
-    out, lse = launch(kernel, q, k, v, scale, layout, True, None, params)
+    out, lse = launch(_kernel(kernel_id), q, k, v, scale, layout, True, None,
+                      _params(names, scalars, arrays))
     return out, lse
 
 
@@ -40,17 +38,52 @@ def _(q, k, v, kernel_id, scale, layout, names, scalars, arrays):
     return torch.empty_like(q), q.new_empty((b, heads, lq), dtype=torch.float32)
 
 
-def _no_backward(ctx, grad_out, grad_lse):
-    raise RuntimeError(
-        "maskjit: backward is not available for this kernel yet (forward only); "
-        "run it under torch.no_grad() or detach q, k and v")
+def _kernel(kernel_id):
+    from . import _BY_ID
+    kernel = _BY_ID.get(kernel_id)
+    if kernel is None:
+        raise ValueError(f"maskjit: no kernel with id {kernel_id} in this process")
+    return kernel
+
+
+def _params(names, scalars, arrays):
+    values = iter(list(scalars) + [a.detach().cpu().numpy() for a in arrays])
+    return {name: next(values) for name in names.split(",") if name}
+
+
+@torch.library.custom_op("maskjit::attention_backward", mutates_args=(), device_types="cuda")
+def attention_backward_op(dout: torch.Tensor, q: torch.Tensor, k: torch.Tensor,
+                          v: torch.Tensor, out: torch.Tensor, lse: torch.Tensor,
+                          kernel_id: int, scale: float, layout: str, names: str,
+                          scalars: list[int], arrays: list[torch.Tensor]
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return backward(_kernel(kernel_id), q, k, v, out, lse, dout, scale, layout,
+                    _params(names, scalars, arrays))
+
+
+@attention_backward_op.register_fake
+def _(dout, q, k, v, out, lse, kernel_id, scale, layout, names, scalars, arrays):
+    return torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+
+
+def _backward(ctx, grad_out, grad_lse):
+    q, k, v, out, lse, *arrays = ctx.saved_tensors
+    dq, dk, dv = torch.ops.maskjit.attention_backward(
+        grad_out, q, k, v, out, lse, ctx.kernel_id, ctx.scale, ctx.layout, ctx.names,
+        ctx.scalars, arrays)
+    return dq, dk, dv, None, None, None, None, None, None
 
 
 def _keep(ctx, inputs, output):
-    pass
+    q, k, v, kernel_id, scale, layout, names, scalars, arrays = inputs
+    out, lse = output
+    ctx.save_for_backward(q, k, v, out, lse, *arrays)
+    ctx.kernel_id, ctx.scale, ctx.layout, ctx.names = kernel_id, scale, layout, names
+    ctx.scalars = scalars
+    ctx.mark_non_differentiable(lse)
 
 
-attention_op.register_autograd(_no_backward, setup_context=_keep)
+attention_op.register_autograd(_backward, setup_context=_keep)
 
 
 def call(kernel, q, k, v, scale, layout, params):

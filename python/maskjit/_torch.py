@@ -141,3 +141,39 @@ def launch(kernel, q, k, v, scale, layout, return_lse, out, params):
         from . import _fail
         raise _fail()
     return (out, lse) if return_lse else out
+
+
+def _grad_input(name, t, like, dtype):
+    """dO as the kernels read it: the output's dtype and shape, the last
+    dimension contiguous, strides multiples of 8 elements (else a copy)."""
+    if not isinstance(t, torch.Tensor) or t.shape != like.shape:
+        raise ValueError(f"{name}: expected a tensor of shape {tuple(like.shape)}")
+    if t.dtype != dtype:
+        t = t.to(dtype)
+    if t.stride(-1) != 1 or any(st % 8 for st in t.stride()[:-1]) or t.data_ptr() % 16:
+        t = t.contiguous()
+    return t
+
+
+def backward(kernel, q, k, v, out, lse, dout, scale, layout, params):
+    """dQ, dK, dV of the forward call (q, k, v) -> (out, lse) from dO."""
+    plan = _plan(kernel, q, k, v, scale, layout, out, params)
+    dout = _grad_input("grad of the output", dout, out, _DTYPES[kernel.dtype])
+    if lse.shape != plan.lse_shape or lse.dtype != torch.float32 or not lse.is_contiguous():
+        raise ValueError(f"lse: expected a contiguous float32 tensor of shape {plan.lse_shape}")
+    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    bsh = (0, 2, 1) if layout == "bhsd" else (0, 1, 2)
+    grads = _lib.BackwardCall()
+    for field, t in (("do_strides", dout), ("dq_strides", dq), ("dk_strides", dk),
+                     ("dv_strides", dv)):
+        getattr(grads, field)[:] = [t.stride(i) for i in bsh]
+    grads.dout, grads.dq, grads.dk, grads.dv = (dout.data_ptr(), dq.data_ptr(),
+                                                dk.data_ptr(), dv.data_ptr())
+    call = plan.call
+    call.q, call.k, call.v = q.data_ptr(), k.data_ptr(), v.data_ptr()
+    call.o, call.lse = out.data_ptr(), lse.data_ptr()
+    call.stream = _raw_stream(0)
+    if _c.mj_kernel_backward(kernel._h, plan.ref, ctypes.byref(grads)):
+        from . import _fail
+        raise _fail()
+    return dq, dk, dv

@@ -138,6 +138,37 @@ void checkCase(const test::Loaded &l, const Case &c) {
                           << ") in a FULL tile, not allowed";
       }
     EXPECT_GT(allowed, 0) << what;
+
+    // The backward's merged visits: each cell's query tiles once, in
+    // order; every allowed pair in a visited pair of tiles, FULL ones
+    // holding allowed pairs only.
+    mask::KeyTileVisits v = mask::keyTileVisits(t, c.tile, c.lk);
+    ASSERT_EQ(v.ptr.size(), size_t(v.schedules) * v.keyTiles + 1) << what;
+    std::set<std::pair<int, int>> visitPairs, visitFull;
+    for (int kt = 0; kt < v.keyTiles; ++kt) {
+      const int cell = s * v.keyTiles + kt;
+      int lastQ = -1;
+      for (int i = v.ptr[cell]; i < v.ptr[cell + 1]; ++i) {
+        const int qt = v.visits[i] >> 1;
+        EXPECT_GT(qt, lastQ) << what << " key tile " << kt;
+        lastQ = qt;
+        visitPairs.insert({qt, kt});
+        if (v.visits[i] & 1)
+          visitFull.insert({qt, kt});
+      }
+    }
+    for (int64_t q = 0; q < c.lq; ++q)
+      for (int64_t key = 0; key < c.lk; ++key) {
+        const std::pair<int, int> tiles{int(q / c.tile), int(key / c.tile)};
+        const bool ok = e.allowed(q, key);
+        if (ok)
+          EXPECT_TRUE(visitPairs.count(tiles))
+              << what << " head " << s << ": (" << q << ", " << key
+              << ") allowed, not in the backward's visits";
+        if (visitFull.count(tiles))
+          EXPECT_TRUE(ok) << what << ": (" << q << ", " << key
+                          << ") in a FULL visit, not allowed";
+      }
   }
 }
 

@@ -1,6 +1,9 @@
 //===- Run.cpp - maskc compile and maskc run ------------------------------===//
 #include "Run.h"
 
+#include "BackwardCheck.h"
+#include "Half.h"
+
 #include "maskjit/plan/PlanKernel.h"
 #include "maskjit/runtime/Attention.h"
 #include "maskjit/runtime/CubinInfo.h"
@@ -40,30 +43,6 @@ runtime::RuntimeValues launchValues(const dsl::ParamBindings &values) {
 }
 
 using runtime::Driver;
-
-uint16_t toHalf(float f, bool fp16) {
-  if (fp16) {
-    _Float16 h = static_cast<_Float16>(f);
-    uint16_t u;
-    std::memcpy(&u, &h, 2);
-    return u;
-  }
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7FFF + ((u >> 16) & 1);
-  return static_cast<uint16_t>(u >> 16);
-}
-float fromHalf(uint16_t u, bool fp16) {
-  if (fp16) {
-    _Float16 h;
-    std::memcpy(&h, &u, 2);
-    return static_cast<float>(h);
-  }
-  uint32_t w = static_cast<uint32_t>(u) << 16;
-  float f;
-  std::memcpy(&f, &w, 4);
-  return f;
-}
 
 /// Inputs with the structure attention has in trained models, which random
 /// ones lack: rotary-like terms A*(cos(i*w_p), sin(i*w_p)) on the first 32
@@ -178,6 +157,15 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
         auto kernel = plan::compileKernel(program, pattern, fe.sources(), req,
                                           errors, opts.emit != "cuda",
                                           opts.noCache ? nullptr : &registry);
+        if (opts.backward) {
+          plan::KernelPlan backward = kernel;
+          backward.source = codegen::backwardSource(kernel.source);
+          if (opts.emit == "cuda")
+            kernel.source = backward.source; // (no binary: NVRTC not needed)
+          else
+            kernel = runtime::buildKernel(std::move(backward),
+                                          opts.noCache ? nullptr : &registry);
+        }
         double ms = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -677,6 +665,15 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
                              {"pass", pass}};
           if (!pass)
             status = 1;
+        }
+
+        if (opts.backward) {
+          BackwardInputs in{hq, hk, hv, B, Lq, Lk, H, Hkv, D, fp16};
+          status |= runBackward(
+              launcher, call, in,
+              {opts.check, opts.bench, opts.iters, opts.seed},
+              [&](int64_t h, int64_t b) { return headEvaluator(h, b); },
+              result);
         }
 
         if (opts.bench) {

@@ -15,6 +15,7 @@ struct CompileCmdOptions {
   bool noCache = false;
   int64_t tileM = 0, tileN = 0;
   std::string kernel = "auto";
+  bool backward = false; ///< The backward kernels of that forward.
 };
 
 struct RunOptions {
@@ -29,6 +30,9 @@ struct RunOptions {
   std::string exportSets; ///< Write the sets estimated on the GPU here.
   /// "random" (normal Q, K, V) or "positional" (see addPositionalStructure).
   std::string inputs = "random";
+  /// Also run the backward kernels (checked with --check, timed with
+  /// --bench).
+  bool backward = false;
 };
 
 struct AotOptions {

@@ -206,6 +206,9 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--kernel", compileOpts.kernel,
                          "auto (default: hopper for sm_90a, else portable), "
                          "portable or hopper");
+  compileCmd->add_flag("--backward", compileOpts.backward,
+                       "Emit the backward kernels (dQ, dK, dV) instead, which "
+                       "read the schedule of the forward these options give");
 
   MaskOptions aotMask;
   AotOptions aotOpts;
@@ -251,6 +254,10 @@ int main(int argc, char **argv) {
                    "columns, so that attention has the local diagonals and "
                    "columns of real models)")
       ->check(CLI::IsMember({"random", "positional"}));
+  runCmd->add_flag("--backward", runOpts.backward,
+                   "Also run the backward kernels (dQ, dK, dV from a random "
+                   "dO): with --check against an fp64 CPU reference, with "
+                   "--bench timed");
   runCmd->add_option("--json", runOpts.json, "Also write the results as JSON");
   runCmd->add_option("--export-sets", runOpts.exportSets,
                      "Dynamic patterns run without --select: write the sets "

@@ -486,6 +486,38 @@ KeyMajorTables keyMajorTables(const KernelTables &t, int64_t tileK,
   return out;
 }
 
+KeyTileVisits keyTileVisits(const KernelTables &t, int64_t tileK, int64_t lk) {
+  const KeyMajorTables k = keyMajorTables(t, tileK, lk);
+  KeyTileVisits out;
+  out.schedules = k.schedules;
+  out.keyTiles = k.keyTiles;
+  const size_t cells = size_t(k.schedules) * size_t(k.keyTiles);
+  out.ptr.reserve(cells + 1);
+  out.ptr.push_back(0);
+  out.visits.reserve(k.tiles.size() / 2 + k.gathers.size() / 2);
+  for (size_t c = 0; c < cells; ++c) {
+    // Both lists are in query order: merge them, a query tile once (FULL
+    // only when its segment says so and it gathers nothing here).
+    int i = k.tilePtr[c], j = k.gatherPtr[c];
+    const int iEnd = k.tilePtr[c + 1], jEnd = k.gatherPtr[c + 1];
+    while (i < iEnd || j < jEnd) {
+      const int qi =
+          i < iEnd ? k.tiles[2 * i] : std::numeric_limits<int>::max();
+      const int qj =
+          j < jEnd ? k.gathers[2 * j] : std::numeric_limits<int>::max();
+      const int qt = std::min(qi, qj);
+      bool full = qi == qt && qj != qt && k.tiles[2 * i + 1] != 0;
+      while (i < iEnd && k.tiles[2 * i] == qt)
+        ++i;
+      while (j < jEnd && k.gathers[2 * j] == qt)
+        ++j;
+      out.visits.push_back(qt << 1 | (full ? 1 : 0));
+    }
+    out.ptr.push_back(static_cast<int>(out.visits.size()));
+  }
+  return out;
+}
+
 std::string scheduleFingerprint(const KvSchedule &s) {
   // Only schedules whose tables and masks are functions of what is written
   // here: no sets, runs or chosen blocks (bound per head from arrays), and

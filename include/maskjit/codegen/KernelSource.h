@@ -67,7 +67,10 @@ struct ArgField {
 };
 
 struct KernelSource {
-  std::string code;           ///< Complete CUDA C++, no toolkit header needed.
+  std::string code; ///< Complete CUDA C++, no toolkit header needed.
+  /// The part of `code` before the attention template: types, the args
+  /// struct, the predicate (what the backward kernels share with it).
+  std::string prelude;
   std::vector<ArgField> args; ///< Layout of maskjit_args.
   std::string kernelName = "maskjit_attention_fwd";
   KernelFamily family = KernelFamily::Portable;
@@ -82,9 +85,19 @@ struct KernelSource {
   bool tileBits = false;
 };
 
+/// The backward kernels of a forward kernel's pattern: its prelude and the
+/// portable backward template (codegen/kernels/attention_bwd.cuh), named
+/// after its three kernels' first, for any family's forward (it reads the
+/// forward's schedule key tile by key tile).
+KernelSource backwardSource(const KernelSource &forward);
+/// Bytes of dynamic shared memory of the backward kernel for a head_dim.
+int backwardSharedBytes(int headDim);
+
 /// The attention template of a family alone (embedded in the library at
 /// build time).
 const char *attentionTemplate(KernelFamily family);
+/// The backward template (common parts included).
+const char *backwardTemplate();
 /// The helpers a row-mask function needs (codegen/kernels/row_mask.cuh).
 const char *rowMaskHelpers();
 /// The vertical-slash estimator kernels

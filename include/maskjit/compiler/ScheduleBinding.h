@@ -175,6 +175,19 @@ struct KeyMajorTables {
 /// (for a dilated schedule, its class's positions count as keys).
 KeyMajorTables keyMajorTables(const KernelTables &t, int64_t tileK, int64_t lk);
 
+/// What a key-tile-major backward pass visits: for each schedule and key
+/// tile (index s * keyTiles + kt), the query tiles paired with it, each
+/// (query tile << 1) | full, in query order, once: those whose segments
+/// hold the key tile (with their FULL flag) and those that gather one of
+/// its keys (PARTIAL: the pass runs the predicate over the whole pair of
+/// tiles, which visits exactly the allowed pairs the forward visits).
+struct KeyTileVisits {
+  int schedules = 0, keyTiles = 0;
+  std::vector<int> ptr; ///< schedules * keyTiles + 1 offsets into `visits`.
+  std::vector<int> visits;
+};
+KeyTileVisits keyTileVisits(const KernelTables &t, int64_t tileK, int64_t lk);
+
 /// A text equal for two bound schedules only when their tables and masks
 /// are the same (heads of `h % 8` alike); empty when that cannot be told
 /// cheaply (sets, runs, chosen blocks, arrays, opaque atoms without the

@@ -87,7 +87,22 @@ struct AttentionCall {
   void *stream = nullptr; ///< CUstream; null: the default stream.
 };
 
+/// The gradients of one backward call: dO in, dQ, dK and dV out, BSHD with
+/// element strides as AttentionCall's tensors (dK and dV with K's heads).
+struct BackwardCall {
+  Driver::DevicePtr dout = 0, dq = 0, dk = 0, dv = 0;
+  int64_t doStrides[3] = {0, 0, 0};
+  int64_t dqStrides[3] = {0, 0, 0};
+  int64_t dkStrides[3] = {0, 0, 0};
+  int64_t dvStrides[3] = {0, 0, 0};
+};
+
+/// Whether two calls bind the same schedule and predicate arguments
+/// (lengths, heads, runtime values, chosen sets; not the tensors).
+bool sameScheduleInputs(const AttentionCall &a, const AttentionCall &b);
+
 class VerticalSlashEstimator;
+struct BackwardState;
 
 /// The call's softmax scale: its own, or 1/sqrt(head_dim).
 float softmaxScale(const AttentionCall &call, int64_t headDim);
@@ -101,6 +116,12 @@ public:
   /// and uploads the schedule and arguments when the shape or runtime values
   /// changed, then launches.
   void launch(const AttentionCall &call);
+  /// dQ, dK and dV of `call` (whose O and LSE are its forward's outputs)
+  /// from dO, on call.stream. Its schedule is the forward's for the call:
+  /// sets a forward estimated are those of this launcher's last launch,
+  /// which must have been of the same call (std::invalid_argument
+  /// otherwise). The backward kernels compile at the first call.
+  void backward(const AttentionCall &call, const BackwardCall &grads);
   /// Key tiles visited and keys gathered by the last launch's schedule.
   int64_t visitedTiles() const {
     return onGpuTables_ ? scheduleBuilder_->visitedTiles() : visitedTiles_;
@@ -137,6 +158,11 @@ public:
 
 private:
   void prepare(const AttentionCall &call);
+  /// Throws std::invalid_argument on a call no kernel can run.
+  static void checkCall(const AttentionCall &call);
+  /// The parameter block of a launch of `call` (maskjit_params and the
+  /// predicate's arguments) in argBuffer_.
+  void fillParams(const AttentionCall &call);
   /// The K/V tensor maps of a Hopper launch (kept while the tensors are).
   void encodeTensorMaps(const AttentionCall &call, KernelParams &params);
   /// Plans the bits of the PARTIAL tiles of host-built `tables`, launched
@@ -201,6 +227,11 @@ private:
   bool hasPlan_ = false;
   DeviceTables gpuTables_;
   bool onGpuTables_ = false, checkSchedule_ = false;
+  /// The host-built tables of the last prepare (the backward reads them).
+  mask::KernelTables hostTables_;
+  /// Counts prepares: the backward's visits are rebuilt when it moves.
+  uint64_t prepareCount_ = 0;
+  std::shared_ptr<BackwardState> backward_;
   std::string builder_ = "host", scheduleCheck_;
 };
 

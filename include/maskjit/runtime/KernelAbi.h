@@ -59,6 +59,23 @@ void setCallParams(KernelParams &p, const Call &c, float softmaxScale) {
   p.scaleLog2 = softmaxScale * 1.4426950408889634f; // log2(e)
 }
 
+/// The backward kernels' second parameter (`maskjit_bwd_params` in
+/// codegen/kernels/attention_bwd.cuh, which checks its size): 8-byte
+/// fields in the kernel's order.
+struct BackwardParams {
+  uint64_t dout;
+  int64_t doStrides[3];
+  uint64_t dq, dk, dv;
+  int64_t dqStrides[3], dkStrides[3], dvStrides[3];
+  uint64_t dqAccum, lseLog2, delta; ///< Scratch, per query row.
+  uint64_t visitPtr, visits;        ///< mask::KeyTileVisits on the device.
+  int64_t keyTiles, fwdTileM, fwdTileN, subTiles;
+  float scale;
+  float unusedPad;
+};
+static_assert(sizeof(BackwardParams) == 26 * 8,
+              "BackwardParams must match maskjit_bwd_params");
+
 /// Two CUtensorMap (128 opaque bytes, 64-byte aligned).
 struct KernelTensorMaps {
   alignas(64) unsigned char k[128];

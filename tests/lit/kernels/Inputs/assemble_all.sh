@@ -48,20 +48,26 @@ for p in "${!sets[@]}"; do
   for arch in sm_80 sm_90a; do
     for d in 64 128; do
       for t in bf16 fp16; do
-        out="$work/$p.$arch.$d.$t"
-        # shellcheck disable=SC2086
-        "$maskc" compile ${files[$p]:-$patterns/$p.mask} ${sets[$p]} --arch "$arch" --head-dim "$d" \
-          --dtype "$t" --emit ptx -o "$out.ptx"
-        info=$("$ptxas" -arch="$arch" -v "$out.ptx" -o "$out.cubin" 2>&1)
-        n=$((n + 1))
-        # ptxas serialized the wgmma instructions (C7514, C7520, ...: a slow
-        # kernel, about a quarter slower).
-        if ! grep -q "0 bytes spill stores, 0 bytes spill loads" <<<"$info" ||
-          grep -qi "serialized" <<<"$info"; then
-          spills=$((spills + 1))
-          echo "SPILL: $p $arch d=$d $t" >&2
-          echo "$info" >&2
-        fi
+        # The forward kernel, then the backward kernels of its schedule.
+        for pass in forward backward; do
+          out="$work/$p.$arch.$d.$t.$pass"
+          flag=""
+          [ "$pass" = backward ] && flag=--backward
+          # shellcheck disable=SC2086
+          "$maskc" compile ${files[$p]:-$patterns/$p.mask} ${sets[$p]} --arch "$arch" --head-dim "$d" \
+            --dtype "$t" $flag --emit ptx -o "$out.ptx"
+          info=$("$ptxas" -arch="$arch" -v "$out.ptx" -o "$out.cubin" 2>&1)
+          n=$((n + 1))
+          # ptxas serialized the wgmma instructions (C7514, C7520, ...: a slow
+          # kernel, about a quarter slower). (Every function of the module
+          # must be free of spills.)
+          if grep -E "bytes spill (stores|loads)" <<<"$info" | grep -qv " 0 bytes spill stores, 0 bytes spill loads" ||
+            grep -qi "serialized" <<<"$info"; then
+            spills=$((spills + 1))
+            echo "SPILL: $p $arch d=$d $t $pass" >&2
+            echo "$info" >&2
+          fi
+        done
       done
     done
   done
