@@ -336,6 +336,7 @@ extern "C" __global__ void __launch_bounds__(MJB_THREADS)
     }
   }
 
+  mj_cp_wait<0>(); // (K and V, when no query tile came)
   // dK (scaled) and dV of this warp's keys and half of D.
   uint16_t *dKg = g.dk + b * g.dk_sb + kvh * g.dk_sh;
   uint16_t *dVg = g.dv + b * g.dv_sb + kvh * g.dv_sh;
