@@ -8,6 +8,8 @@
 #include "maskjit/maskjit.h"
 #include "maskjit/maskjit_c.h"
 
+#include <nlohmann/json.hpp>
+
 #include <memory>
 #include <new>
 #include <string>
@@ -19,6 +21,7 @@ struct mj_kernel {
   maskjit::Kernel kernel;
   std::string family;
   std::string remarks; ///< The last mj_kernel_schedule_remarks' text.
+  std::string sets;    ///< The last mj_kernel_estimated_sets' text.
 };
 
 namespace {
@@ -222,6 +225,49 @@ maskjit::AttentionCall toCall(const mj_attention_call *call) {
   c.softmaxScale = call->softmax_scale;
   c.params = toParams(call->params, call->n_params);
   c.stream = call->stream;
+  if (const mj_sets *s = call->sets) {
+    if (s->n_sets != 1 && s->n_sets != call->heads)
+      throw maskjit::Error("sets: n_sets must be 1 or the call's heads (" +
+                           std::to_string(call->heads) + "), not " +
+                           std::to_string(s->n_sets));
+    for (int64_t n :
+         {s->n_columns, s->n_diagonals, s->block_rows, s->block_keep})
+      if (n < 0)
+        throw maskjit::Error("sets: negative count");
+    auto row = [](const int64_t *a, int64_t n, int64_t r) {
+      return std::vector<int64_t>(a + r * n, a + (r + 1) * n);
+    };
+    auto blocks = [&](int64_t r) {
+      std::vector<std::vector<int64_t>> out(s->block_rows);
+      for (int64_t i = 0; i < s->block_rows; ++i)
+        for (int64_t j = 0; j < s->block_keep; ++j) {
+          const int64_t v =
+              s->blocks[(r * s->block_rows + i) * s->block_keep + j];
+          if (v >= 0)
+            out[i].push_back(v);
+        }
+      return out;
+    };
+    if (s->n_sets == 1) {
+      if (s->columns)
+        c.columns = row(s->columns, s->n_columns, 0);
+      if (s->diagonals)
+        c.diagonals = row(s->diagonals, s->n_diagonals, 0);
+      if (s->blocks)
+        c.blocks = blocks(0);
+    } else {
+      for (int64_t h = 0; h < s->n_sets; ++h) {
+        maskjit::HeadSets hs;
+        if (s->columns)
+          hs.columns = row(s->columns, s->n_columns, h);
+        if (s->diagonals)
+          hs.diagonals = row(s->diagonals, s->n_diagonals, h);
+        if (s->blocks)
+          hs.blocks = blocks(h);
+        c.headSets.push_back(std::move(hs));
+      }
+    }
+  }
   return c;
 }
 } // namespace
@@ -251,6 +297,20 @@ int mj_kernel_backward(mj_kernel *kernel, const mj_attention_call *call,
     }
     kernel->kernel.backward(toCall(call), g);
   });
+}
+
+const char *mj_kernel_estimated_sets(mj_kernel *kernel) {
+  if (!kernel)
+    return argumentError("estimated sets: NULL kernel"), nullptr;
+  const bool ok = guard(MJ_ERROR_RUNTIME, [&] {
+    nlohmann::json out = nlohmann::json::array();
+    for (const maskjit::HeadSets &h : kernel->kernel.estimatedSets())
+      out.push_back({{"columns", h.columns},
+                     {"diagonals", h.diagonals},
+                     {"blocks", h.blocks}});
+    kernel->sets = out.dump();
+  });
+  return ok ? kernel->sets.c_str() : nullptr;
 }
 
 const char *mj_kernel_schedule_remarks(mj_kernel *kernel, int64_t lq,

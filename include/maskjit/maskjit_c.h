@@ -83,6 +83,18 @@ MASKJIT_C_API const char *mj_kernel_cuda_source(const mj_kernel *kernel);
 MASKJIT_C_API const char *mj_kernel_ptx(const mj_kernel *kernel);
 MASKJIT_C_API const char *mj_kernel_cache_key(const mj_kernel *kernel);
 
+/* Chosen sets of a dynamic pattern's selectors, for all heads (n_sets 1)
+ * or one per head (n_sets = heads; each array then holds n_sets rows):
+ * topk_columns (n_columns key indices a row), topk_diagonals (n_diagonals
+ * values of q - k a row), topk_blocks (block_rows query blocks of
+ * block_keep key blocks a row; negative entries are padding). A NULL array
+ * leaves that selector to be estimated on the GPU. */
+typedef struct {
+  const int64_t *columns, *diagonals, *blocks;
+  int64_t n_columns, n_diagonals, block_rows, block_keep;
+  int64_t n_sets;
+} mj_sets;
+
 /* One attention call: BSHD element strides (batch, sequence, head) of Q,
  * K, V, O (last dimension contiguous); LSE fp32 [batch, heads, lq], always
  * written (required). */
@@ -94,6 +106,8 @@ typedef struct {
   const mj_param *params;
   int n_params;
   void *stream; /* CUstream, NULL: the default stream */
+  const mj_sets
+      *sets; /* NULL: estimated on the GPU where the pattern has selectors */
 } mj_attention_call;
 MASKJIT_C_API int mj_kernel_launch(mj_kernel *kernel,
                                    const mj_attention_call *call);
@@ -110,6 +124,13 @@ typedef struct {
 MASKJIT_C_API int mj_kernel_backward(mj_kernel *kernel,
                                      const mj_attention_call *call,
                                      const mj_backward_call *grads);
+
+/* The sets the kernel's last launch estimated on the GPU, as JSON: a list
+ * with one object per head (per sequence and head, b * heads + h, for a
+ * batch) of "columns", "diagonals" (lists) and "blocks" (a list of lists);
+ * "[]" when the launch was given its sets. Owned by the kernel until its
+ * next call of this; NULL on error. */
+MASKJIT_C_API const char *mj_kernel_estimated_sets(mj_kernel *kernel);
 
 /* Remarks on the kernel's schedule for one shape, head and runtime values
  * (maskjit::Kernel::scheduleRemarks; CPU only): one per line as

@@ -52,6 +52,9 @@ def _plain(values):
     to the host, which waits for it)."""
     out = {}
     for name, v in values.items():
+        if name.startswith("@"):  # chosen sets (_lib.sets checks them)
+            out[name] = v.detach().cpu().numpy() if hasattr(v, "detach") else v
+            continue
         if hasattr(v, "detach"):  # a torch tensor
             v = v.detach()
             if v.dim() == 0:
@@ -198,6 +201,21 @@ class Kernel:
         return self.pattern.block_map(lq, lk, tile, head, batch,
                                       **{**self.constants, **params})
 
+    def estimated_sets(self):
+        """The sets the last call estimated on the GPU, one dict per head
+        (per sequence and head, b * heads + h, for a batch) of "columns",
+        "diagonals" and "blocks" as int64 numpy arrays (blocks a list of
+        arrays, one per query block); [] when the call was given them. Pass
+        one back (e.g. columns=sets[h]["columns"]) to reuse it."""
+        import json
+        text = _c.mj_kernel_estimated_sets(self._h)
+        if text is None:
+            raise _fail()
+        return [{"columns": np.asarray(h["columns"], dtype=np.int64),
+                 "diagonals": np.asarray(h["diagonals"], dtype=np.int64),
+                 "blocks": [np.asarray(b, dtype=np.int64) for b in h["blocks"]]}
+                for h in json.loads(text)]
+
     def remarks(self, lq, lk=None, head=0, **params):
         """How the kernel's tiles are decided for one shape, in the
         compiler's voice: a list of (where, message), where being
@@ -210,12 +228,20 @@ class Kernel:
         return [tuple(line.split("\t", 1)) for line in text.decode().splitlines()]
 
     def __call__(self, q, k, v, *, scale=None, layout="bhsd", return_lse=False,
-                 out=None, **params):
+                 out=None, columns=None, diagonals=None, blocks=None, **params):
         """Attention of torch tensors on the GPU. `layout` "bhsd" (as SDPA
         and FlexAttention) or "bshd"; any strides with a contiguous last
         dimension; K and V may have fewer heads (GQA). Runtime params and
-        arrays are keyword arguments."""
+        arrays are keyword arguments. A dynamic pattern's sets: `columns`
+        (key indices), `diagonals` (values of q - k), `blocks` (key blocks
+        per query block; negative entries pad) as tensors, arrays or lists,
+        one set for all heads or one per head on a first axis; without
+        them the call estimates them on the GPU (see estimated_sets())."""
         torch, launch = _gpu_call()
+        for key, value in (("@columns", columns), ("@diagonals", diagonals),
+                           ("@blocks", blocks)):
+            if value is not None:
+                params[key] = value
         if torch.compiler.is_compiling() or (torch.is_grad_enabled() and (
                 getattr(q, "requires_grad", False) or getattr(k, "requires_grad", False)
                 or getattr(v, "requires_grad", False))):

@@ -48,7 +48,16 @@ class AttentionCall(ctypes.Structure):
                 ("softmax_scale", ctypes.c_float),
                 ("params", ctypes.POINTER(Param)),
                 ("n_params", ctypes.c_int),
-                ("stream", ctypes.c_void_p)]
+                ("stream", ctypes.c_void_p),
+                ("sets", ctypes.c_void_p)]
+
+
+class Sets(ctypes.Structure):
+    _fields_ = [("columns", ctypes.c_void_p), ("diagonals", ctypes.c_void_p),
+                ("blocks", ctypes.c_void_p),
+                ("n_columns", ctypes.c_int64), ("n_diagonals", ctypes.c_int64),
+                ("block_rows", ctypes.c_int64), ("block_keep", ctypes.c_int64),
+                ("n_sets", ctypes.c_int64)]
 
 
 class BackwardCall(ctypes.Structure):
@@ -128,6 +137,7 @@ for name, res, args in (
         ("mj_kernel_launch", ctypes.c_int, [_P, ctypes.POINTER(AttentionCall)]),
         ("mj_kernel_backward", ctypes.c_int,
          [_P, ctypes.POINTER(AttentionCall), ctypes.POINTER(BackwardCall)]),
+        ("mj_kernel_estimated_sets", ctypes.c_char_p, [_P]),
         ("mj_kernel_schedule_remarks", ctypes.c_char_p,
          [_P, ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(Param), ctypes.c_int,
           ctypes.c_int64]),
@@ -161,3 +171,43 @@ def params(values):
         keep.append(buf)
         arr[i] = Param(name.encode(), ptr, count, is_array)
     return arr, len(values), keep
+
+
+SET_KEYS = ("@columns", "@diagonals", "@blocks")
+
+
+def sets(values, heads):
+    """The chosen sets of a call (a dict of "@columns", "@diagonals",
+    "@blocks" -> int64 arrays: one set, or one per head on a first axis of
+    `heads`) as an mj_sets struct; the second element keeps the buffers."""
+    import numpy as np
+    s = Sets()
+    keep = []
+    counts = set()
+    for key, field, count, per_set_dims in (("@columns", "columns", "n_columns", 1),
+                                            ("@diagonals", "diagonals", "n_diagonals", 1),
+                                            ("@blocks", "blocks", None, 2)):
+        if key not in values:
+            continue
+        a = np.ascontiguousarray(np.asarray(values[key], dtype=np.int64))
+        if a.ndim == per_set_dims:
+            n = 1
+        elif a.ndim == per_set_dims + 1:
+            n = a.shape[0]
+            if n != heads:
+                raise ValueError(f"{key[1:]}: {n} sets for {heads} heads (give one set, "
+                                 "or one per head on the first axis)")
+        else:
+            raise ValueError(f"{key[1:]}: expected {per_set_dims} or {per_set_dims + 1} "
+                             f"dimensions, got shape {a.shape}")
+        counts.add(n)
+        if count:
+            setattr(s, count, a.shape[-1])
+        else:
+            s.block_rows, s.block_keep = a.shape[-2], a.shape[-1]
+        setattr(s, field, a.ctypes.data)
+        keep.append(a)
+    if len(counts) > 1:
+        raise ValueError("give the sets all for all heads, or all per head")
+    s.n_sets = counts.pop() if counts else 1
+    return s, keep

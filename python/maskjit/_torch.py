@@ -116,7 +116,33 @@ def _signature(q, k, v, scale, layout, out, params):
             None if out is None else (out.shape, out.stride(), out.dtype, out.device))
 
 
+def _take_sets(params):
+    """The chosen sets among `params` (reserved "@" names), as numpy."""
+    if not params or not any(key in params for key in _lib.SET_KEYS):
+        return params, None
+    params = dict(params)
+    chosen = {}
+    for key in _lib.SET_KEYS:
+        if key in params:
+            value = params.pop(key)
+            if isinstance(value, torch.Tensor):
+                value = value.detach().cpu().numpy()
+            chosen[key] = value
+    return params, chosen
+
+
+def _set_sets(plan, chosen):
+    call = plan.call
+    if chosen is None:
+        call.sets = None
+        return None
+    s, keep = _lib.sets(chosen, call.heads)
+    call.sets = ctypes.addressof(s)
+    return (s, keep)
+
+
 def launch(kernel, q, k, v, scale, layout, return_lse, out, params):
+    params, chosen = _take_sets(params)
     try:
         key = _signature(q, k, v, scale, layout, out, params)
     except AttributeError:  # not tensors: _plan says which and why
@@ -137,6 +163,7 @@ def launch(kernel, q, k, v, scale, layout, return_lse, out, params):
     call.q, call.k, call.v = q.data_ptr(), k.data_ptr(), v.data_ptr()
     call.o, call.lse = out.data_ptr(), lse.data_ptr()
     call.stream = _raw_stream(0)
+    _keep_sets = _set_sets(plan, chosen)  # noqa: F841 (alive through the launch)
     if _c.mj_kernel_launch(kernel._h, plan.ref):
         from . import _fail
         raise _fail()
@@ -157,6 +184,7 @@ def _grad_input(name, t, like, dtype):
 
 def backward(kernel, q, k, v, out, lse, dout, scale, layout, params):
     """dQ, dK, dV of the forward call (q, k, v) -> (out, lse) from dO."""
+    params, chosen = _take_sets(params)
     plan = _plan(kernel, q, k, v, scale, layout, out, params)
     dout = _grad_input("grad of the output", dout, out, _DTYPES[kernel.dtype])
     if lse.shape != plan.lse_shape or lse.dtype != torch.float32 or not lse.is_contiguous():
@@ -173,6 +201,7 @@ def backward(kernel, q, k, v, out, lse, dout, scale, layout, params):
     call.q, call.k, call.v = q.data_ptr(), k.data_ptr(), v.data_ptr()
     call.o, call.lse = out.data_ptr(), lse.data_ptr()
     call.stream = _raw_stream(0)
+    _keep_sets = _set_sets(plan, chosen)  # noqa: F841
     if _c.mj_kernel_backward(kernel._h, plan.ref, ctypes.byref(grads)):
         from . import _fail
         raise _fail()

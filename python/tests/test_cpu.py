@@ -186,3 +186,17 @@ def test_remarks_name_the_tiers():
     assert any("the kernel visits" in m for _, m in remarks), remarks
     with pytest.raises(ValueError, match="positive"):
         kernel.remarks(0)
+
+
+def test_sets_are_checked_before_a_launch():
+    from maskjit import _lib
+    s, keep = _lib.sets({"@columns": [[1, 2], [3, 4]], "@diagonals": [[0], [5]]}, heads=2)
+    assert (s.n_sets, s.n_columns, s.n_diagonals) == (2, 2, 1)
+    s, keep = _lib.sets({"@blocks": [[0, 1], [1, -1]]}, heads=4)
+    assert (s.n_sets, s.block_rows, s.block_keep) == (1, 2, 2)
+    with pytest.raises(ValueError, match="3 sets for 2 heads"):
+        _lib.sets({"@columns": [[1], [2], [3]]}, heads=2)
+    with pytest.raises(ValueError, match="dimensions"):
+        _lib.sets({"@columns": [[[1]]]}, heads=1)
+    with pytest.raises(ValueError, match="all for all heads, or all per head"):
+        _lib.sets({"@columns": [1, 2], "@diagonals": [[0], [1]]}, heads=2)
