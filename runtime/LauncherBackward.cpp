@@ -23,8 +23,8 @@ struct BackwardState {
   Driver::Function prep = nullptr, main = nullptr, dq = nullptr;
   DeviceBuffer visitPtr, visits, dqAccum, lseLog2, delta;
   int64_t keyTiles = 0;
-  uint64_t visitsOf = 0; ///< The prepare the visits were built from.
-  bool hasVisits = false;
+  /// The prepare the visits were built from (0: none; prepares count from 1).
+  uint64_t visitsOf = 0;
 };
 
 namespace {
@@ -80,9 +80,12 @@ void Launcher::backward(const AttentionCall &c, const BackwardCall &g) {
   const codegen::KernelSource &fwd = kernel_.source;
   const int dil = fwd.dilation;
   const int64_t classLk = (c.lk + dil - 1) / dil;
-  if (!bw.hasVisits || bw.visitsOf != prepareCount_) {
-    const mask::KernelTables tables =
-        onGpuTables_ ? scheduleBuilder_->download() : hostTables_;
+  if (bw.visitsOf != prepareCount_) {
+    // (The host's tables are read in place; GPU-built ones come back.)
+    mask::KernelTables downloaded;
+    if (onGpuTables_)
+      downloaded = scheduleBuilder_->download();
+    const mask::KernelTables &tables = onGpuTables_ ? downloaded : hostTables_;
     const mask::KeyTileVisits v =
         mask::keyTileVisits(tables, fwd.tileN, classLk);
     if (v.schedules != schedHeads_ * dil)
@@ -94,7 +97,6 @@ void Launcher::backward(const AttentionCall &c, const BackwardCall &g) {
     bw.visits.upload(v.visits.data(), std::max<size_t>(v.visits.size(), 1) * 4);
     bw.keyTiles = v.keyTiles;
     bw.visitsOf = prepareCount_;
-    bw.hasVisits = true;
   }
   const int64_t D = fwd.headDim;
   const int64_t rows = c.batch * c.heads * c.lq;

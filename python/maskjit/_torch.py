@@ -55,7 +55,7 @@ class _Plan:
     __slots__ = ("call", "ref", "keep", "lse_shape", "device", "lse_scratch")
 
 
-def _plan(kernel, q, k, v, scale, layout, out, params):
+def _plan(kernel, q, k, v, scale, layout, out, params, lse_scratch=True):
     if layout not in ("bhsd", "bshd"):
         raise ValueError(f"layout must be 'bhsd' or 'bshd', not {layout!r}")
     dtype = _DTYPES[kernel.dtype]
@@ -96,7 +96,8 @@ def _plan(kernel, q, k, v, scale, layout, out, params):
     # Where calls that do not return the LSE let the kernel write it: kept
     # with the plan (launches on one stream write it in turn; nobody reads
     # it), so such a call allocates only its output.
-    plan.lse_scratch = torch.empty(plan.lse_shape, device=q.device, dtype=torch.float32)
+    plan.lse_scratch = torch.empty(plan.lse_shape, device=q.device, dtype=torch.float32) \
+        if lse_scratch else None
     return plan
 
 
@@ -185,7 +186,7 @@ def _grad_input(name, t, like, dtype):
 def backward(kernel, q, k, v, out, lse, dout, scale, layout, params):
     """dQ, dK, dV of the forward call (q, k, v) -> (out, lse) from dO."""
     params, chosen = _take_sets(params)
-    plan = _plan(kernel, q, k, v, scale, layout, out, params)
+    plan = _plan(kernel, q, k, v, scale, layout, out, params, lse_scratch=False)
     dout = _grad_input("grad of the output", dout, out, _DTYPES[kernel.dtype])
     if lse.shape != plan.lse_shape or lse.dtype != torch.float32 or not lse.is_contiguous():
         raise ValueError(f"lse: expected a contiguous float32 tensor of shape {plan.lse_shape}")
