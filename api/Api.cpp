@@ -1,7 +1,7 @@
 //===- Api.cpp - The public C++ API ---------------------------------------===//
 #include "maskjit/maskjit.h"
 
-#include "maskjit/compiler/ScheduleRemarks.h"
+#include "maskjit/schedule/ScheduleRemarks.h"
 #include "maskjit/dsl/BlockMap.h"
 #include "maskjit/dsl/Frontend.h"
 #include "maskjit/plan/PlanKernel.h"

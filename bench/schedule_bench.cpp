@@ -5,8 +5,8 @@
 // own.
 #include "maskjit/compiler/MaskDialect.h"
 #include "maskjit/compiler/Pipeline.h"
-#include "maskjit/compiler/ScheduleBinding.h"
-#include "maskjit/compiler/SetSchedule.h"
+#include "maskjit/schedule/ScheduleBinding.h"
+#include "maskjit/schedule/SetSchedule.h"
 #include "maskjit/compiler/SymbolicSchedule.h"
 #include "maskjit/dsl/Frontend.h"
 

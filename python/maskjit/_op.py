@@ -71,11 +71,22 @@ def _backward(ctx, grad_out, grad_lse):
     dq, dk, dv = torch.ops.maskjit.attention_backward(
         grad_out, q, k, v, out, lse, ctx.kernel_id, ctx.scale, ctx.layout, ctx.names,
         ctx.scalars, arrays)
-    return dq, dk, dv, None, None, None, None, None, None
+    return (dq, dk, dv, *ctx.no_grads)
+
+
+def _no_grad_like(x):
+    """None in the structure autograd expects for a non-differentiable
+    input: a list it may hold tensors in (all entries tensors or None, the
+    empty list included) is a list of Nones; anything else one None."""
+    if isinstance(x, (list, tuple)) and all(e is None or isinstance(e, torch.Tensor)
+                                            for e in x):
+        return [None] * len(x)
+    return None
 
 
 def _keep(ctx, inputs, output):
     q, k, v, kernel_id, scale, layout, names, scalars, arrays = inputs
+    ctx.no_grads = tuple(_no_grad_like(x) for x in inputs[3:])
     out, lse = output
     ctx.save_for_backward(q, k, v, out, lse, *arrays)
     ctx.kernel_id, ctx.scale, ctx.layout, ctx.names = kernel_id, scale, layout, names

@@ -10,8 +10,8 @@
 // one the evaluator stops at. Any disagreement aborts.
 //
 //===----------------------------------------------------------------------===//
-#include "maskjit/compiler/KvSchedule.h"
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/KvSchedule.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 #include "maskjit/dsl/BlockMap.h"
 #include "maskjit/dsl/Evaluator.h"
 #include "maskjit/dsl/Frontend.h"

@@ -11,6 +11,7 @@ config.substitutions.append(("%maskjit-opt", config.maskjit_opt))
 config.substitutions.append(("%maskc", config.maskc + " --color never"))
 config.substitutions.append(("%patterns", config.patterns_dir))
 config.substitutions.append(("%docs", config.docs_dir))
+config.substitutions.append(("%{maskjit_include}", config.include_dir))
 config.environment["PATH"] = os.pathsep.join(
     [config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.environment["NO_COLOR"] = "1"

@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "SymbolicUtil.h"
 
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include <gtest/gtest.h>
 

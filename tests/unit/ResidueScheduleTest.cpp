@@ -7,7 +7,7 @@
 #include "SymbolicUtil.h"
 #include "TestUtil.h"
 
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 #include "maskjit/dsl/Evaluator.h"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Binding a symbolic schedule into the kernels' tables, and the TMA layout
 // of K/V tensors: plain C++ (no MLIR), shared by the JIT runtime and the
 // kernels `maskc aot` writes.
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 #include "maskjit/runtime/KernelAbi.h"
 
 #include <gtest/gtest.h>

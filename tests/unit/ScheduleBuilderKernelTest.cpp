@@ -11,7 +11,7 @@
 #include "SymbolicUtil.h"
 #include "TestUtil.h"
 
-#include "maskjit/compiler/SetSchedule.h"
+#include "maskjit/schedule/SetSchedule.h"
 #include "maskjit/runtime/GpuScheduleBuilder.h"
 
 #include <gtest/gtest.h>

@@ -4,7 +4,7 @@
 #include "RandomPatterns.h"
 #include "SymbolicUtil.h"
 
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 #include "maskjit/dsl/Evaluator.h"
 
 #include <gtest/gtest.h>

@@ -5,7 +5,7 @@
 
 #include "maskjit/compiler/MaskDialect.h"
 #include "maskjit/compiler/Pipeline.h"
-#include "maskjit/compiler/ScheduleRemarks.h"
+#include "maskjit/schedule/ScheduleRemarks.h"
 #include "maskjit/compiler/SymbolicSchedule.h"
 #include "maskjit/dsl/BlockMap.h"
 

@@ -4,8 +4,8 @@
 
 #include "Inputs.h"
 
-#include "maskjit/compiler/KvSchedule.h"
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/KvSchedule.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include <optional>
 #include <string>

@@ -44,10 +44,6 @@ AotResult writeAot(const dsl::Program &program, const dsl::PatternDecl &pattern,
                    const dsl::SourceManager &sources, const AotRequest &request,
                    std::ostream &errors, runtime::KernelRegistry *registry);
 
-/// The MLIR-free sources an AOT bundle carries (schedule binding, kernel
-/// ABI), embedded at build time.
-const char *aotSupportSources();
-
 } // namespace maskjit::aot
 
 #endif

@@ -9,7 +9,7 @@
 #ifndef MASKJIT_CODEGEN_ROWMASK_H
 #define MASKJIT_CODEGEN_ROWMASK_H
 
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 #include "maskjit/dsl/Ast.h"
 
 #include <string>

@@ -10,7 +10,7 @@
 #ifndef MASKJIT_COMPILER_SYMBOLICSCHEDULE_H
 #define MASKJIT_COMPILER_SYMBOLICSCHEDULE_H
 
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Value.h"

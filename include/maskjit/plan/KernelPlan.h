@@ -13,7 +13,7 @@
 #define MASKJIT_PLAN_KERNELPLAN_H
 
 #include "maskjit/codegen/KernelSource.h"
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include <cstdint>
 #include <map>

@@ -4,8 +4,8 @@
 #define MASKJIT_RUNTIME_ATTENTION_H
 
 #include "maskjit/codegen/KernelSource.h"
-#include "maskjit/compiler/ScheduleBinding.h"
-#include "maskjit/compiler/SetSchedule.h"
+#include "maskjit/schedule/ScheduleBinding.h"
+#include "maskjit/schedule/SetSchedule.h"
 #include "maskjit/plan/KernelPlan.h"
 #include "maskjit/runtime/Driver.h"
 #include "maskjit/runtime/GpuEstimators.h"

@@ -9,7 +9,7 @@
 #ifndef MASKJIT_RUNTIME_GPUSCHEDULEBUILDER_H
 #define MASKJIT_RUNTIME_GPUSCHEDULEBUILDER_H
 
-#include "maskjit/compiler/SetSchedule.h"
+#include "maskjit/schedule/SetSchedule.h"
 #include "maskjit/runtime/Driver.h"
 #include "maskjit/runtime/Registry.h"
 

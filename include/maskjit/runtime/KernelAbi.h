@@ -5,7 +5,7 @@
 // the layout of `maskjit_params` in codegen/kernels/attention_common.cuh,
 // followed by the pattern's `maskjit_args` (8-byte words), and the Hopper
 // kernel's second parameter, the K/V tensor maps. Plain C++: the JIT
-// launcher uses it, and `maskc aot` copies it into the code it writes.
+// launcher uses it, and so does the code `maskc aot` writes (installed).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MASKJIT_RUNTIME_KERNELABI_H

@@ -21,8 +21,8 @@
 // kernels `maskc aot` writes use it.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MASKJIT_COMPILER_TILEPREDICATE_H
-#define MASKJIT_COMPILER_TILEPREDICATE_H
+#ifndef MASKJIT_SCHEDULE_TILEPREDICATE_H
+#define MASKJIT_SCHEDULE_TILEPREDICATE_H
 
 #include <cstdint>
 #include <map>

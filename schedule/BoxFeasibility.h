@@ -3,14 +3,13 @@
 // What the KV schedule's classification asks of one clause (a conjunction
 // of atoms, see KvSchedule.h) on a box of rows [q0, q1] and keys [k0, k1]:
 // whether it can hold somewhere, whether it holds everywhere, which keys it
-// can allow. Private to compiler/lib/Schedule; `maskc aot` copies it with
-// the schedule's sources.
+// can allow. Private to schedule/ (not installed).
 //
 //===----------------------------------------------------------------------===//
-#ifndef MASKJIT_COMPILER_SCHEDULE_BOXFEASIBILITY_H
-#define MASKJIT_COMPILER_SCHEDULE_BOXFEASIBILITY_H
+#ifndef MASKJIT_SCHEDULE_BOXFEASIBILITY_H
+#define MASKJIT_SCHEDULE_BOXFEASIBILITY_H
 
-#include "maskjit/compiler/KvSchedule.h"
+#include "maskjit/schedule/KvSchedule.h"
 
 #include <cstdint>
 #include <utility>

@@ -16,10 +16,10 @@
 // keep the host build.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MASKJIT_COMPILER_SETSCHEDULE_H
-#define MASKJIT_COMPILER_SETSCHEDULE_H
+#ifndef MASKJIT_SCHEDULE_SETSCHEDULE_H
+#define MASKJIT_SCHEDULE_SETSCHEDULE_H
 
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include <cstdint>
 #include <map>

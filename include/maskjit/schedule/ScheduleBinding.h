@@ -5,13 +5,14 @@
 // whose right-hand sides are affine in symbols that stay unknown until
 // launch: Lq, Lk, h, b and runtime params), binding it for one shape, and
 // the tables the attention kernels read. Plain C++ with no MLIR: the JIT
-// runtime uses it, and `maskc aot` copies it into the kernels it writes.
+// runtime uses it, and so do the kernels `maskc aot` writes (they link
+// the installed libmaskjit_schedule.a).
 //
 //===----------------------------------------------------------------------===//
-#ifndef MASKJIT_COMPILER_SCHEDULEBINDING_H
-#define MASKJIT_COMPILER_SCHEDULEBINDING_H
+#ifndef MASKJIT_SCHEDULE_SCHEDULEBINDING_H
+#define MASKJIT_SCHEDULE_SCHEDULEBINDING_H
 
-#include "maskjit/compiler/KvSchedule.h"
+#include "maskjit/schedule/KvSchedule.h"
 
 #include <cstdint>
 #include <map>

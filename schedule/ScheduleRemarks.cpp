@@ -1,5 +1,5 @@
 //===- ScheduleRemarks.cpp - Which tier decided a schedule's tiles --------===//
-#include "maskjit/compiler/ScheduleRemarks.h"
+#include "maskjit/schedule/ScheduleRemarks.h"
 
 #include <fmt/format.h>
 

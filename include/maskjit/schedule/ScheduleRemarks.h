@@ -9,11 +9,11 @@
 // gave up.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MASKJIT_COMPILER_SCHEDULEREMARKS_H
-#define MASKJIT_COMPILER_SCHEDULEREMARKS_H
+#ifndef MASKJIT_SCHEDULE_SCHEDULEREMARKS_H
+#define MASKJIT_SCHEDULE_SCHEDULEREMARKS_H
 
-#include "maskjit/compiler/KvSchedule.h"
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/KvSchedule.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include <string>
 #include <vector>

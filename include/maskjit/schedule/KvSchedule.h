@@ -23,10 +23,10 @@
 // boundary crosses), never O(Lk).
 //
 //===----------------------------------------------------------------------===//
-#ifndef MASKJIT_COMPILER_KVSCHEDULE_H
-#define MASKJIT_COMPILER_KVSCHEDULE_H
+#ifndef MASKJIT_SCHEDULE_KVSCHEDULE_H
+#define MASKJIT_SCHEDULE_KVSCHEDULE_H
 
-#include "maskjit/compiler/TilePredicate.h"
+#include "maskjit/schedule/TilePredicate.h"
 
 #include <cstdint>
 #include <memory>

@@ -1,5 +1,5 @@
 //===- ScheduleBinding.cpp - From the symbolic schedule to kernel tables --===//
-#include "maskjit/compiler/ScheduleBinding.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include "BoxFeasibility.h"
 

@@ -1,5 +1,5 @@
 //===- SetSchedule.cpp - Schedules of set patterns, built on the GPU ------===//
-#include "maskjit/compiler/SetSchedule.h"
+#include "maskjit/schedule/SetSchedule.h"
 
 #include <algorithm>
 

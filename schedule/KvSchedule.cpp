@@ -1,5 +1,5 @@
 //===- KvSchedule.cpp - Tile classification from a linear DNF -------------===//
-#include "maskjit/compiler/KvSchedule.h"
+#include "maskjit/schedule/KvSchedule.h"
 
 #include "BoxFeasibility.h"
 

@@ -1,5 +1,5 @@
 //===- TilePredicate.cpp - Intervals with congruences over tile boxes -----===//
-#include "maskjit/compiler/TilePredicate.h"
+#include "maskjit/schedule/TilePredicate.h"
 
 #include <algorithm>
 #include <cstdlib>
