@@ -1,8 +1,10 @@
 //===- Run.cpp - maskc compile and maskc run ------------------------------===//
 #include "Run.h"
 
-#include "BackwardCheck.h"
-#include "Half.h"
+#include "maskjit/harness/BackwardCheck.h"
+#include "maskjit/harness/EstimateCheck.h"
+#include "maskjit/harness/ForwardCheck.h"
+#include "maskjit/harness/Timing.h"
 
 #include "maskjit/plan/PlanKernel.h"
 #include "maskjit/runtime/Attention.h"
@@ -22,10 +24,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <random>
 #include <sstream>
-#include <thread>
-#include <tuple>
 #include <unistd.h>
 
 namespace maskjit::maskc {
@@ -43,57 +42,6 @@ runtime::RuntimeValues launchValues(const dsl::ParamBindings &values) {
 }
 
 using runtime::Driver;
-
-/// Inputs with the structure attention has in trained models, which random
-/// ones lack: rotary-like terms A*(cos(i*w_p), sin(i*w_p)) on the first 32
-/// dimensions of Q row i and K row j (their product adds A^2 * sum_p
-/// cos((i - j) * w_p), largest near the diagonal: local "slash" lines), and
-/// a shared direction u on the other dimensions, strong in every Q row and
-/// in 32 random "heavy" K rows and key 0 (vertical lines, attention sinks).
-/// Q and K stay random otherwise; V is untouched.
-void addPositionalStructure(std::vector<uint16_t> &q, std::vector<uint16_t> &k,
-                            int64_t batch, int64_t lq, int64_t lk,
-                            int64_t heads, int64_t kvHeads, int64_t d,
-                            bool fp16, uint64_t seed) {
-  constexpr int kPairs = 16;
-  constexpr float kRotary = 2.0f, kHeavy = 6.0f;
-  std::mt19937_64 rng(seed ^ 0x5eed);
-  std::normal_distribution<float> normal(0.f, 1.f);
-  std::vector<float> u(d, 0.f);
-  float norm = 0;
-  for (int64_t c = 2 * kPairs; c < d; ++c) {
-    u[c] = normal(rng);
-    norm += u[c] * u[c];
-  }
-  for (float &x : u)
-    x /= std::sqrt(norm);
-  std::vector<char> heavy(lk, 0);
-  heavy[0] = 1;
-  for (int i = 0; i < 32; ++i)
-    heavy[rng() % lk] = 1;
-  auto add = [&](std::vector<uint16_t> &t, int64_t len, int64_t nh,
-                 bool isQuery) {
-    for (int64_t b = 0; b < batch; ++b)
-      for (int64_t i = 0; i < len; ++i)
-        for (int64_t h = 0; h < nh; ++h) {
-          uint16_t *row = &t[((b * len + i) * nh + h) * d];
-          auto plus = [&](int64_t c, float v) {
-            row[c] = toHalf(fromHalf(row[c], fp16) + v, fp16);
-          };
-          for (int p = 0; p < kPairs && 2 * p + 1 < d; ++p) {
-            const double w =
-                std::pow(10000.0, -static_cast<double>(p) / kPairs);
-            plus(2 * p, kRotary * static_cast<float>(std::cos(i * w)));
-            plus(2 * p + 1, kRotary * static_cast<float>(std::sin(i * w)));
-          }
-          if (isQuery || heavy[i])
-            for (int64_t c = 2 * kPairs; c < d; ++c)
-              plus(c, kHeavy * u[c]);
-        }
-  };
-  add(q, lq, heads, true);
-  add(k, lk, kvHeads, false);
-}
 
 } // namespace
 
@@ -198,126 +146,6 @@ int runCompile(const MaskOptions &mask, const CompileCmdOptions &opts,
       });
 }
 
-/// The sets the GPU chose against the CPU reference estimator (fp32) for
-/// the first and the last head of batch 0. Summation orders differ, so
-/// near-ties may fall either way: a set passes with at most max(1, n/100)
-/// indices that differ.
-/// The rows of Q and K of head h of sequence b from the host copies
-/// ([B, L, H, D]), as float.
-static std::pair<std::vector<float>, std::vector<float>>
-headRows(const std::vector<uint16_t> &hq, const std::vector<uint16_t> &hk,
-         int64_t Lq, int64_t Lk, int64_t H, int64_t Hkv, int64_t D, bool fp16,
-         int64_t b, int64_t h) {
-  const int64_t kvh = h / (H / Hkv);
-  std::vector<float> q(Lq * D), k(Lk * D);
-  for (int64_t i = 0; i < Lq; ++i)
-    for (int64_t c = 0; c < D; ++c)
-      q[i * D + c] = fromHalf(hq[((b * Lq + i) * H + h) * D + c], fp16);
-  for (int64_t i = 0; i < Lk; ++i)
-    for (int64_t c = 0; c < D; ++c)
-      k[i * D + c] = fromHalf(hk[((b * Lk + i) * Hkv + kvh) * D + c], fp16);
-  return {std::move(q), std::move(k)};
-}
-
-/// The (sequence, head) pairs whose estimates are checked: the first and
-/// the last.
-static std::vector<std::pair<int64_t, int64_t>> checkedHeads(int64_t B,
-                                                             int64_t H) {
-  return {{0, 0}, {B - 1, H - 1}};
-}
-
-/// The GPU's topk_blocks against the CPU reference (the same arithmetic:
-/// the same blocks expected), for the first and last head.
-static int checkBlockEstimate(const runtime::CompiledKernel &kernel,
-                              const std::vector<dsl::Selections> &estimated,
-                              const std::vector<uint16_t> &hq,
-                              const std::vector<uint16_t> &hk, int64_t B,
-                              int64_t Lq, int64_t Lk, int64_t H, int64_t Hkv,
-                              int64_t D, bool fp16, nlohmann::json &result) {
-  const auto [keep, block] = kernel.selectorArg("topk_blocks");
-  int status = 0;
-  nlohmann::json heads = nlohmann::json::array();
-  for (auto [b, h] : checkedHeads(B, H)) {
-    auto [q, k] = headRows(hq, hk, Lq, Lk, H, Hkv, D, fp16, b, h);
-    const std::vector<std::vector<int64_t>> ref = runtime::estimateBlockTopk(
-        {q.data(), Lq, D, D}, {k.data(), Lk, D, D}, keep, block,
-        1.0f / std::sqrt(static_cast<float>(D)));
-    const std::vector<std::vector<int64_t>> &got = *estimated[b * H + h].blocks;
-    int64_t differing = 0;
-    for (size_t r = 0; r < ref.size(); ++r)
-      differing += r < got.size() && got[r] == ref[r] ? 0 : 1;
-    const bool ok = got.size() == ref.size() && differing == 0;
-    std::cout << fmt::format(
-        "estimate check: {}head {}: {} of {} query blocks chose the key "
-        "blocks the CPU reference chose: {}\n",
-        B > 1 ? fmt::format("sequence {} ", b) : "", h,
-        static_cast<int64_t>(ref.size()) - differing, ref.size(),
-        ok ? "PASS" : "FAIL");
-    heads.push_back({{"batch", b},
-                     {"head", h},
-                     {"query_blocks_differing", differing},
-                     {"pass", ok}});
-    if (!ok)
-      status = 1;
-  }
-  result["estimate_check"] = heads;
-  return status;
-}
-
-static int checkEstimate(const runtime::CompiledKernel &kernel,
-                         const std::vector<dsl::Selections> &estimated,
-                         const std::vector<uint16_t> &hq,
-                         const std::vector<uint16_t> &hk, int64_t B, int64_t Lq,
-                         int64_t Lk, int64_t H, int64_t Hkv, int64_t D,
-                         bool fp16, nlohmann::json &result) {
-  if (estimated.empty() || !estimated[0].columns)
-    return checkBlockEstimate(kernel, estimated, hq, hk, B, Lq, Lk, H, Hkv, D,
-                              fp16, result);
-  const auto [vertical, lastQc] = kernel.selectorArg("topk_columns");
-  const auto [slash, lastQd] = kernel.selectorArg("topk_diagonals");
-  const int64_t lastQ = std::max(lastQc, lastQd);
-  int status = 0;
-  nlohmann::json heads = nlohmann::json::array();
-  for (auto [b, h] : checkedHeads(B, H)) {
-    auto [q, k] = headRows(hq, hk, Lq, Lk, H, Hkv, D, fp16, b, h);
-    const dsl::Selections &got = estimated[b * H + h];
-    runtime::VerticalSlash ref = runtime::estimateVerticalSlash(
-        {q.data(), Lq, D, D}, {k.data(), Lk, D, D}, vertical, slash, lastQ,
-        1.0f / std::sqrt(static_cast<float>(D)));
-    auto differing = [](const std::vector<int64_t> &a,
-                        const std::vector<int64_t> &b) {
-      std::vector<int64_t> common;
-      std::set_intersection(a.begin(), a.end(), b.begin(), b.end(),
-                            std::back_inserter(common));
-      return static_cast<int64_t>(std::max(a.size(), b.size()) - common.size());
-    };
-    const int64_t dc = differing(*got.columns, ref.columns),
-                  dd = differing(*got.diagonals, ref.diagonals);
-    const bool ok =
-        got.columns->size() == ref.columns.size() &&
-        got.diagonals->size() == ref.diagonals.size() &&
-        dc <= std::max<int64_t>(1, static_cast<int64_t>(ref.columns.size()) /
-                                       100) &&
-        dd <= std::max<int64_t>(1, static_cast<int64_t>(ref.diagonals.size()) /
-                                       100);
-    std::cout << fmt::format(
-        "estimate check: {}head {}: {} of {} columns and {} of {} diagonals "
-        "as the CPU reference chose: {}\n",
-        B > 1 ? fmt::format("sequence {} ", b) : "", h, ref.columns.size() - dc,
-        ref.columns.size(), ref.diagonals.size() - dd, ref.diagonals.size(),
-        ok ? "PASS" : "FAIL");
-    heads.push_back({{"batch", b},
-                     {"head", h},
-                     {"columns_differing", dc},
-                     {"diagonals_differing", dd},
-                     {"pass", ok}});
-    if (!ok)
-      status = 1;
-  }
-  result["estimate_check"] = heads;
-  return status;
-}
-
 int runRun(const MaskOptions &mask, const RunOptions &opts,
            const CommonOptions &common) {
   return withPattern(
@@ -358,40 +186,13 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         runtime::Launcher launcher(kernel);
 
         // Inputs: BSHD, random, fixed seed.
-        std::mt19937_64 rng(opts.seed);
-        // Blocks of 2^20 values, each from its own generator seeded from
-        // --seed and the block's index, filled on several threads: the same
-        // inputs for a seed whatever the thread count, and seconds rather
-        // than a minute at 128k tokens.
-        uint64_t tensorIndex = 0;
-        auto fill = [&](size_t n) {
-          std::vector<uint16_t> v(n);
-          constexpr size_t kBlock = size_t{1} << 20;
-          const size_t blocks = (n + kBlock - 1) / kBlock;
-          const uint64_t tensorSeed = rng() ^ (++tensorIndex << 48);
-          const size_t workers = std::min<size_t>(
-              blocks,
-              std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 16));
-          std::vector<std::thread> pool;
-          for (size_t w = 0; w < workers; ++w)
-            pool.emplace_back([&, w] {
-              for (size_t blk = w; blk < blocks; blk += workers) {
-                std::mt19937_64 gen(tensorSeed + blk * 0x9E3779B97F4A7C15ull);
-                std::normal_distribution<float> dist(0.f, 1.f);
-                for (size_t i = blk * kBlock;
-                     i < std::min(n, (blk + 1) * kBlock); ++i)
-                  v[i] = toHalf(dist(gen), fp16);
-              }
-            });
-          for (std::thread &t : pool)
-            t.join();
-          return v;
-        };
-        std::vector<uint16_t> hq = fill(B * Lq * H * D),
-                              hk = fill(B * Lk * Hkv * D),
-                              hv = fill(B * Lk * Hkv * D);
-        if (opts.inputs == "positional")
-          addPositionalStructure(hq, hk, B, Lq, Lk, H, Hkv, D, fp16, opts.seed);
+        const harness::AttentionShape shape{B, H, Hkv, Lq, Lk, D, fp16};
+        const harness::HostInputs inputs = harness::randomInputs(
+            shape, opts.seed,
+            opts.inputs == "positional" ? harness::InputKind::Positional
+                                        : harness::InputKind::Random);
+        const std::vector<uint16_t> &hq = inputs.q, &hk = inputs.k,
+                                    &hv = inputs.v;
         auto dq = drv.alloc(hq.size() * 2), dk = drv.alloc(hk.size() * 2),
              dv = drv.alloc(hv.size() * 2),
              dout = drv.alloc(B * Lq * H * D * 2),
@@ -563,8 +364,8 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
             support::writeOutputFile(opts.exportSets, text.data(), text.size());
           }
           if (opts.check)
-            status |= checkEstimate(kernel, estimated, hq, hk, B, Lq, Lk, H,
-                                    Hkv, D, fp16, result);
+            status |= harness::checkEstimatedSets(kernel, estimated, inputs,
+                                                  shape, std::cout, result);
         }
 
         // Reference check on rows (all of them when small, else a sample).
@@ -573,107 +374,27 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           std::vector<float> hl(B * H * Lq);
           drv.download(ho.data(), dout, ho.size() * 2);
           drv.download(hl.data(), dlse, hl.size() * 4);
-          std::vector<std::tuple<int64_t, int64_t, int64_t>> rows;
-          if (B * H * Lq <= 4096) {
-            for (int64_t b = 0; b < B; ++b)
-              for (int64_t h = 0; h < H; ++h)
-                for (int64_t q = 0; q < Lq; ++q)
-                  rows.push_back({b, h, q});
-          } else {
-            std::uniform_int_distribution<int64_t> rb(0, B - 1), rh(0, H - 1),
-                rq(0, Lq - 1);
-            rows.push_back({0, 0, 0});
-            rows.push_back({B - 1, H - 1, Lq - 1});
-            for (int i = 0; i < 510; ++i)
-              rows.push_back({rb(rng), rh(rng), rq(rng)});
-          }
-          std::map<int64_t, std::unique_ptr<dsl::MaskEvaluator>> evals;
-          const double scale = 1.0 / std::sqrt(static_cast<double>(D));
-          double errKernel = 0, errLow = 0, errLse = 0;
-          int64_t bad = 0, emptyRows = 0;
-          std::vector<uint8_t> allowed(Lk);
-          std::vector<double> sc(Lk);
-          for (auto [b, h, q] : rows) {
-            auto &ev = evals[b * H + h];
-            if (!ev)
-              ev = headEvaluator(h, b);
-            ev->row(q, allowed.data());
-            const int64_t kvh = h / (H / Hkv);
-            const uint16_t *qrow = &hq[((b * Lq + q) * H + h) * D];
-            double mx = -INFINITY;
-            for (int64_t k = 0; k < Lk; ++k) {
-              if (!allowed[k])
-                continue;
-              const uint16_t *krow = &hk[((b * Lk + k) * Hkv + kvh) * D];
-              double s = 0;
-              for (int64_t d = 0; d < D; ++d)
-                s += static_cast<double>(fromHalf(qrow[d], fp16)) *
-                     fromHalf(krow[d], fp16);
-              sc[k] = s * scale;
-              mx = std::max(mx, sc[k]);
-            }
-            const uint16_t *orow = &ho[((b * Lq + q) * H + h) * D];
-            float lse = hl[(b * H + h) * Lq + q];
-            if (mx == -INFINITY) { // No allowed key: O = 0, LSE = -inf.
-              ++emptyRows;
-              bool ok = lse == -INFINITY;
-              for (int64_t d = 0; d < D; ++d)
-                ok &= fromHalf(orow[d], fp16) == 0.f;
-              bad += !ok;
-              continue;
-            }
-            std::vector<double> ref(D, 0.0), low(D, 0.0);
-            double l = 0;
-            for (int64_t k = 0; k < Lk; ++k) {
-              if (!allowed[k])
-                continue;
-              double pk = std::exp(sc[k] - mx);
-              double pLow =
-                  fromHalf(toHalf(static_cast<float>(pk), fp16), fp16);
-              l += pk;
-              const uint16_t *vrow = &hv[((b * Lk + k) * Hkv + kvh) * D];
-              for (int64_t d = 0; d < D; ++d) {
-                double vv = fromHalf(vrow[d], fp16);
-                ref[d] += pk * vv;
-                low[d] += pLow * vv;
-              }
-            }
-            for (int64_t d = 0; d < D; ++d) {
-              double r = ref[d] / l;
-              double lowOut =
-                  fromHalf(toHalf(static_cast<float>(low[d] / l), fp16), fp16);
-              double got = fromHalf(orow[d], fp16);
-              if (!std::isfinite(got))
-                ++bad;
-              errKernel = std::max(errKernel, std::fabs(got - r));
-              errLow = std::max(errLow, std::fabs(lowOut - r));
-            }
-            errLse = std::max(errLse, std::fabs(lse - (mx + std::log(l))));
-          }
-          double tol = 2 * errLow;
-          bool pass = bad == 0 && errKernel <= tol && errLse <= 1e-3;
-          std::cout << fmt::format("check: {} rows ({} with no allowed key): "
-                                   "max |O - ref| = {:.3g}, "
-                                   "same-precision reference {:.3g} (tolerance "
-                                   "{:.3g}), max |LSE - ref| = "
-                                   "{:.3g}, bad values {}: {}\n",
-                                   rows.size(), emptyRows, errKernel, errLow,
-                                   tol, errLse, bad, pass ? "PASS" : "FAIL");
-          result["check"] = {{"rows", rows.size()}, {"max_err", errKernel},
-                             {"ref_err", errLow},   {"tolerance", tol},
-                             {"lse_err", errLse},   {"bad_values", bad},
-                             {"pass", pass}};
-          if (!pass)
+          const harness::ForwardCheck check = harness::checkForward(
+              shape, inputs, ho, hl,
+              [&](int64_t h, int64_t b) { return headEvaluator(h, b); },
+              opts.seed);
+          std::cout << "check: " << check.describe() << "\n";
+          result["check"] = {
+              {"rows", check.rows},      {"max_err", check.maxErr},
+              {"ref_err", check.refErr}, {"tolerance", check.tolerance},
+              {"lse_err", check.lseErr}, {"bad_values", check.badValues},
+              {"pass", check.pass}};
+          if (!check.pass)
             status = 1;
         }
 
         if (opts.backward) {
-          BackwardInputs in{hq, hk, hv, B, Lq, Lk, H, Hkv, D, fp16};
-          status |= runBackward(
+          harness::BackwardInputs in{hq, hk, hv, B, Lq, Lk, H, Hkv, D, fp16};
+          status |= harness::runBackward(
               launcher, call, in,
               {opts.check, opts.bench, opts.iters, opts.seed},
               [&](int64_t h, int64_t b) { return headEvaluator(h, b); },
-              result);
+              std::cout, result);
         }
 
         if (opts.bench) {
@@ -681,81 +402,24 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           // schedule and attends, as a call with new inputs would.
           const bool pipeline = !estimated.empty();
           launcher.setCheckSchedule(false);
-          for (int i = 0; i < 3; ++i) {
-            if (pipeline)
-              launcher.invalidateSchedule();
-            launcher.launch(call);
-          }
-          drv.synchronize();
-          // Events around each launch, read after the last one: a launch's
-          // host work overlaps the previous launch, as in a stream of calls,
-          // so each interval is the GPU's time (a pipeline call that waits
-          // on the GPU within the launch still counts its waits).
-          std::vector<float> times;
-          std::vector<Driver::Event> starts, stops;
-          for (int i = 0; i < opts.iters; ++i) {
-            starts.push_back(drv.createEvent());
-            stops.push_back(drv.createEvent());
-          }
-          for (int i = 0; i < opts.iters; ++i) {
-            if (pipeline)
-              launcher.invalidateSchedule();
-            drv.record(starts[i]);
-            launcher.launch(call);
-            drv.record(stops[i]);
-          }
-          for (int i = 0; i < opts.iters; ++i)
-            times.push_back(drv.elapsedMs(starts[i], stops[i]));
-          std::sort(times.begin(), times.end());
-          double ms = times[times.size() / 2];
+          const double ms = harness::medianLaunchMs(
+              [&] {
+                if (pipeline)
+                  launcher.invalidateSchedule();
+                launcher.launch(call);
+              },
+              opts.iters);
           // Useful work: 4*D flops per allowed (q, k) pair.
           int64_t pairs = 0;
           bool perHead = pattern.isDispatch() || !estimated.empty() ||
                          !call.headSelections.empty();
           for (const dsl::ParamDecl &p : pattern.params)
             perHead |= p.type == dsl::Type::HeadArray;
-          // Counted on the CPU with the evaluator: every row up to 2^31
-          // (q, k) pairs in all, else evenly spaced rows, scaled (the count
-          // then says so), so that per-head patterns at long lengths do not
-          // take minutes; heads on several threads.
-          const int64_t heads = perHead ? H : 1;
-          const int64_t budget = int64_t{1} << 31;
-          const int64_t rowStep =
-              std::max<int64_t>(1, (heads * Lq * Lk + budget - 1) / budget);
-          std::vector<int64_t> headPairs(heads, 0);
-          std::vector<std::string> countErrors(heads);
-          auto countHead = [&](int64_t h) {
-            try {
-              auto ev = headEvaluator(h);
-              std::vector<uint8_t> row(Lk);
-              int64_t n = 0, rowsSeen = 0;
-              for (int64_t q = 0; q < Lq; q += rowStep, ++rowsSeen) {
-                ev->row(q, row.data());
-                for (uint8_t x : row)
-                  n += x;
-              }
-              headPairs[h] =
-                  static_cast<int64_t>(static_cast<double>(n) * Lq / rowsSeen);
-            } catch (const std::exception &e) {
-              countErrors[h] = e.what();
-            }
-          };
-          const int64_t workers = std::min<int64_t>(
-              heads,
-              std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 16));
-          std::vector<std::thread> pool;
-          for (int64_t w = 0; w < workers; ++w)
-            pool.emplace_back([&, w] {
-              for (int64_t h = w; h < heads; h += workers)
-                countHead(h);
-            });
-          for (std::thread &t : pool)
-            t.join();
-          for (const std::string &e : countErrors)
-            if (!e.empty())
-              throw std::runtime_error(e);
-          for (int64_t n : headPairs)
-            pairs += perHead ? n : n * H;
+          int64_t rowStep = 1;
+          pairs = harness::usefulPairs(
+              shape, perHead,
+              [&](int64_t h, int64_t b) { return headEvaluator(h, b); },
+              &rowStep);
           if (rowStep > 1)
             std::cout << fmt::format("useful pairs estimated from every {}th "
                                      "query row\n",

@@ -1,11 +1,11 @@
 //===- Half.h - bf16 and fp16 values on the host ----------------*- C++ -*-===//
-#ifndef MASKJIT_TOOLS_MASKC_HALF_H
-#define MASKJIT_TOOLS_MASKC_HALF_H
+#ifndef MASKJIT_HARNESS_HALF_H
+#define MASKJIT_HARNESS_HALF_H
 
 #include <cstdint>
 #include <cstring>
 
-namespace maskjit::maskc {
+namespace maskjit::harness {
 
 /// A float rounded to bf16 (nearest even) or fp16, as its bits.
 inline uint16_t toHalf(float f, bool fp16) {
@@ -33,6 +33,6 @@ inline float fromHalf(uint16_t u, bool fp16) {
   return f;
 }
 
-} // namespace maskjit::maskc
+} // namespace maskjit::harness
 
 #endif

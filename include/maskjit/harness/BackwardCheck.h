@@ -1,17 +1,18 @@
-//===- BackwardCheck.h - maskc run --backward -------------------*- C++ -*-===//
-#ifndef MASKJIT_TOOLS_MASKC_BACKWARDCHECK_H
-#define MASKJIT_TOOLS_MASKC_BACKWARDCHECK_H
+//===- BackwardCheck.h - The backward against an fp64 reference -*- C++ -*-===//
+#ifndef MASKJIT_HARNESS_BACKWARDCHECK_H
+#define MASKJIT_HARNESS_BACKWARDCHECK_H
 
-#include "maskjit/dsl/Evaluator.h"
+#include "maskjit/harness/HostInputs.h"
 #include "maskjit/runtime/Attention.h"
 
 #include <nlohmann/json.hpp>
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <vector>
 
-namespace maskjit::maskc {
+namespace maskjit::harness {
 
 /// The forward call's host inputs (BSHD, as uploaded) and shape.
 struct BackwardInputs {
@@ -26,20 +27,17 @@ struct BackwardOptions {
   uint64_t seed = 1;
 };
 
-/// The reference mask of head h of sequence b.
-using HeadEvaluator =
-    std::function<std::unique_ptr<dsl::MaskEvaluator>(int64_t h, int64_t b)>;
-
 /// Runs the backward of `call` (launched already: its O and LSE are on the
 /// device) with a random dO; with `check`, compares dQ, dK and dV with an
 /// fp64 CPU reference (every KV head when small, else the first and last
 /// of the batch) within twice the error of the same reference with P and
-/// dS rounded to the dtype; with `bench`, times it. Prints a line each and
-/// fills result["backward"]. Returns 1 when the check fails.
+/// dS rounded to the dtype; with `bench`, times it. Prints a line each to
+/// `out` and fills result["backward"]. Returns 1 when the check fails.
 int runBackward(runtime::Launcher &launcher, const runtime::AttentionCall &call,
                 const BackwardInputs &in, const BackwardOptions &opts,
-                const HeadEvaluator &evaluator, nlohmann::json &result);
+                const HeadEvaluator &evaluator, std::ostream &out,
+                nlohmann::json &result);
 
-} // namespace maskjit::maskc
+} // namespace maskjit::harness
 
 #endif

@@ -1,4 +1,4 @@
-//===- BackwardCheck.cpp - maskc run --backward ---------------------------===//
+//===- BackwardCheck.cpp - The backward against an fp64 reference ---------===//
 //
 // The backward kernels against an fp64 reference computed here from the
 // same inputs and the pattern's reference mask (the evaluator), and their
@@ -7,20 +7,20 @@
 // rounded) sets the tolerance: twice that.
 //
 //===----------------------------------------------------------------------===//
-#include "BackwardCheck.h"
+#include "maskjit/harness/BackwardCheck.h"
 
-#include "Half.h"
+#include "maskjit/harness/Half.h"
+#include "maskjit/harness/Timing.h"
 
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <cmath>
-#include <iostream>
 #include <random>
 #include <stdexcept>
 #include <thread>
 
-namespace maskjit::maskc {
+namespace maskjit::harness {
 namespace {
 
 using runtime::Driver;
@@ -136,7 +136,8 @@ struct Errors {
 
 int runBackward(runtime::Launcher &launcher, const runtime::AttentionCall &call,
                 const BackwardInputs &in, const BackwardOptions &opts,
-                const HeadEvaluator &evaluator, nlohmann::json &result) {
+                const HeadEvaluator &evaluator, std::ostream &log,
+                nlohmann::json &result) {
   Driver &drv = Driver::get();
   const int64_t B = in.B, Lq = in.Lq, Lk = in.Lk, H = in.H, Hkv = in.Hkv,
                 D = in.D;
@@ -263,7 +264,7 @@ int runBackward(runtime::Launcher &launcher, const runtime::AttentionCall &call,
       const double tol = 2 * e->low;
       const bool ok = e->bad == 0 && e->err <= tol;
       pass = pass && ok;
-      std::cout << fmt::format(
+      log << fmt::format(
           "backward check {}: max |got - ref| = {:.3g}, same-precision "
           "reference {:.3g} (tolerance {:.3g}), bad values {}: {}\n",
           name, e->err, e->low, tol, e->bad, ok ? "PASS" : "FAIL");
@@ -273,10 +274,10 @@ int runBackward(runtime::Launcher &launcher, const runtime::AttentionCall &call,
                      {"bad_values", e->bad},
                      {"pass", ok}};
     }
-    std::cout << fmt::format(
-        "backward check: {} heads, {} rows with no allowed key "
-        "({} nonzero dQ values there): {}\n",
-        heads.size(), emptyRows, emptyBad, pass ? "PASS" : "FAIL");
+    log << fmt::format("backward check: {} heads, {} rows with no allowed key "
+                       "({} nonzero dQ values there): {}\n",
+                       heads.size(), emptyRows, emptyBad,
+                       pass ? "PASS" : "FAIL");
     check["heads"] = heads.size();
     check["empty_rows"] = emptyRows;
     check["pass"] = pass;
@@ -285,29 +286,13 @@ int runBackward(runtime::Launcher &launcher, const runtime::AttentionCall &call,
   }
 
   if (opts.bench) {
-    for (int i = 0; i < 3; ++i)
-      launcher.backward(call, g);
-    drv.synchronize();
-    std::vector<Driver::Event> starts, stops;
-    for (int i = 0; i < opts.iters; ++i) {
-      starts.push_back(drv.createEvent());
-      stops.push_back(drv.createEvent());
-    }
-    for (int i = 0; i < opts.iters; ++i) {
-      drv.record(starts[i]);
-      launcher.backward(call, g);
-      drv.record(stops[i]);
-    }
-    std::vector<float> times;
-    for (int i = 0; i < opts.iters; ++i)
-      times.push_back(drv.elapsedMs(starts[i], stops[i]));
-    std::sort(times.begin(), times.end());
-    const double ms = times[times.size() / 2];
-    std::cout << fmt::format(
-        "backward bench: median {:.3f} ms over {} launches\n", ms, opts.iters);
+    const double ms =
+        medianLaunchMs([&] { launcher.backward(call, g); }, opts.iters);
+    log << fmt::format("backward bench: median {:.3f} ms over {} launches\n",
+                       ms, opts.iters);
     out["bench"] = {{"median_ms", ms}, {"iters", opts.iters}};
   }
   return status;
 }
 
-} // namespace maskjit::maskc
+} // namespace maskjit::harness
