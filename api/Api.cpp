@@ -1,11 +1,11 @@
 //===- Api.cpp - The public C++ API ---------------------------------------===//
 #include "maskjit/maskjit.h"
 
-#include "maskjit/schedule/ScheduleRemarks.h"
 #include "maskjit/dsl/BlockMap.h"
 #include "maskjit/dsl/Frontend.h"
 #include "maskjit/plan/PlanKernel.h"
 #include "maskjit/runtime/Attention.h"
+#include "maskjit/schedule/ScheduleRemarks.h"
 
 #include <sstream>
 

@@ -5,10 +5,10 @@
 // own.
 #include "maskjit/compiler/MaskDialect.h"
 #include "maskjit/compiler/Pipeline.h"
-#include "maskjit/schedule/ScheduleBinding.h"
-#include "maskjit/schedule/SetSchedule.h"
 #include "maskjit/compiler/SymbolicSchedule.h"
 #include "maskjit/dsl/Frontend.h"
+#include "maskjit/schedule/ScheduleBinding.h"
+#include "maskjit/schedule/SetSchedule.h"
 
 #include <benchmark/benchmark.h>
 

@@ -10,13 +10,13 @@
 // one the evaluator stops at. Any disagreement aborts.
 //
 //===----------------------------------------------------------------------===//
-#include "maskjit/schedule/KvSchedule.h"
-#include "maskjit/schedule/ScheduleBinding.h"
 #include "maskjit/dsl/BlockMap.h"
 #include "maskjit/dsl/Evaluator.h"
 #include "maskjit/dsl/Frontend.h"
 #include "maskjit/plan/PlanKernel.h"
 #include "maskjit/runtime/Attention.h"
+#include "maskjit/schedule/KvSchedule.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include <cstdint>
 #include <cstdio>

@@ -7,8 +7,8 @@
 #include "SymbolicUtil.h"
 #include "TestUtil.h"
 
-#include "maskjit/schedule/ScheduleBinding.h"
 #include "maskjit/dsl/Evaluator.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include <gtest/gtest.h>
 

@@ -11,8 +11,8 @@
 #include "SymbolicUtil.h"
 #include "TestUtil.h"
 
-#include "maskjit/schedule/SetSchedule.h"
 #include "maskjit/runtime/GpuScheduleBuilder.h"
+#include "maskjit/schedule/SetSchedule.h"
 
 #include <gtest/gtest.h>
 

@@ -21,8 +21,8 @@ static unsigned __cvta_generic_to_shared(const void *) { return 0; }
 #include "SymbolicUtil.h"
 #include "TestUtil.h"
 
-#include "maskjit/schedule/ScheduleBinding.h"
 #include "maskjit/dsl/Evaluator.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include <gtest/gtest.h>
 

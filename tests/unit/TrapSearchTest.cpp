@@ -4,8 +4,8 @@
 #include "RandomPatterns.h"
 #include "SymbolicUtil.h"
 
-#include "maskjit/schedule/ScheduleBinding.h"
 #include "maskjit/dsl/Evaluator.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include <gtest/gtest.h>
 

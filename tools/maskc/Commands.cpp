@@ -5,9 +5,9 @@
 
 #include "maskjit/compiler/MaskDialect.h"
 #include "maskjit/compiler/Pipeline.h"
-#include "maskjit/schedule/ScheduleRemarks.h"
 #include "maskjit/compiler/SymbolicSchedule.h"
 #include "maskjit/dsl/BlockMap.h"
+#include "maskjit/schedule/ScheduleRemarks.h"
 
 #include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/raw_ostream.h"

@@ -9,8 +9,8 @@
 #ifndef MASKJIT_CODEGEN_ROWMASK_H
 #define MASKJIT_CODEGEN_ROWMASK_H
 
-#include "maskjit/schedule/ScheduleBinding.h"
 #include "maskjit/dsl/Ast.h"
+#include "maskjit/schedule/ScheduleBinding.h"
 
 #include <string>
 

@@ -4,14 +4,14 @@
 #define MASKJIT_RUNTIME_ATTENTION_H
 
 #include "maskjit/codegen/KernelSource.h"
-#include "maskjit/schedule/ScheduleBinding.h"
-#include "maskjit/schedule/SetSchedule.h"
 #include "maskjit/plan/KernelPlan.h"
 #include "maskjit/runtime/Driver.h"
 #include "maskjit/runtime/GpuEstimators.h"
 #include "maskjit/runtime/GpuScheduleBuilder.h"
 #include "maskjit/runtime/KernelAbi.h"
 #include "maskjit/runtime/Registry.h"
+#include "maskjit/schedule/ScheduleBinding.h"
+#include "maskjit/schedule/SetSchedule.h"
 #include "maskjit/support/Selections.h"
 
 #include <functional>

@@ -9,9 +9,9 @@
 #ifndef MASKJIT_RUNTIME_GPUSCHEDULEBUILDER_H
 #define MASKJIT_RUNTIME_GPUSCHEDULEBUILDER_H
 
-#include "maskjit/schedule/SetSchedule.h"
 #include "maskjit/runtime/Driver.h"
 #include "maskjit/runtime/Registry.h"
+#include "maskjit/schedule/SetSchedule.h"
 
 #include <cstdint>
 #include <memory>
