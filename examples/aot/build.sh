@@ -21,5 +21,5 @@ libdir=$cuda/lib64
 [ -e "$libdir/libcuda.so" ] || [ -e "$libdir/libcuda.so.1" ] || libdir=$cuda/lib64/stubs
 ${CXX:-g++} -std=c++17 -O2 -Wall -I"$out/kernels" -I"$include" -I"$cuda/include" \
   "$here/main.cpp" "$out/kernels/sliding_window.cpp" "$lib" \
-  -L"$libdir" -lcuda -o "$out/aot_example"
+  -L"$libdir" -lcuda ${LDFLAGS:-} -o "$out/aot_example"
 echo "built $out/aot_example"

@@ -22,3 +22,8 @@ ptxas = shutil.which("ptxas") or ("/usr/local/cuda/bin/ptxas" if os.path.exists(
 if ptxas and os.path.exists("/usr/local/cuda/lib64/libnvrtc.so"):
     config.available_features.add("cuda-toolkit")
     config.environment["PATH"] = os.pathsep.join([os.path.dirname(ptxas), config.environment["PATH"]])
+
+# A sanitizer build's libraries need the sanitizers' runtimes where a test
+# links against them (the AOT example links libmaskjit_schedule.a).
+if str(getattr(config, "sanitize", "")).upper() in ("ON", "TRUE", "1", "YES"):
+    config.environment["LDFLAGS"] = "-fsanitize=address,undefined"
