@@ -305,7 +305,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
         const std::vector<dsl::Selections> estimated = launcher.estimatedSets();
         // The reference mask of head h of sequence b, under the sets the
         // launch used (estimated ones are per (batch, head)).
-        auto headEvaluator = [&](int64_t h, int64_t b = 0) {
+        const harness::HeadEvaluator headEvaluator = [&](int64_t h, int64_t b) {
           MaskOptions m = mask;
           m.head = h;
           m.lk = Lk;
@@ -375,9 +375,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           drv.download(ho.data(), dout, ho.size() * 2);
           drv.download(hl.data(), dlse, hl.size() * 4);
           const harness::ForwardCheck check = harness::checkForward(
-              shape, inputs, ho, hl,
-              [&](int64_t h, int64_t b) { return headEvaluator(h, b); },
-              opts.seed);
+              shape, inputs, ho, hl, headEvaluator, opts.seed);
           std::cout << "check: " << check.describe() << "\n";
           result["check"] = {
               {"rows", check.rows},      {"max_err", check.maxErr},
@@ -392,8 +390,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           harness::BackwardInputs in{hq, hk, hv, B, Lq, Lk, H, Hkv, D, fp16};
           status |= harness::runBackward(
               launcher, call, in,
-              {opts.check, opts.bench, opts.iters, opts.seed},
-              [&](int64_t h, int64_t b) { return headEvaluator(h, b); },
+              {opts.check, opts.bench, opts.iters, opts.seed}, headEvaluator,
               std::cout, result);
         }
 
@@ -416,10 +413,7 @@ int runRun(const MaskOptions &mask, const RunOptions &opts,
           for (const dsl::ParamDecl &p : pattern.params)
             perHead |= p.type == dsl::Type::HeadArray;
           int64_t rowStep = 1;
-          pairs = harness::usefulPairs(
-              shape, perHead,
-              [&](int64_t h, int64_t b) { return headEvaluator(h, b); },
-              &rowStep);
+          pairs = harness::usefulPairs(shape, perHead, headEvaluator, &rowStep);
           if (rowStep > 1)
             std::cout << fmt::format("useful pairs estimated from every {}th "
                                      "query row\n",
